@@ -1,0 +1,154 @@
+"""The partner registry (PRODUCT §4): `partners.csv` rows -> validated partners."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.ingest import ID_RE, PARTNER_ID_RE, is_formula
+
+REGISTRY_SPEC = ColumnSpec(
+    columns=(
+        "partner_id",
+        "name",
+        "email",
+        "segment",
+        "country",
+        "sponsor_id",
+        "joined_on",
+        "cohort",
+        "distributor_for",
+        "starting_tier",
+    ),
+    required=frozenset({"partner_id", "name", "email", "segment", "joined_on"}),
+    aliases={
+        "partner": "partner_id",
+        "id": "partner_id",
+        "sponsor": "sponsor_id",
+        "recruited_by": "sponsor_id",
+        "joined": "joined_on",
+        "join_date": "joined_on",
+        "tier": "starting_tier",
+        "distributes_for": "distributor_for",
+    },
+)
+EMAIL_RE = re.compile(r"^[^@\s,;]{1,64}@[^@\s,;]{1,255}\.[A-Za-z]{2,}$")
+COHORTS = frozenset({"", "pilot", "control"})
+
+
+@dataclass(frozen=True)
+class Partner:
+    partner_id: str
+    name: str
+    email: str
+    segment: str
+    country: str
+    sponsor_id: str
+    joined_on: dt.date
+    cohort: str
+    distributor_for: tuple[str, ...] = field(default_factory=tuple)
+    starting_tier: str = ""
+
+
+def _split_ids(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[|\s]+", text) if p.strip()]
+
+
+def parse_registry(raw: BinaryIO, tiers: Iterable[str]) -> tuple[list[Partner], list[RowIssue], int]:
+    """Returns (partners, issues, rows). Cross-row checks: duplicates, unknown sponsors, cycles."""
+    tier_names = {t.lower(): t for t in tiers}
+    stream = CsvStream(raw, REGISTRY_SPEC)
+    partners: dict[str, Partner] = {}
+    lines: dict[str, int] = {}
+    issues: list[RowIssue] = []
+    rows = 0
+    for line, values in stream.rows_iter():
+        rows += 1
+        if isinstance(values, RowIssue):
+            issues.append(values)
+            continue
+        pid, name, email, segment, country, sponsor, joined, cohort, dist, tier = (v.strip() for v in values)
+        problem: RowIssue | None = None
+        if not PARTNER_ID_RE.match(pid):
+            problem = RowIssue(
+                line, "partner_id", pid, "partner_id must be 1-64 letters, digits, space, '_', '.', '-'"
+            )
+        elif pid in partners:
+            problem = RowIssue(line, "partner_id", pid, f"duplicate partner_id (first on line {lines[pid]})")
+        elif not name or not ID_RE.match(name) or is_formula(name):
+            problem = RowIssue(line, "name", name, "name is required (printable, not a formula)")
+        elif not EMAIL_RE.match(email) or is_formula(email):
+            problem = RowIssue(line, "email", email, "not a valid e-mail address")
+        elif not segment or not ID_RE.match(segment) or is_formula(segment):
+            problem = RowIssue(line, "segment", segment, "segment is required (printable, not a formula)")
+        elif country and not re.fullmatch(r"[A-Za-z]{2}", country):
+            problem = RowIssue(line, "country", country, "country must be an ISO 3166 alpha-2 code")
+        elif sponsor == pid:
+            problem = RowIssue(line, "sponsor_id", sponsor, "a partner cannot sponsor itself")
+        elif cohort.lower() not in COHORTS:
+            problem = RowIssue(line, "cohort", cohort, "cohort must be 'pilot', 'control' or empty")
+        elif tier and tier.lower() not in tier_names:
+            problem = RowIssue(
+                line,
+                "starting_tier",
+                tier,
+                f"unknown tier; the rules define {', '.join(tier_names.values())}",
+            )
+        if problem is None:
+            try:
+                joined_on = dt.date.fromisoformat(joined)
+            except ValueError:
+                problem = RowIssue(line, "joined_on", joined, "not an ISO date (YYYY-MM-DD)")
+        if problem is None:
+            bad = [d for d in _split_ids(dist) if not PARTNER_ID_RE.match(d)]
+            if bad:
+                problem = RowIssue(line, "distributor_for", dist, f"not partner ids: {', '.join(bad)}")
+        if problem is not None:
+            issues.append(problem)
+            continue
+        partners[pid] = Partner(
+            partner_id=pid,
+            name=name,
+            email=email,
+            segment=segment,
+            country=country.upper(),
+            sponsor_id=sponsor,
+            joined_on=joined_on,
+            cohort=cohort.lower(),
+            distributor_for=tuple(_split_ids(dist)),
+            starting_tier=tier_names.get(tier.lower(), "") if tier else "",
+        )
+        lines[pid] = line
+    # sponsors must exist and must not form a cycle
+    changed = True
+    while changed:
+        changed = False
+        for pid, p in list(partners.items()):
+            if p.sponsor_id and p.sponsor_id not in partners:
+                issues.append(
+                    RowIssue(
+                        lines[pid], "sponsor_id", p.sponsor_id, "sponsor is not a valid partner in this file"
+                    )
+                )
+                del partners[pid]
+                changed = True
+    for pid in list(partners):
+        seen = {pid}
+        cur = partners[pid].sponsor_id
+        while cur and cur in partners:
+            if cur in seen:
+                issues.append(
+                    RowIssue(
+                        lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle"
+                    )
+                )
+                del partners[pid]
+                break
+            seen.add(cur)
+            cur = partners[cur].sponsor_id
+    issues.sort(key=lambda i: i.line)
+    return list(partners.values()), issues, rows

@@ -1,0 +1,166 @@
+"""Program rules as data: a validated, versioned rules file (the default program is rules/default-program.yaml).
+
+Every accrual names the rule version that produced it. A version is in effect from its
+`effective_from` date until the next version's. Rates are percentages as Decimal strings.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from loyalty.money import HUNDRED
+
+
+class Tier(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9 _-]*$")
+    threshold_eur: Decimal = Field(ge=0, description="trailing-window net sales needed, EUR")
+    commission_pct: Decimal = Field(ge=0, le=100)
+    points_multiplier: Decimal = Field(ge=0, default=Decimal(1))
+    requires_certifications: dict[str, int] = Field(
+        default_factory=dict, description="course id -> number of certified people required"
+    )
+
+
+class TierReview(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window_months: int = Field(ge=1, le=12, default=3)
+    downgrade_after_reviews: int = Field(ge=1, le=12, default=2)
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level_pct: list[Decimal] = Field(default_factory=list, max_length=5)
+    requires_positive_own_sales: bool = True
+
+
+class Points(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    eur_per_point: Decimal = Field(gt=0, default=Decimal(10))
+    course_points: int = Field(ge=0, default=500)
+    expiry_months: int = Field(ge=1, default=12)
+
+
+class Scope(BaseModel):
+    """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cohort: str | None = None
+    segments: list[str] = Field(default_factory=list)
+
+
+class RuleVersion(BaseModel):
+    """One version of the program rules (one rules file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    program: str = Field(min_length=1, max_length=64)
+    version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+    effective_from: dt.date
+    description: str = ""
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    tiers: list[Tier] = Field(min_length=1)
+    tier_review: TierReview = TierReview()
+    category_bonus_pct: dict[str, Decimal] = Field(default_factory=dict)
+    holding_days: int = Field(ge=0, le=365, default=30)
+    minimum_payout_eur: Decimal = Field(ge=0, default=Decimal(50))
+    override: Override = Override()
+    points: Points = Points()
+    scope: Scope = Scope()
+
+    @field_validator("category_bonus_pct")
+    @classmethod
+    def _lower_categories(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        return {k.strip().lower(): val for k, val in v.items()}
+
+    @model_validator(mode="after")
+    def _tiers_ascending(self) -> RuleVersion:
+        thresholds = [t.threshold_eur for t in self.tiers]
+        if thresholds[0] != 0:
+            raise ValueError("the first (entry) tier must have threshold_eur 0")
+        if any(b <= a for a, b in itertools.pairwise(thresholds)):
+            raise ValueError("tier thresholds must be strictly ascending")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        return self
+
+    # -- lookups ---------------------------------------------------------------------------
+    @property
+    def entry_tier(self) -> str:
+        return self.tiers[0].name
+
+    def tier(self, name: str) -> Tier:
+        for t in self.tiers:
+            if t.name == name:
+                return t
+        raise KeyError(f"tier {name!r} is not defined in rules {self.version}")
+
+    def commission_rate(self, tier: str, category: str) -> Decimal:
+        """Rate as a fraction (0.04 for 4 %) for a tier and category."""
+        pct = self.tier(tier).commission_pct + self.category_bonus_pct.get(category, Decimal(0))
+        return pct / HUNDRED
+
+    @property
+    def key(self) -> str:
+        return f"{self.effective_from.isoformat()}#{self.version}"
+
+
+def parse_rules(text: str) -> RuleVersion:
+    """Parse a YAML or JSON rules file; raises pydantic.ValidationError / ValueError."""
+    data: Any = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError("a rules file must be a mapping (YAML or JSON object)")
+    return RuleVersion.model_validate(data)
+
+
+class RuleBook:
+    """All known versions; picks the one in effect on a date (optionally for a pilot scope)."""
+
+    def __init__(self, versions: Iterable[RuleVersion]) -> None:
+        self._all = sorted(versions, key=lambda v: (v.effective_from, v.version))
+        self._general = [v for v in self._all if not v.scope.cohort and not v.scope.segments]
+        self._dates = [v.effective_from for v in self._general]
+
+    def __bool__(self) -> bool:
+        return bool(self._all)
+
+    @property
+    def versions(self) -> list[RuleVersion]:
+        return list(self._all)
+
+    def in_effect(self, day: dt.date, cohort: str | None = None, segment: str | None = None) -> RuleVersion:
+        """The version in effect on `day`; a pilot version wins for its cohort/segment."""
+        best: RuleVersion | None = None
+        i = bisect.bisect_right(self._dates, day)
+        if i:
+            best = self._general[i - 1]
+        for v in self._all:
+            if v.effective_from > day or not (v.scope.cohort or v.scope.segments):
+                continue
+            if v.scope.cohort and v.scope.cohort != cohort:
+                continue
+            if v.scope.segments and segment not in v.scope.segments:
+                continue
+            if best is None or v.effective_from >= best.effective_from:
+                best = v
+        if best is None:
+            raise LookupError(f"no program rules in effect on {day.isoformat()}")
+        return best
+
+
+def json_schema() -> dict[str, Any]:
+    return RuleVersion.model_json_schema()
