@@ -207,7 +207,7 @@ class Calculator:
     def compute_block(
         self,
         block: SaleBlock,
-        originals: Mapping[str, OriginalRate] | None = None,
+        originals: Mapping[tuple[str, str], OriginalRate] | None = None,
         partners: Mapping[str, PartnerContext] | None = None,
     ) -> tuple[AccrualBlock, list[RowIssue]]:
         """`compute` over a whole block, in columns. Same results as `compute` row by row."""
@@ -270,7 +270,7 @@ class Calculator:
         if originals:
             for i, o in enumerate(block.original_sale_id):
                 if o and block.quantity[i] < 0:
-                    orig = originals.get(o)
+                    orig = originals.get((block.partner_id[i], o))
                     if orig is not None:
                         rates[i], tier_col[i], version_col[i], basis[i] = (
                             orig.rate,

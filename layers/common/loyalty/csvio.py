@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
-from typing import BinaryIO
+from typing import IO
 
 SAMPLE_BYTES = 64 * 1024
 DEFAULT_MAX_LINE_BYTES = 8 * 1024
@@ -86,7 +86,7 @@ class _Source(io.RawIOBase):
     Counts the newlines it passes on, so it knows the physical number of each over-long line.
     """
 
-    def __init__(self, prefix: bytes, rest: BinaryIO, limit: int) -> None:
+    def __init__(self, prefix: bytes, rest: IO[bytes], limit: int) -> None:
         self._pending: bytes | None = prefix
         self._rest = rest
         self.limit = limit
@@ -233,7 +233,9 @@ class CsvStream:
     header, ignored_columns; after iteration: rows (data rows seen), blank_lines.
     """
 
-    def __init__(self, raw: BinaryIO, spec: ColumnSpec, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(
+        self, raw: IO[bytes], spec: ColumnSpec, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    ) -> None:
         self.spec = spec
         sample = bytes(raw.read(SAMPLE_BYTES))
         if not sample or not sample.strip(b" \t\r\n\xef\xbb\xbf"):

@@ -9,7 +9,7 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO
 
 from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
 from loyalty.currencies import ISO_4217
@@ -22,7 +22,7 @@ FX_SPEC = ColumnSpec(
 )
 
 
-def parse_rates(raw: BinaryIO) -> Iterator[tuple[dt.date, str, Decimal] | RowIssue]:
+def parse_rates(raw: IO[bytes]) -> Iterator[tuple[dt.date, str, Decimal] | RowIssue]:
     stream = CsvStream(raw, FX_SPEC)
     for line, values in stream.rows_iter():
         if isinstance(values, RowIssue):

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO
 
 from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
 from loyalty.ingest import ID_RE, PARTNER_ID_RE, is_formula
@@ -58,7 +58,7 @@ def _split_ids(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[|\s]+", text) if p.strip()]
 
 
-def parse_registry(raw: BinaryIO, tiers: Iterable[str]) -> tuple[list[Partner], list[RowIssue], int]:
+def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner], list[RowIssue], int]:
     """Returns (partners, issues, rows). Cross-row checks: duplicates, unknown sponsors, cycles."""
     tier_names = {t.lower(): t for t in tiers}
     stream = CsvStream(raw, REGISTRY_SPEC)

@@ -1,0 +1,1 @@
+"""AWS adapters (boto3, pynamodb) behind the ports of loyalty.ports."""

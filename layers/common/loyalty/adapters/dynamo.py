@@ -1,0 +1,398 @@
+"""Single-table DynamoDB access through pynamodb. The key design (docs/architecture.md):
+
+| item            | pk                 | sk                          | gsi1pk    | gsi1sk |
+|-----------------|--------------------|-----------------------------|-----------|--------|
+| partner profile | PARTNER#<id>       | PROFILE                     | PARTNERS  | <id>   |
+| tier of a month | PARTNER#<id>       | TIER#<YYYY-MM>              |           |        |
+| accrual line    | PARTNER#<id>       | SALE#<sale_id>              |           |        |
+| upload          | UPLOAD#<upload_id> | META                        |           |        |
+| chunk result    | UPLOAD#<upload_id> | CHUNK#<group>-<seq>         |           |        |
+| rule version    | RULES              | VERSION#<from>#<version>    |           |        |
+| FX rates        | FX                 | <CUR>#<YYYY-MM>             |           |        |
+
+Model classes are made per table by :func:`make_models`, so a container (or a test) binds
+to its own table without global state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.constants import NUMBER
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from loyalty.ports import ChunkResult, SaleRecord, StoredSale, UploadRecord
+from loyalty.registry import Partner
+from loyalty.rules import RuleVersion
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """DynamoDB Number <-> Decimal, never float."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        return f"{value:f}"
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
+def make_models(table_name: str, region: str, host: str | None = None) -> SimpleNamespace:
+    meta = {
+        "table_name": table_name,
+        "region": region,
+        "host": host,
+        "max_retry_attempts": 5,
+        "connect_timeout_seconds": 5,
+        "read_timeout_seconds": 20,
+    }
+
+    def model(name: str, attrs: dict[str, Any]) -> Any:
+        body: dict[str, Any] = {"Meta": type("Meta", (), dict(meta))}
+        body["pk"] = UnicodeAttribute(hash_key=True)
+        body["sk"] = UnicodeAttribute(range_key=True)
+        body.update(attrs)
+        return type(name, (Model,), body)
+
+    class PartnerIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+        class Meta:
+            index_name = "gsi1"
+            projection = AllProjection()
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi1sk = UnicodeAttribute(range_key=True)
+
+    PartnerItem = model(
+        "PartnerItem",
+        {
+            "gsi1pk": UnicodeAttribute(),
+            "gsi1sk": UnicodeAttribute(),
+            "by_list": PartnerIndex(),
+            "name": UnicodeAttribute(),
+            "email": UnicodeAttribute(),
+            "segment": UnicodeAttribute(),
+            "country": UnicodeAttribute(default=""),
+            "sponsor_id": UnicodeAttribute(default=""),
+            "joined_on": UnicodeAttribute(),
+            "cohort": UnicodeAttribute(default=""),
+            "distributor_for": ListAttribute(of=UnicodeAttribute, default=list),
+            "starting_tier": UnicodeAttribute(default=""),
+        },
+    )
+    TierItem = model("TierItem", {"tier": UnicodeAttribute(), "reason": UnicodeAttribute(default="")})
+    SaleItem = model(
+        "SaleItem",
+        {
+            "sold_at": UnicodeAttribute(),
+            "sku": UnicodeAttribute(),
+            "qty": NumberAttribute(),
+            "price": DecimalAttribute(),
+            "cur": UnicodeAttribute(),
+            "cat": UnicodeAttribute(default=""),
+            "cust": UnicodeAttribute(default=""),
+            "orig": UnicodeAttribute(default=""),
+            "net": DecimalAttribute(),
+            "fx": DecimalAttribute(null=True),
+            "fx_date": UnicodeAttribute(default=""),
+            "net_eur": DecimalAttribute(),
+            "tier": UnicodeAttribute(),
+            "rate": DecimalAttribute(),
+            "rules": UnicodeAttribute(),
+            "basis": UnicodeAttribute(),
+            "comm": DecimalAttribute(),
+            "ver": UnicodeAttribute(),
+            "prev": UnicodeAttribute(default=""),
+            "src": UnicodeAttribute(),
+            "status": UnicodeAttribute(default="provisional"),
+        },
+    )
+    DocItem = model(
+        "DocItem",
+        {
+            "data": UnicodeAttribute(),
+            "state": UnicodeAttribute(default=""),
+            "notified": BooleanAttribute(default=False),
+            "rev": NumberAttribute(default=0),
+        },
+    )
+    return SimpleNamespace(Partner=PartnerItem, Tier=TierItem, Sale=SaleItem, Doc=DocItem)
+
+
+class DynamoStore:
+    """The :class:`loyalty.ports.Store` on one DynamoDB table."""
+
+    def __init__(self, table_name: str, region: str, host: str | None = None) -> None:
+        self.m = make_models(table_name, region, host)
+
+    # -- partners ---------------------------------------------------------------------------
+    def _partner(self, it: Any) -> Partner:
+        return Partner(
+            partner_id=it.pk[len("PARTNER#") :],
+            name=it.name,
+            email=it.email,
+            segment=it.segment,
+            country=it.country,
+            sponsor_id=it.sponsor_id,
+            joined_on=dt.date.fromisoformat(it.joined_on),
+            cohort=it.cohort,
+            distributor_for=tuple(it.distributor_for or ()),
+            starting_tier=it.starting_tier,
+        )
+
+    def get_partner(self, partner_id: str) -> Partner | None:
+        try:
+            return self._partner(self.m.Partner.get(f"PARTNER#{partner_id}", "PROFILE"))
+        except self.m.Partner.DoesNotExist:
+            return None
+
+    def put_partners(self, partners: Sequence[Partner]) -> None:
+        with self.m.Partner.batch_write() as batch:
+            for p in partners:
+                batch.save(
+                    self.m.Partner(
+                        f"PARTNER#{p.partner_id}",
+                        "PROFILE",
+                        gsi1pk="PARTNERS",
+                        gsi1sk=p.partner_id,
+                        name=p.name,
+                        email=p.email,
+                        segment=p.segment,
+                        country=p.country,
+                        sponsor_id=p.sponsor_id,
+                        joined_on=p.joined_on.isoformat(),
+                        cohort=p.cohort,
+                        distributor_for=list(p.distributor_for),
+                        starting_tier=p.starting_tier,
+                    )
+                )
+
+    def list_partners(self) -> Iterator[Partner]:
+        for it in self.m.Partner.by_list.query("PARTNERS"):
+            yield self._partner(it)
+
+    # -- tiers ------------------------------------------------------------------------------
+    def tier_for(self, partner_id: str, month: str) -> str | None:
+        for it in self.m.Tier.query(
+            f"PARTNER#{partner_id}",
+            self.m.Tier.sk.between("TIER#0000-00", f"TIER#{month}"),
+            scan_index_forward=False,
+            limit=1,
+        ):
+            return str(it.tier)
+        return None
+
+    def put_tier(self, partner_id: str, month: str, tier: str, reason: str) -> None:
+        self.m.Tier(f"PARTNER#{partner_id}", f"TIER#{month}", tier=tier, reason=reason).save()
+
+    # -- rules and FX -----------------------------------------------------------------------
+    def rule_versions(self) -> list[RuleVersion]:
+        return [
+            RuleVersion.model_validate_json(it.data)
+            for it in self.m.Doc.query("RULES", self.m.Doc.sk.startswith("VERSION#"))
+        ]
+
+    def put_rule_version(self, rules: RuleVersion, source: str) -> bool:
+        """Versions are immutable: the same content again is a no-op, other content is refused."""
+        data = rules.model_dump_json()
+        sk = f"VERSION#{rules.effective_from.isoformat()}#{rules.version}"
+        try:
+            cur = self.m.Doc.get("RULES", sk)
+            if cur.data != data:
+                raise ValueError(
+                    f"rules version {rules.version} already exists with other content; bump the version"
+                )
+            return False
+        except self.m.Doc.DoesNotExist:
+            pass
+        same_version = [v for v in self.rule_versions() if v.version == rules.version]
+        if same_version:
+            raise ValueError(
+                f"rules version {rules.version} already exists (effective {same_version[0].effective_from})"
+            )
+        self.m.Doc("RULES", sk, data=data, state=hashlib.sha256(data.encode()).hexdigest()[:16]).save(
+            self.m.Doc.pk.does_not_exist()
+        )
+        return True
+
+    def fx_rates(self) -> Iterable[tuple[dt.date, str, Decimal]]:
+        for it in self.m.Doc.query("FX"):
+            cur = it.sk.split("#", 1)[0]
+            for day, rate in json.loads(it.data).items():
+                yield dt.date.fromisoformat(day), cur, Decimal(rate)
+
+    def put_fx_rates(self, rates: Sequence[tuple[Any, str, Decimal]]) -> None:
+        by_item: dict[str, dict[str, str]] = {}
+        for day, cur, rate in rates:
+            by_item.setdefault(f"{cur}#{day.isoformat()[:7]}", {})[day.isoformat()] = str(rate)
+        for sk, days in by_item.items():
+            for _ in range(10):  # optimistic lock on the month item
+                try:
+                    it = self.m.Doc.get("FX", sk, consistent_read=True)
+                    data, rev = json.loads(it.data), int(it.rev)
+                    cond = self.m.Doc.rev == rev
+                except self.m.Doc.DoesNotExist:
+                    it, data, rev = self.m.Doc("FX", sk), {}, 0
+                    cond = self.m.Doc.pk.does_not_exist()
+                data.update(days)
+                it.data = json.dumps(dict(sorted(data.items())))
+                it.rev = rev + 1
+                try:
+                    it.save(cond)
+                    break
+                except PutError:
+                    continue
+            else:
+                raise RuntimeError(f"FX item {sk} kept changing; retry the rates upload")
+
+    # -- uploads ----------------------------------------------------------------------------
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        try:
+            it = self.m.Doc.get(f"UPLOAD#{upload_id}", "META", consistent_read=True)
+        except self.m.Doc.DoesNotExist:
+            return None
+        rec = UploadRecord(**json.loads(it.data))
+        rec.state, rec.notified = it.state, bool(it.notified)
+        return rec
+
+    def create_upload(self, rec: UploadRecord) -> UploadRecord:
+        it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=json.dumps(asdict(rec)), state=rec.state)
+        try:
+            it.save(self.m.Doc.pk.does_not_exist())
+        except PutError:
+            found = self.get_upload(rec.upload_id)
+            if found is None:
+                raise
+            return found
+        return rec
+
+    def save_upload(self, rec: UploadRecord) -> None:
+        data = asdict(rec)
+        data.pop("notified")
+        self.m.Doc(f"UPLOAD#{rec.upload_id}", "META").update(
+            actions=[self.m.Doc.data.set(json.dumps(data)), self.m.Doc.state.set(rec.state)]
+        )
+
+    def mark_notified(self, upload_id: str) -> bool:
+        try:
+            self.m.Doc(f"UPLOAD#{upload_id}", "META").update(
+                actions=[self.m.Doc.notified.set(True)],
+                condition=self.m.Doc.pk.exists()
+                & (self.m.Doc.notified.does_not_exist() | (self.m.Doc.notified == False)),  # noqa: E712
+            )
+            return True
+        except UpdateError:
+            return False
+
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
+        data = asdict(result)
+        data["net_eur"] = str(result.net_eur)
+        data["commission"] = str(result.commission)
+        self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data)).save()
+
+    def chunk_results(self, upload_id: str) -> list[ChunkResult]:
+        out = []
+        for it in self.m.Doc.query(
+            f"UPLOAD#{upload_id}", self.m.Doc.sk.startswith("CHUNK#"), consistent_read=True
+        ):
+            d = json.loads(it.data)
+            d["net_eur"] = Decimal(d["net_eur"])
+            d["commission"] = Decimal(d["commission"])
+            out.append(ChunkResult(**d))
+        return out
+
+    # -- sales ------------------------------------------------------------------------------
+    def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]:
+        out: dict[tuple[str, str], StoredSale] = {}
+        if not keys:
+            return out
+        items = self.m.Sale.batch_get(
+            [(f"PARTNER#{p}", f"SALE#{s}") for p, s in keys],
+            consistent_read=True,
+            attributes_to_get=["pk", "sk", "ver", "prev", "rate", "tier", "rules", "sold_at"],
+        )
+        for it in items:
+            p = it.pk[len("PARTNER#") :]
+            s = it.sk[len("SALE#") :]
+            out[(p, s)] = StoredSale(p, s, it.ver, it.prev, it.rate, it.tier, it.rules, it.sold_at[:7])
+        return out
+
+    def put_sales(self, records: Sequence[SaleRecord]) -> None:
+        if not records:
+            return
+        with self.m.Sale.batch_write() as batch:
+            for r in records:
+                batch.save(
+                    self.m.Sale(
+                        f"PARTNER#{r.partner_id}",
+                        f"SALE#{r.sale_id}",
+                        sold_at=r.sold_at,
+                        sku=r.sku,
+                        qty=r.quantity,
+                        price=r.unit_price,
+                        cur=r.currency,
+                        cat=r.category,
+                        cust=r.customer_id,
+                        orig=r.original_sale_id,
+                        net=r.net,
+                        fx=r.fx_rate,
+                        fx_date=r.fx_date,
+                        net_eur=r.net_eur,
+                        tier=r.tier,
+                        rate=r.rate,
+                        rules=r.rule_version,
+                        basis=r.rate_basis,
+                        comm=r.commission,
+                        ver=r.version,
+                        prev=r.prev_version,
+                        src=r.source,
+                        status=r.status,
+                    )
+                )
+
+    def partner_sales(self, partner_id: str) -> Iterator[SaleRecord]:
+        for it in self.m.Sale.query(f"PARTNER#{partner_id}", self.m.Sale.sk.startswith("SALE#")):
+            yield SaleRecord(
+                partner_id=partner_id,
+                sale_id=it.sk[len("SALE#") :],
+                sold_at=it.sold_at,
+                sku=it.sku,
+                quantity=int(it.qty),
+                unit_price=it.price,
+                currency=it.cur,
+                category=it.cat,
+                customer_id=it.cust,
+                original_sale_id=it.orig,
+                net=it.net,
+                fx_rate=it.fx,
+                fx_date=it.fx_date,
+                net_eur=it.net_eur,
+                tier=it.tier,
+                rate=it.rate,
+                rule_version=it.rules,
+                rate_basis=it.basis,
+                commission=it.comm,
+                version=it.ver,
+                prev_version=it.prev,
+                source=it.src,
+                status=it.status,
+            )
+
+
+__all__ = ["DecimalAttribute", "DynamoStore", "TransactWriteError", "make_models"]

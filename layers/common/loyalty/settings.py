@@ -1,0 +1,34 @@
+"""Runtime settings: one pydantic model, read once per container from the environment that
+template.yaml sets on each function."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(alias="TABLE_NAME")
+    bucket: str = Field(alias="UPLOAD_BUCKET")
+    chunk_queue_url: str = Field(default="", alias="CHUNK_QUEUE_URL")
+    events_topic_arn: str = Field(default="", alias="EVENTS_TOPIC_ARN")
+    ops_topic_arn: str = Field(default="", alias="OPS_TOPIC_ARN")
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    max_upload_bytes: int = Field(default=1024**3, alias="MAX_UPLOAD_BYTES")
+    chunk_rows: int = Field(default=500, alias="CHUNK_ROWS", ge=10, le=5000)
+    chunk_groups: int = Field(default=64, alias="CHUNK_GROUPS", ge=1, le=1000)
+    program_currency: str = Field(default="EUR", alias="PROGRAM_CURRENCY")
+    cache_seconds: int = Field(default=60, alias="CONFIG_CACHE_SECONDS")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        src = dict(os.environ if env is None else env)
+        if not src.get("AWS_REGION") and src.get("AWS_DEFAULT_REGION"):
+            src["AWS_REGION"] = src["AWS_DEFAULT_REGION"]
+        known = {f.alias for f in cls.model_fields.values() if f.alias}
+        return cls.model_validate({k: v for k, v in src.items() if k in known and v != ""})

@@ -1,0 +1,59 @@
+"""Builds the services of one container from its Settings (used by the Lambda handlers)."""
+
+from __future__ import annotations
+
+from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.s3sqs import S3Blobs, SnsNotifier, SqsFifoQueue
+from loyalty.services import (
+    AccrualService,
+    BalanceService,
+    ConfigCache,
+    ConfigService,
+    IngestService,
+)
+from loyalty.settings import Settings
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        s = settings
+        self.store = DynamoStore(s.table_name, s.region, s.endpoint_url)
+        self.blobs = S3Blobs(s.bucket, s.region, s.endpoint_url)
+        self.notifier = SnsNotifier(s.events_topic_arn, s.region, s.endpoint_url)
+        self.ops_notifier = SnsNotifier(s.ops_topic_arn, s.region, s.endpoint_url)
+        self._queue: SqsFifoQueue | None = None
+        self._config: ConfigCache | None = None
+
+    @property
+    def queue(self) -> SqsFifoQueue:
+        if self._queue is None:
+            self._queue = SqsFifoQueue(
+                self.settings.chunk_queue_url, self.settings.region, self.settings.endpoint_url
+            )
+        return self._queue
+
+    def ingest(self) -> IngestService:
+        s = self.settings
+        return IngestService(
+            self.store,
+            self.blobs,
+            self.queue,
+            self.notifier,
+            max_upload_bytes=s.max_upload_bytes,
+            chunk_rows=s.chunk_rows,
+            chunk_groups=s.chunk_groups,
+        )
+
+    def accruals(self) -> AccrualService:
+        if self._config is None:
+            self._config = ConfigCache(
+                self.store, self.settings.cache_seconds, self.settings.program_currency
+            )
+        return AccrualService(self.store, self.blobs, self.notifier, self._config)
+
+    def config(self) -> ConfigService:
+        return ConfigService(self.store, self.blobs, self.notifier)
+
+    def balances(self) -> BalanceService:
+        return BalanceService(self.store)

@@ -1,0 +1,123 @@
+"""Every place where the local cloud reaches into moto, in one small module (moto is pinned).
+
+1. `LambdaFunction._invoke_lambda` (direct invoke, Step Functions tasks) -> our in-process runtime
+   instead of Docker.
+2. `moto.s3.notifications._invoke_awslambda` (S3 -> Lambda, synchronous in moto) -> an AWS-shaped
+   event queued for asynchronous invocation, with retries and the function's DLQ.
+3. SQS event source mappings: moto invokes one message at a time on send and ignores
+   ReportBatchItemFailures; the runtime clears `queue.lambda_event_source_mappings` and polls.
+4. SQS time (visibility timeouts, delays): a clock with an offset that tests can advance.
+5. A botocore `after-call` hook that can crash a function right after its n-th AWS call.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import botocore.handlers
+import moto
+import moto.s3.notifications as s3_notifications
+import moto.sqs.models as sqs_models
+from moto.awslambda.models import LambdaFunction
+
+PINNED_MOTO = "5.2.1"
+if moto.__version__ != PINNED_MOTO:  # pragma: no cover - guarded by pyproject pins
+    raise RuntimeError(f"the local cloud is verified with moto {PINNED_MOTO}, found {moto.__version__}")
+
+
+class Clock:
+    """Wall time plus an offset: `advance(s)` makes SQS visibility timeouts pass at once."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+CLOCK = Clock()
+
+InvokeFn = Callable[[str, Any], tuple[str, bool, str]]
+AsyncFn = Callable[[str, dict[str, Any]], None]
+_state: dict[str, Any] = {"invoke": None, "async": None}
+_installed = threading.Lock()
+_done = False
+
+
+def _patched_invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    fn = _state["invoke"]
+    if fn is None:
+        return '{"errorMessage": "no local runtime is running"}', True, ""
+    return fn(self.function_arn, event)  # type: ignore[no-any-return]
+
+
+def _patched_s3_invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+    fn = _state["async"]
+    if fn is not None:
+        fn(fn_arn, event_body)
+
+
+class FaultPlan:
+    """Crash a named function right after its n-th AWS call of an invocation (tests only)."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.plans: dict[str, list[int]] = {}  # function logical id -> remaining crash points
+        self.fired: list[tuple[str, int, str]] = []
+
+    def crash_after(self, function: str, call: int) -> None:
+        self.plans.setdefault(function, []).append(call)
+
+    def begin(self, function: str) -> None:
+        self.local.function = function
+        self.local.calls = 0
+
+    def end(self) -> None:
+        self.local.function = None
+
+    def after_call(self, event_name: str = "", **_: Any) -> None:
+        fn = getattr(self.local, "function", None)
+        if not fn or fn not in self.plans:
+            return
+        self.local.calls += 1
+        points = self.plans[fn]
+        if points and self.local.calls == points[0]:
+            points.pop(0)
+            if not points:
+                del self.plans[fn]
+            self.fired.append((fn, self.local.calls, event_name))
+            raise InjectedCrash(f"injected crash in {fn} after AWS call #{self.local.calls} ({event_name})")
+
+
+class InjectedCrash(RuntimeError):
+    pass
+
+
+FAULTS = FaultPlan()
+
+
+def install(invoke: InvokeFn, async_invoke: AsyncFn) -> None:
+    """Route moto's Lambda invocations to the runtime. Idempotent; the latest runtime wins."""
+    global _done
+    with _installed:
+        _state["invoke"] = invoke
+        _state["async"] = async_invoke
+        if _done:
+            return
+        LambdaFunction._invoke_lambda = _patched_invoke_lambda
+        s3_notifications._invoke_awslambda = _patched_s3_invoke
+        sqs_models.unix_time = CLOCK.now
+        sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", FAULTS.after_call))
+        _done = True
+
+
+def detach_sqs_mappings(queue: Any) -> None:
+    """Stop moto's own synchronous, one-by-one SQS -> Lambda delivery for this queue."""
+    queue.lambda_event_source_mappings.clear()
