@@ -87,7 +87,7 @@ class DlqService:
             ChunkResult(chunk.chunk_id, n, 0, n, 0, 0, 0, 0, ZERO, ZERO, issues_key, {}),
         )
         rec = self.store.get_upload(chunk.upload_id)
-        if rec is not None and rec.state == "split":
+        if rec is not None and rec.state == "split" and rec.chunks_done >= rec.chunks_total:
             Finalizer(self.store, self.blobs, self.ops_for_partner()).finalize(rec)
         return {
             "upload_id": chunk.upload_id,

@@ -87,10 +87,11 @@ def upload_id_for(bucket: str, key: str, etag: str, sequencer: str) -> str:
     return hashlib.sha256(f"{bucket}/{key}#{etag}#{sequencer}".encode()).hexdigest()[:24]
 
 
-def chunk_group(partner_id: str, sale_key: str, groups: int) -> int:
-    """Rows of the same (partner, sale) - and a return with its original - share a FIFO group,
-    so their order is kept and no two writers ever touch the same accrual at once."""
-    return zlib.crc32(f"{partner_id}|{sale_key}".encode()) % groups
+def chunk_group(partner_id: str, groups: int) -> int:
+    """All rows of one partner share a FIFO message group: a partner's chunks are written one
+    at a time and in upload order, so corrections, returns and their originals never race;
+    different partners are written in parallel."""
+    return zlib.crc32(partner_id.encode()) % groups
 
 
 # -- split --------------------------------------------------------------------------------------
@@ -153,8 +154,9 @@ class IngestService:
             finalizer.finalize(rec)
             return rec
         self.store.save_upload(rec)
-        if rec.chunks_total == 0:
-            finalizer.finalize(rec)
+        fresh = self.store.get_upload(rec.upload_id)
+        if fresh is not None and fresh.chunks_done >= fresh.chunks_total and not fresh.notified:
+            finalizer.finalize(fresh)  # every chunk was written before the split finished
         return rec
 
     def _split(self, obj: S3Object, rec: UploadRecord) -> None:
@@ -225,10 +227,8 @@ class IngestService:
                 errors.write(issues)
                 if not len(good):
                     continue
-                gids = [
-                    chunk_group(p, o or s, self.chunk_groups)
-                    for p, s, o in zip(good.partner_id, good.sale_id, good.original_sale_id, strict=True)
-                ]
+                gid_of = {p: chunk_group(p, self.chunk_groups) for p in set(good.partner_id)}
+                gids = list(map(gid_of.__getitem__, good.partner_id))
                 order: dict[int, list[int]] = defaultdict(list)
                 for i, g in enumerate(gids):
                     order[g].append(i)
@@ -425,7 +425,7 @@ class AccrualService:
         )
         self.store.put_chunk_result(chunk.upload_id, result)
         rec = self.store.get_upload(chunk.upload_id)
-        if rec is not None and rec.state == "split" and not rec.notified:
+        if rec is not None and rec.state == "split" and rec.chunks_done >= rec.chunks_total and not rec.notified:
             Finalizer(self.store, self.blobs, self.notifier).finalize(rec)
         return result
 
@@ -535,6 +535,7 @@ class LoadReport:
             "reconciled": self.rows == self.accepted + self.rejected or bool(self.file_error),
             "file_error": self.file_error or None,
             "errors": [i.__dict__ for i in self.issues[:1000]],
+            "processed_at": now_iso(),
             **self.detail,
         }
 

@@ -9,6 +9,7 @@
 | chunk result    | UPLOAD#<upload_id> | CHUNK#<group>-<seq>         |           |        |
 | rule version    | RULES              | VERSION#<from>#<version>    |           |        |
 | FX rates        | FX                 | <CUR>#<YYYY-MM>             |           |        |
+| latest upload   | OBJECT#<s3 key>    | LATEST                      |           |        |
 
 Model classes are made per table by :func:`make_models`, so a container (or a test) binds
 to its own table without global state.
@@ -33,9 +34,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.constants import NUMBER
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from loyalty.ports import ChunkResult, SaleRecord, StoredSale, UploadRecord
 from loyalty.registry import Partner
@@ -130,6 +133,7 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
             "state": UnicodeAttribute(default=""),
             "notified": BooleanAttribute(default=False),
             "rev": NumberAttribute(default=0),
+            "chunks_done": NumberAttribute(default=0),
         },
     )
     return SimpleNamespace(Partner=PartnerItem, Tier=TierItem, Sale=SaleItem, Doc=DocItem)
@@ -140,6 +144,7 @@ class DynamoStore:
 
     def __init__(self, table_name: str, region: str, host: str | None = None) -> None:
         self.m = make_models(table_name, region, host)
+        self.conn = Connection(region=region, host=host)
 
     # -- partners ---------------------------------------------------------------------------
     def _partner(self, it: Any) -> Partner:
@@ -268,11 +273,14 @@ class DynamoStore:
         except self.m.Doc.DoesNotExist:
             return None
         rec = UploadRecord(**json.loads(it.data))
-        rec.state, rec.notified = it.state, bool(it.notified)
+        rec.state, rec.notified, rec.chunks_done = it.state, bool(it.notified), int(it.chunks_done or 0)
         return rec
 
     def create_upload(self, rec: UploadRecord) -> UploadRecord:
-        it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=json.dumps(asdict(rec)), state=rec.state)
+        data = asdict(rec)
+        data.pop("notified")
+        data.pop("chunks_done")
+        it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=json.dumps(data), state=rec.state)
         try:
             it.save(self.m.Doc.pk.does_not_exist())
         except PutError:
@@ -280,11 +288,19 @@ class DynamoStore:
             if found is None:
                 raise
             return found
+        self.m.Doc(f"OBJECT#{rec.key}", "LATEST", data=rec.upload_id).save()
         return rec
+
+    def latest_upload_for_key(self, key: str) -> str | None:
+        try:
+            return str(self.m.Doc.get(f"OBJECT#{key}", "LATEST").data)
+        except self.m.Doc.DoesNotExist:
+            return None
 
     def save_upload(self, rec: UploadRecord) -> None:
         data = asdict(rec)
         data.pop("notified")
+        data.pop("chunks_done")
         self.m.Doc(f"UPLOAD#{rec.upload_id}", "META").update(
             actions=[self.m.Doc.data.set(json.dumps(data)), self.m.Doc.state.set(rec.state)]
         )
@@ -300,11 +316,25 @@ class DynamoStore:
         except UpdateError:
             return False
 
-    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> bool:
+        """The chunk's result and the upload's `chunks_done` counter change together (one
+        transaction, idempotent through its client request token); a redelivered chunk finds
+        its result there and counts nothing."""
         data = asdict(result)
         data["net_eur"] = str(result.net_eur)
         data["commission"] = str(result.commission)
-        self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data)).save()
+        item = self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data))
+        token = hashlib.sha256(f"{upload_id}/{result.chunk_id}".encode()).hexdigest()[:36]
+        try:
+            with TransactWrite(connection=self.conn, client_request_token=token) as tx:
+                tx.save(item, condition=self.m.Doc.pk.does_not_exist())
+                tx.update(self.m.Doc(f"UPLOAD#{upload_id}", "META"), actions=[self.m.Doc.chunks_done.add(1)])
+        except TransactWriteError as exc:
+            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            raise
+        return True
 
     def chunk_results(self, upload_id: str) -> list[ChunkResult]:
         out = []

@@ -1,0 +1,300 @@
+"""`loyalty` - the operator and partner CLI.
+
+By default it talks to the local cloud served by `loyalty up` on http://127.0.0.1:4566; with
+`--aws` (and optionally `--profile`) it talks to the stack deployed on AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from loyalty.adapters.dynamo import DynamoStore
+from loyalty.money import fmt_eur
+from loyalty.services import BalanceService, report_base, upload_id_for
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+
+
+# -- progress -------------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, label: str, total: int | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: int, total: int | None = None, note: str = "") -> None:
+        self.total = total if total is not None else self.total
+        now = time.monotonic()
+        if not self.tty and now - self._last < 5:
+            return
+        self._last = now
+        elapsed = now - self.started
+        if self.total:
+            frac = min(1.0, done / self.total)
+            bar = "#" * int(frac * 30) + "-" * (30 - int(frac * 30))
+            text = f"{self.label} [{bar}] {done}/{self.total} {note} {elapsed:5.1f}s"
+        else:
+            text = f"{self.label} {done} {note} {elapsed:5.1f}s"
+        if self.tty:
+            sys.stderr.write("\r" + text[:160].ljust(100))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# -- target stack -----------------------------------------------------------------------------------
+@dataclass
+class Target:
+    session: Any
+    endpoint: str | None
+    stack: str
+    outputs: dict[str, str]
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Target:
+        if args.aws or args.profile:
+            session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+            endpoint = None
+        else:
+            from loyalty_local.cloud import LOCAL_ENV, REGION
+
+            for k, v in LOCAL_ENV.items():
+                os.environ.setdefault(k, v)
+            session = boto3.session.Session(region_name=args.region or REGION)
+            endpoint = args.endpoint_url
+        cfn = session.client("cloudformation", endpoint_url=endpoint)
+        try:
+            stack = cfn.describe_stacks(StackName=args.stack_name)["Stacks"][0]
+        except Exception as exc:
+            where = endpoint or "AWS"
+            hint = " - is `loyalty up` running?" if endpoint else ""
+            raise SystemExit(f"cannot read stack {args.stack_name!r} at {where}: {exc}{hint}") from exc
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        return cls(session, endpoint, args.stack_name, outputs)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint)
+
+    def store(self) -> DynamoStore:
+        return DynamoStore(self.outputs["TableName"], self.session.region_name, self.endpoint)
+
+    @property
+    def bucket(self) -> str:
+        return self.outputs["UploadBucketName"]
+
+
+def wait_for_report(target: Target, key: str, report_key: str, timeout: float) -> dict[str, Any]:
+    """Poll until the upload's summary is written, showing chunk progress."""
+    s3 = target.client("s3")
+    head = s3.head_object(Bucket=target.bucket, Key=key)
+    store = target.store()
+    bar = Progress(f"processing {key}")
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                body = s3.get_object(Bucket=target.bucket, Key=report_key)
+                report = json.loads(body["Body"].read())
+                if report.get("processed_at", "") >= head["LastModified"].strftime("%Y-%m-%dT%H:%M:%S"):
+                    bar.update(1, 1, "done")
+                    return report  # type: ignore[no-any-return]
+            except s3.exceptions.NoSuchKey:
+                pass
+            done, total = _upload_progress(store, target.bucket, key, head)
+            bar.update(done, total if total >= 0 else None, "chunks")
+            time.sleep(0.5)
+    finally:
+        bar.close()
+    raise SystemExit(f"no report for {key} after {timeout:.0f}s; see the logs of the stack")
+
+
+def _upload_progress(store: DynamoStore, bucket: str, key: str, head: dict[str, Any]) -> tuple[int, int]:
+    del bucket, head
+    upload_id = store.latest_upload_for_key(key)
+    rec = store.get_upload(upload_id) if upload_id else None
+    if rec is None or rec.chunks_total < 0:
+        return 0, -1
+    return rec.chunks_done, rec.chunks_total
+
+
+# -- commands ---------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    from loyalty_local.server import serve
+
+    serve(args.stack_name, args.host, args.port)
+    return 0
+
+
+def _upload(target: Target, path: Path, key: str, timeout: float, report_key: str) -> dict[str, Any]:
+    s3 = target.client("s3")
+    size = path.stat().st_size
+    bar = Progress(f"uploading {path.name}", size)
+    sent = 0
+
+    def cb(n: int) -> None:
+        nonlocal sent
+        sent += n
+        bar.update(sent, size, "bytes")
+
+    s3.upload_file(str(path), target.bucket, key, Callback=cb)
+    bar.close()
+    return wait_for_report(target, key, report_key, timeout)
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    path = Path(args.file)
+    key = f"incoming/{args.partner}/{args.name or path.name}"
+    report = _upload(target, path, key, args.timeout, report_base(key) + ".summary.json")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_summary(report)
+    return 0 if report.get("status") == "processed" else 2
+
+
+def _print_summary(r: dict[str, Any]) -> None:
+    print(f"{r['key']}: {r['status']}")
+    if r.get("file_error"):
+        print(f"  file error ({r['file_error']['code']}): {r['file_error']['message']}")
+    print(
+        f"  rows {r['rows']} = accepted {r['accepted']} + rejected {r['rejected']}"
+        f"  ({'reconciled' if r['reconciled'] else 'NOT RECONCILED'})"
+    )
+    print(f"  new {r['new']}, replaced {r['replaced']}, superseded {r['superseded']}")
+    print(f"  net sales EUR {fmt_eur(_d(r['totals']['net_eur']))}, commission EUR {fmt_eur(_d(r['totals']['commission_eur']))}")
+    if r.get("errors_report"):
+        print(f"  errors: s3://…/{r['errors_report']}")
+
+
+def _d(s: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(s)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    path = Path(args.file)
+    prefix = {"rules": "rules/", "registry": "registry/", "rates": "rates/"}[args.kind]
+    key = prefix + path.name
+    report = _upload(target, path, key, args.timeout, f"reports/config/{key}.report.json")
+    print(json.dumps({k: v for k, v in report.items() if k != "errors"}, indent=2))
+    for e in report.get("errors", [])[:20]:
+        print(f"  line {e['line']} {e['column']}: {e['reason']}")
+    return 0 if report.get("status") == "processed" else 2
+
+
+def cmd_balance(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    today = dt.datetime.now(dt.UTC).date()
+    month = args.month or today.isoformat()[:7]
+    store = target.store()
+    if store.get_partner(args.partner_id) is None:
+        print(f"unknown partner {args.partner_id!r}", file=sys.stderr)
+        return 2
+    bal = BalanceService(store).balance(args.partner_id, month, today)
+    if args.json:
+        print(json.dumps(bal.to_json(), indent=2))
+        return 0
+    print(f"partner {bal.partner_id} - {month} (tier {bal.tier})")
+    print(f"  net sales month to date: EUR {fmt_eur(bal.net_sales_eur)} over {bal.lines} lines ({bal.returns} returns)")
+    for status, amount in bal.commission.items():
+        print(f"  commission {status:<11} EUR {fmt_eur(amount)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from loyalty_local.demo import run_demo
+
+    return run_demo(partners=args.partners, rows=args.rows, seed=args.seed)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    target = Target.from_args(args)
+    sqs = target.client("sqs")
+    out = []
+    for name in ("ChunkDLQUrl", "AsyncDLQUrl"):
+        url = target.outputs[name]
+        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        out.append({"queue": name, "messages": int(a.get("ApproximateNumberOfMessages", 0))})
+    s3 = target.client("s3")
+    reports = s3.list_objects_v2(Bucket=target.bucket, Prefix="reports/dlq/").get("KeyCount", 0)
+    print(json.dumps({"queues": out, "reported_poison_messages": reports}, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="loyalty", description=__doc__)
+    p.add_argument("--stack-name", default="loyalty")
+    p.add_argument("--endpoint-url", default=os.environ.get("LOYALTY_ENDPOINT", DEFAULT_ENDPOINT))
+    p.add_argument("--aws", action="store_true", help="use the stack deployed on AWS (default: local cloud)")
+    p.add_argument("--profile", default=None, help="AWS profile (implies --aws)")
+    p.add_argument("--region", default=None)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="serve the local cloud on 127.0.0.1:4566")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=4566)
+    up.set_defaults(func=cmd_up)
+
+    upl = sub.add_parser("upload", help="upload a sales file for a partner and wait for its report")
+    upl.add_argument("file")
+    upl.add_argument("--partner", required=True)
+    upl.add_argument("--name", help="object name (default: the file name)")
+    upl.add_argument("--timeout", type=float, default=900)
+    upl.add_argument("--json", action="store_true")
+    upl.set_defaults(func=cmd_upload)
+
+    for kind in ("rules", "registry", "rates"):
+        lp = sub.add_parser(f"load-{kind}", help=f"upload a {kind} file and wait for its report")
+        lp.add_argument("file")
+        lp.add_argument("--timeout", type=float, default=300)
+        lp.set_defaults(func=cmd_load, kind=kind)
+
+    bal = sub.add_parser("balance", help="month-to-date net sales, commission by status, tier")
+    bal.add_argument("partner_id")
+    bal.add_argument("--month", help="YYYY-MM (default: this month)")
+    bal.add_argument("--json", action="store_true")
+    bal.set_defaults(func=cmd_balance)
+
+    demo = sub.add_parser("demo", help="generate a program, run it through the local cloud, print totals")
+    demo.add_argument("--partners", type=int, default=240)
+    demo.add_argument("--rows", type=int, default=54_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    dlq = sub.add_parser("dlq", help="dead-letter queues and reported poison messages")
+    dlq.set_defaults(func=cmd_dlq)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
+__all__ = ["main", "upload_id_for"]
