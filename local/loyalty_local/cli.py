@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.money import fmt_eur
 from loyalty.services import BalanceService, report_base, upload_id_for
@@ -181,7 +180,9 @@ def _print_summary(r: dict[str, Any]) -> None:
         f"  ({'reconciled' if r['reconciled'] else 'NOT RECONCILED'})"
     )
     print(f"  new {r['new']}, replaced {r['replaced']}, superseded {r['superseded']}")
-    print(f"  net sales EUR {fmt_eur(_d(r['totals']['net_eur']))}, commission EUR {fmt_eur(_d(r['totals']['commission_eur']))}")
+    print(
+        f"  net sales EUR {fmt_eur(_d(r['totals']['net_eur']))}, commission EUR {fmt_eur(_d(r['totals']['commission_eur']))}"
+    )
     if r.get("errors_report"):
         print(f"  errors: s3://…/{r['errors_report']}")
 
@@ -217,7 +218,9 @@ def cmd_balance(args: argparse.Namespace) -> int:
         print(json.dumps(bal.to_json(), indent=2))
         return 0
     print(f"partner {bal.partner_id} - {month} (tier {bal.tier})")
-    print(f"  net sales month to date: EUR {fmt_eur(bal.net_sales_eur)} over {bal.lines} lines ({bal.returns} returns)")
+    print(
+        f"  net sales month to date: EUR {fmt_eur(bal.net_sales_eur)} over {bal.lines} lines ({bal.returns} returns)"
+    )
     for status, amount in bal.commission.items():
         print(f"  commission {status:<11} EUR {fmt_eur(amount)}")
     return 0
@@ -235,7 +238,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     out = []
     for name in ("ChunkDLQUrl", "AsyncDLQUrl"):
         url = target.outputs[name]
-        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+            "Attributes"
+        ]
         out.append({"queue": name, "messages": int(a.get("ApproximateNumberOfMessages", 0))})
     s3 = target.client("s3")
     reports = s3.list_objects_v2(Bucket=target.bucket, Prefix="reports/dlq/").get("KeyCount", 0)
@@ -278,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     bal.set_defaults(func=cmd_balance)
 
     demo = sub.add_parser("demo", help="generate a program, run it through the local cloud, print totals")
-    demo.add_argument("--partners", type=int, default=240)
-    demo.add_argument("--rows", type=int, default=54_000)
+    demo.add_argument("--partners", type=int, default=200)
+    demo.add_argument("--rows", type=int, default=51_000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 

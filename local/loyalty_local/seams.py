@@ -8,6 +8,8 @@
    ReportBatchItemFailures; the runtime clears `queue.lambda_event_source_mappings` and polls.
 4. SQS time (visibility timeouts, delays): a clock with an offset that tests can advance.
 5. A botocore `after-call` hook that can crash a function right after its n-th AWS call.
+6. DynamoDB Query on a table's own key: moto 5.2.1 sorts and compares every item of the table
+   for each Query; the seam hands it only the queried partition (same result, O(partition)).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import moto
 import moto.s3.notifications as s3_notifications
 import moto.sqs.models as sqs_models
 from moto.awslambda.models import LambdaFunction
+from moto.dynamodb.models.table import Table
 
 PINNED_MOTO = "5.2.1"
 if moto.__version__ != PINNED_MOTO:  # pragma: no cover - guarded by pyproject pins
@@ -61,6 +64,29 @@ def _patched_s3_invoke(account_id: str, event_body: Any, fn_arn: str, region_nam
     fn = _state["async"]
     if fn is not None:
         fn(fn_arn, event_body)
+
+
+_partition = threading.local()
+_orig_query = Table.query
+_orig_all_items = Table.all_items
+
+
+def _partition_items(self: Table) -> list[Any]:
+    hk = getattr(_partition, "key", None)
+    if hk is not None and getattr(_partition, "table", None) is self and self.range_key_attr:
+        return list(self.items[hk].values()) if hk in self.items else []
+    return _orig_all_items(self)  # type: ignore[no-any-return]
+
+
+def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name is None and hash_key is not None:
+        _partition.key, _partition.table = hash_key, self
+    try:
+        return _orig_query(self, hash_key, *args, **kwargs)
+    finally:
+        _partition.key = None
+        _partition.table = None
 
 
 class FaultPlan:
@@ -112,6 +138,8 @@ def install(invoke: InvokeFn, async_invoke: AsyncFn) -> None:
             return
         LambdaFunction._invoke_lambda = _patched_invoke_lambda
         s3_notifications._invoke_awslambda = _patched_s3_invoke
+        Table.query = _partition_query
+        Table.all_items = _partition_items
         sqs_models.unix_time = CLOCK.now
         sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0
         botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", FAULTS.after_call))

@@ -24,7 +24,7 @@ def serve(stack_name: str, host: str, port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
-    req = urllib.request.Request(  # noqa: S310 - loopback only
+    req = urllib.request.Request(
         f"http://{host}:{port}/moto-api/config",
         data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
         method="POST",

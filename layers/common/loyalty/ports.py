@@ -50,6 +50,39 @@ class StoredSale:
     tier: str
     rule_version: str
     month: str
+    net_eur: Decimal = Decimal(0)
+    commission: Decimal = Decimal(0)
+    day: str = ""
+    quantity: int = 0
+
+
+@dataclass
+class MonthDelta:
+    """What one chunk changes in a partner's month totals (applied once per chunk)."""
+
+    net_eur: Decimal = Decimal(0)
+    commission: Decimal = Decimal(0)
+    lines: int = 0
+    returns: int = 0
+    by_day: dict[int, Decimal] = field(default_factory=dict)  # day of month -> commission
+
+    def add(self, day: int, net: Decimal, commission: Decimal, lines: int, returns: int) -> None:
+        self.net_eur += net
+        self.commission += commission
+        self.lines += lines
+        self.returns += returns
+        self.by_day[day] = self.by_day.get(day, Decimal(0)) + commission
+
+
+@dataclass
+class MonthTotals:
+    partner_id: str
+    month: str
+    net_eur: Decimal
+    commission: Decimal
+    lines: int
+    returns: int
+    by_day: dict[int, Decimal]
 
 
 @dataclass
@@ -72,6 +105,7 @@ class UploadRecord:
     created_at: str = ""
     notified: bool = False
     chunks_done: int = 0  # maintained by the store, counted once per chunk
+    done_ids: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -141,11 +175,17 @@ class Store(Protocol):
     def create_upload(self, rec: UploadRecord) -> UploadRecord: ...
     def save_upload(self, rec: UploadRecord) -> None: ...
     def mark_notified(self, upload_id: str) -> bool: ...
-    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> bool:
-        """Store a chunk's result and count it once; False if it was already counted."""
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
+        """Store a chunk's result and count it once (idempotent)."""
         ...
+
     def chunk_results(self, upload_id: str) -> list[ChunkResult]: ...
     # sales
     def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]: ...
     def put_sales(self, records: Sequence[SaleRecord]) -> None: ...
     def partner_sales(self, partner_id: str) -> Iterator[SaleRecord]: ...
+    def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
+        """Add a chunk's delta to the month totals unless that chunk was already applied."""
+        ...
+
+    def month_totals(self, partner_id: str) -> list[MonthTotals]: ...

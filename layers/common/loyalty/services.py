@@ -29,6 +29,7 @@ from loyalty.ports import (
     BlobStore,
     ChunkQueue,
     ChunkResult,
+    MonthDelta,
     Notifier,
     QueueMessage,
     SaleRecord,
@@ -356,6 +357,7 @@ class AccrualService:
         accruals = list(computed.accruals())
         last = {(a.row.partner_id, a.row.sale_id): i for i, a in enumerate(accruals)}
         latest: list[SaleRecord] = []
+        deltas: dict[tuple[str, str], MonthDelta] = defaultdict(MonthDelta)
         for i, acc in enumerate(accruals):
             r = acc.row
             k = (r.partner_id, r.sale_id)
@@ -364,10 +366,11 @@ class AccrualService:
                 continue
             version = f"{chunk.version}~{r.line:09d}"
             cur = existing.get(k)
+            redo = False
             if cur is None:
                 prev = ""
             elif cur.version == version:  # redelivery: already written by this very row
-                prev = cur.prev_version
+                prev, redo = cur.prev_version, True
             elif cur.version > version:  # a newer correction is already in place
                 stats["superseded"] += 1
                 continue
@@ -400,10 +403,23 @@ class AccrualService:
                     source=f"{chunk.upload_id}:{r.line}",
                 )
             )
+            if not redo:  # (a redelivered chunk's deltas are already in, guarded by its id)
+                if cur is not None:  # take the replaced line out of its month
+                    deltas[(cur.partner_id, cur.month)].add(
+                        int(cur.day[8:10]), -cur.net_eur, -cur.commission, -1, -int(cur.quantity < 0)
+                    )
+                deltas[(r.partner_id, r.month)].add(
+                    int(r.sold_at[8:10]), acc.net_eur, acc.commission, 1, int(r.quantity < 0)
+                )
             t = per_partner.setdefault(r.partner_id, [ZERO, ZERO, Decimal(0)])
             t[0] += acc.net_eur
             t[1] += acc.commission
             t[2] += 1
+        # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
+        # anywhere is repaired by the redelivery (deltas already applied are skipped, lines that
+        # are already written compare equal).
+        for (pid, month), delta in sorted(deltas.items()):
+            self.store.apply_month_delta(pid, month, f"{chunk.upload_id}/{chunk.chunk_id}", delta)
         self.store.put_sales(latest)
         issues_key = ""
         if issues:
@@ -425,7 +441,12 @@ class AccrualService:
         )
         self.store.put_chunk_result(chunk.upload_id, result)
         rec = self.store.get_upload(chunk.upload_id)
-        if rec is not None and rec.state == "split" and rec.chunks_done >= rec.chunks_total and not rec.notified:
+        if (
+            rec is not None
+            and rec.state == "split"
+            and rec.chunks_done >= rec.chunks_total
+            and not rec.notified
+        ):
             Finalizer(self.store, self.blobs, self.notifier).finalize(rec)
         return result
 
@@ -651,28 +672,36 @@ class Balance:
 
 
 class BalanceService:
+    """Month-to-date figures from the month totals the writer maintains (one Query a partner)."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def balance(self, partner_id: str, month: str, today: dt.date) -> Balance:
+        return self.balances(partner_id, [month], today)[month]
+
+    def balances(self, partner_id: str, months: Sequence[str], today: dt.date) -> dict[str, Balance]:
         rules = RuleBook(self.store.rule_versions())
-        first = dt.date.fromisoformat(month + "-01")
-        version = rules.in_effect(min(today, first)) if rules else None
-        tier = self.store.tier_for(partner_id, month) or (version.entry_tier if version else "")
-        holding = dt.timedelta(days=version.holding_days if version else 30)
-        net = ZERO
-        by_status = {"provisional": ZERO, "payable": ZERO, "paid": ZERO}
-        lines = returns = 0
-        for s in self.store.partner_sales(partner_id):
-            if s.month != month:
-                continue
-            lines += 1
-            returns += s.quantity < 0
-            net += s.net_eur
-            if s.status == "paid":
-                by_status["paid"] += s.commission
-            elif dt.date.fromisoformat(s.sold_at[:10]) + holding <= today:
-                by_status["payable"] += s.commission
-            else:
-                by_status["provisional"] += s.commission
-        return Balance(partner_id, month, tier, net, by_status, lines, returns)
+        totals = {t.month: t for t in self.store.month_totals(partner_id)}
+        out = {}
+        for month in months:
+            first = dt.date.fromisoformat(month + "-01")
+            version = rules.in_effect(first) if rules and first >= rules.versions[0].effective_from else None
+            tier = self.store.tier_for(partner_id, month) or (version.entry_tier if version else "")
+            holding = dt.timedelta(days=version.holding_days if version else 30)
+            t = totals.get(month)
+            by_status = {"provisional": ZERO, "payable": ZERO, "paid": ZERO}
+            if t is not None:
+                for day, amount in t.by_day.items():
+                    key = "payable" if first.replace(day=day) + holding <= today else "provisional"
+                    by_status[key] += amount
+            out[month] = Balance(
+                partner_id,
+                month,
+                tier,
+                t.net_eur if t else ZERO,
+                by_status,
+                t.lines if t else 0,
+                t.returns if t else 0,
+            )
+        return out

@@ -5,6 +5,7 @@
 | partner profile | PARTNER#<id>       | PROFILE                     | PARTNERS  | <id>   |
 | tier of a month | PARTNER#<id>       | TIER#<YYYY-MM>              |           |        |
 | accrual line    | PARTNER#<id>       | SALE#<sale_id>              |           |        |
+| month totals    | PARTNER#<id>       | MONTH#<YYYY-MM>             |           |        |
 | upload          | UPLOAD#<upload_id> | META                        |           |        |
 | chunk result    | UPLOAD#<upload_id> | CHUNK#<group>-<seq>         |           |        |
 | rule version    | RULES              | VERSION#<from>#<version>    |           |        |
@@ -32,15 +33,14 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.constants import NUMBER
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-from loyalty.ports import ChunkResult, SaleRecord, StoredSale, UploadRecord
+from loyalty.ports import ChunkResult, MonthDelta, MonthTotals, SaleRecord, StoredSale, UploadRecord
 from loyalty.registry import Partner
 from loyalty.rules import RuleVersion
 
@@ -133,10 +133,19 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
             "state": UnicodeAttribute(default=""),
             "notified": BooleanAttribute(default=False),
             "rev": NumberAttribute(default=0),
-            "chunks_done": NumberAttribute(default=0),
+            "done": UnicodeSetAttribute(null=True),
         },
     )
-    return SimpleNamespace(Partner=PartnerItem, Tier=TierItem, Sale=SaleItem, Doc=DocItem)
+    month_attrs: dict[str, Any] = {
+        "net": DecimalAttribute(null=True),
+        "comm": DecimalAttribute(null=True),
+        "lines": NumberAttribute(null=True),
+        "returns": NumberAttribute(null=True),
+        "applied": UnicodeSetAttribute(null=True),
+    }
+    month_attrs.update({f"c{d:02d}": DecimalAttribute(null=True) for d in range(1, 32)})
+    MonthItem = model("MonthItem", month_attrs)
+    return SimpleNamespace(Partner=PartnerItem, Tier=TierItem, Sale=SaleItem, Doc=DocItem, Month=MonthItem)
 
 
 class DynamoStore:
@@ -144,7 +153,6 @@ class DynamoStore:
 
     def __init__(self, table_name: str, region: str, host: str | None = None) -> None:
         self.m = make_models(table_name, region, host)
-        self.conn = Connection(region=region, host=host)
 
     # -- partners ---------------------------------------------------------------------------
     def _partner(self, it: Any) -> Partner:
@@ -273,13 +281,16 @@ class DynamoStore:
         except self.m.Doc.DoesNotExist:
             return None
         rec = UploadRecord(**json.loads(it.data))
-        rec.state, rec.notified, rec.chunks_done = it.state, bool(it.notified), int(it.chunks_done or 0)
+        rec.state, rec.notified = it.state, bool(it.notified)
+        rec.done_ids = set(it.done or ())
+        rec.chunks_done = len(rec.done_ids)
         return rec
 
     def create_upload(self, rec: UploadRecord) -> UploadRecord:
         data = asdict(rec)
         data.pop("notified")
         data.pop("chunks_done")
+        data.pop("done_ids")
         it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=json.dumps(data), state=rec.state)
         try:
             it.save(self.m.Doc.pk.does_not_exist())
@@ -301,6 +312,7 @@ class DynamoStore:
         data = asdict(rec)
         data.pop("notified")
         data.pop("chunks_done")
+        data.pop("done_ids")
         self.m.Doc(f"UPLOAD#{rec.upload_id}", "META").update(
             actions=[self.m.Doc.data.set(json.dumps(data)), self.m.Doc.state.set(rec.state)]
         )
@@ -316,25 +328,18 @@ class DynamoStore:
         except UpdateError:
             return False
 
-    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> bool:
-        """The chunk's result and the upload's `chunks_done` counter change together (one
-        transaction, idempotent through its client request token); a redelivered chunk finds
-        its result there and counts nothing."""
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
+        """Store the chunk's result, then add its id to the upload's set of finished chunks.
+
+        Both writes are idempotent (a put of the same item, a set union), so a redelivered
+        chunk changes nothing; the set's size is the exact count of finished chunks, and a crash
+        between the two writes is repaired by the redelivery. One item changes atomically, so no
+        transaction is needed."""
         data = asdict(result)
         data["net_eur"] = str(result.net_eur)
         data["commission"] = str(result.commission)
-        item = self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data))
-        token = hashlib.sha256(f"{upload_id}/{result.chunk_id}".encode()).hexdigest()[:36]
-        try:
-            with TransactWrite(connection=self.conn, client_request_token=token) as tx:
-                tx.save(item, condition=self.m.Doc.pk.does_not_exist())
-                tx.update(self.m.Doc(f"UPLOAD#{upload_id}", "META"), actions=[self.m.Doc.chunks_done.add(1)])
-        except TransactWriteError as exc:
-            reasons = [r.code for r in (exc.cancellation_reasons or []) if r is not None]
-            if "ConditionalCheckFailed" in reasons:
-                return False
-            raise
-        return True
+        self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data)).save()
+        self.m.Doc(f"UPLOAD#{upload_id}", "META").update(actions=[self.m.Doc.done.add({result.chunk_id})])
 
     def chunk_results(self, upload_id: str) -> list[ChunkResult]:
         out = []
@@ -355,12 +360,37 @@ class DynamoStore:
         items = self.m.Sale.batch_get(
             [(f"PARTNER#{p}", f"SALE#{s}") for p, s in keys],
             consistent_read=True,
-            attributes_to_get=["pk", "sk", "ver", "prev", "rate", "tier", "rules", "sold_at"],
+            attributes_to_get=[
+                "pk",
+                "sk",
+                "ver",
+                "prev",
+                "rate",
+                "tier",
+                "rules",
+                "sold_at",
+                "net_eur",
+                "comm",
+                "qty",
+            ],
         )
         for it in items:
             p = it.pk[len("PARTNER#") :]
             s = it.sk[len("SALE#") :]
-            out[(p, s)] = StoredSale(p, s, it.ver, it.prev, it.rate, it.tier, it.rules, it.sold_at[:7])
+            out[(p, s)] = StoredSale(
+                p,
+                s,
+                it.ver,
+                it.prev,
+                it.rate,
+                it.tier,
+                it.rules,
+                it.sold_at[:7],
+                it.net_eur,
+                it.comm,
+                it.sold_at[:10],
+                int(it.qty),
+            )
         return out
 
     def put_sales(self, records: Sequence[SaleRecord]) -> None:
@@ -396,6 +426,47 @@ class DynamoStore:
                     )
                 )
 
+    def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
+        M = self.m.Month
+        actions = [
+            M.net.add(delta.net_eur),
+            M.comm.add(delta.commission),
+            M.lines.add(delta.lines),
+            M.returns.add(delta.returns),
+            M.applied.add({chunk_id}),
+        ]
+        actions += [getattr(M, f"c{day:02d}").add(amount) for day, amount in sorted(delta.by_day.items())]
+        try:
+            M(f"PARTNER#{partner_id}", f"MONTH#{month}").update(
+                actions=actions, condition=~M.applied.contains(chunk_id)
+            )
+            return True
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def month_totals(self, partner_id: str) -> list[MonthTotals]:
+        M = self.m.Month
+        out = []
+        for it in M.query(f"PARTNER#{partner_id}", M.sk.startswith("MONTH#")):
+            out.append(
+                MonthTotals(
+                    partner_id,
+                    it.sk[len("MONTH#") :],
+                    it.net or Decimal(0),
+                    it.comm or Decimal(0),
+                    int(it.lines or 0),
+                    int(it.returns or 0),
+                    {
+                        d: getattr(it, f"c{d:02d}")
+                        for d in range(1, 32)
+                        if getattr(it, f"c{d:02d}") is not None
+                    },
+                )
+            )
+        return out
+
     def partner_sales(self, partner_id: str) -> Iterator[SaleRecord]:
         for it in self.m.Sale.query(f"PARTNER#{partner_id}", self.m.Sale.sk.startswith("SALE#")):
             yield SaleRecord(
@@ -425,4 +496,4 @@ class DynamoStore:
             )
 
 
-__all__ = ["DecimalAttribute", "DynamoStore", "TransactWriteError", "make_models"]
+__all__ = ["DecimalAttribute", "DynamoStore", "make_models"]
