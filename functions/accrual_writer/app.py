@@ -16,7 +16,8 @@ from loyalty.wiring import Container
 logger = Logger(service="accruals")
 tracer = Tracer(service="accruals")
 metrics = Metrics(namespace="PartnerLoyalty", service="accruals")
-processor = SqsFifoPartialProcessor()
+# a failed chunk holds back only the later chunks of its own message group (its partners)
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 container = Container(Settings.from_env())
 
 

@@ -21,7 +21,6 @@ import io
 import itertools
 import json
 import os
-import sys
 import threading
 import time
 import traceback
@@ -37,7 +36,7 @@ from urllib.parse import quote_plus, unquote_plus
 import boto3
 import yaml
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
 from moto.sqs.models import sqs_backends
 
 from loyalty_local import seams
@@ -75,7 +74,8 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    data: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return data
 
 
 class _AnyManagedPolicy(dict[str, str]):
@@ -94,7 +94,8 @@ class _PolicyLoader:
 def translate(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     from samtranslator.translator.transform import transform
 
-    return transform(template, params, _PolicyLoader())  # type: ignore[arg-type]
+    out: dict[str, Any] = transform(template, params, _PolicyLoader())  # type: ignore[arg-type]
+    return out
 
 
 def _zip_dir(path: Path) -> bytes:
@@ -158,6 +159,17 @@ class LambdaContextStub:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_LOGS: dict[Path, Any] = {}
+
+
+def _log_file(path: Path) -> Any:
+    """One handle per log path for the whole process: Powertools loggers are process-global and
+    keep the stream they were created with, so the file is never closed under them."""
+    if path not in _LOGS:
+        _LOGS[path] = path.open("a", encoding="utf-8")
+    return _LOGS[path]
+
+
 class LocalCloud:
     """A deployed stack plus the runtime that delivers its events."""
 
@@ -185,8 +197,9 @@ class LocalCloud:
         self.mappings: list[Mapping] = []
         self.outputs: dict[str, str] = {}
         self.log_path = log_path or Path(os.environ.get("LOYALTY_LOG", "/tmp/loyalty-local.log"))  # noqa: S108
-        self._log = self.log_path.open("a", encoding="utf-8")
+        self._log = _log_file(self.log_path)
         self.counters: dict[str, int] = {}
+        self.batches: list[tuple[str, str, int]] = []  # (function, queue arn, records) per SQS invocation
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -200,13 +213,14 @@ class LocalCloud:
         os.environ.update(LOCAL_ENV)
         if self._mock is not None:
             self._mock.start()
-        seams.install(self._invoke_sync, self._enqueue_s3)
+        seams.install(self)
         self.deploy()
 
     def stop(self) -> None:
+        seams.uninstall(self)
         if self._mock is not None:
             self._mock.stop()
-        self._log.close()
+        self._log.flush()
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -288,7 +302,6 @@ class LocalCloud:
             )
             self.functions[logical] = spec
             self.by_arn[spec.arn] = spec
-        del invoke_cfg
 
     def _apply_unsupported(self, tpl: dict[str, Any], physical: dict[str, str]) -> None:
         """Resources moto's CloudFormation skips, applied through the service APIs instead."""
@@ -438,7 +451,10 @@ class LocalCloud:
                 fn.duration_ms += (time.perf_counter() - started) * 1000
                 self.faults.end()
 
-    def _invoke_sync(self, fn_arn: str, event: Any) -> tuple[str, bool, str]:
+    def owns(self, fn_arn: str) -> bool:
+        return fn_arn in self.by_arn
+
+    def invoke_sync(self, fn_arn: str, event: Any) -> tuple[str, bool, str]:
         fn = self.by_arn.get(fn_arn)
         if fn is None:
             return json.dumps({"errorMessage": f"unknown function {fn_arn}"}), True, ""
@@ -449,7 +465,7 @@ class LocalCloud:
         return json.dumps(result, default=str), False, ""
 
     # -- S3 notifications (asynchronous) -------------------------------------------------------------
-    def _enqueue_s3(self, fn_arn: str, event: dict[str, Any]) -> None:
+    def enqueue_s3(self, fn_arn: str, event: dict[str, Any]) -> None:
         fn = self.by_arn.get(fn_arn)
         if fn is None:
             return
@@ -555,6 +571,7 @@ class LocalCloud:
             }
             for msg in msgs
         ]
+        self.batches.append((m.function.logical_id, m.queue_arn, len(records)))
         result, error = self.invoke(m.function.logical_id, {"Records": records})
         if error:
             return True  # the whole batch stays; visible again after the visibility timeout
@@ -639,7 +656,3 @@ _UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::CloudWatch::Alarm",
     }
 )
-
-
-def sys_stdout() -> Any:
-    return sys.stdout

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.handlers
 import moto
@@ -46,24 +45,33 @@ class Clock:
 
 CLOCK = Clock()
 
-InvokeFn = Callable[[str, Any], tuple[str, bool, str]]
-AsyncFn = Callable[[str, dict[str, Any]], None]
-_state: dict[str, Any] = {"invoke": None, "async": None}
+
+class Runtime(Protocol):
+    def owns(self, fn_arn: str) -> bool: ...
+    def invoke_sync(self, fn_arn: str, event: Any) -> tuple[str, bool, str]: ...
+    def enqueue_s3(self, fn_arn: str, event: dict[str, Any]) -> None: ...
+
+
+_runtimes: list[Runtime] = []
 _installed = threading.Lock()
-_done = False
+_patched = {"done": False}
+
+
+def _owner(fn_arn: str) -> Runtime | None:
+    return next((r for r in reversed(_runtimes) if r.owns(fn_arn)), None)
 
 
 def _patched_invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    fn = _state["invoke"]
-    if fn is None:
-        return '{"errorMessage": "no local runtime is running"}', True, ""
-    return fn(self.function_arn, event)  # type: ignore[no-any-return]
+    rt = _owner(self.function_arn)
+    if rt is None:
+        return '{"errorMessage": "no local runtime owns this function"}', True, ""
+    return rt.invoke_sync(self.function_arn, event)
 
 
 def _patched_s3_invoke(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
-    fn = _state["async"]
-    if fn is not None:
-        fn(fn_arn, event_body)
+    rt = _owner(fn_arn)
+    if rt is not None:
+        rt.enqueue_s3(fn_arn, event_body)
 
 
 _partition = threading.local()
@@ -128,22 +136,26 @@ class InjectedCrash(RuntimeError):
 FAULTS = FaultPlan()
 
 
-def install(invoke: InvokeFn, async_invoke: AsyncFn) -> None:
-    """Route moto's Lambda invocations to the runtime. Idempotent; the latest runtime wins."""
-    global _done
+def install(runtime: Runtime) -> None:
+    """Route moto's Lambda invocations to the runtime that owns the function."""
     with _installed:
-        _state["invoke"] = invoke
-        _state["async"] = async_invoke
-        if _done:
+        _runtimes.append(runtime)
+        if _patched["done"]:
             return
         LambdaFunction._invoke_lambda = _patched_invoke_lambda
         s3_notifications._invoke_awslambda = _patched_s3_invoke
         Table.query = _partition_query
         Table.all_items = _partition_items
-        sqs_models.unix_time = CLOCK.now
-        sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0
+        sqs_models.unix_time = lambda dt=None: CLOCK.now()
+        sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0  # type: ignore[attr-defined]
         botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", FAULTS.after_call))
-        _done = True
+        _patched["done"] = True
+
+
+def uninstall(runtime: Runtime) -> None:
+    with _installed:
+        if runtime in _runtimes:
+            _runtimes.remove(runtime)
 
 
 def detach_sqs_mappings(queue: Any) -> None:

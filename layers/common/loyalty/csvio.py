@@ -173,6 +173,9 @@ class _Source(io.RawIOBase):
         return bytes(out)
 
 
+_UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
+
+
 def detect_encoding(sample: bytes, complete: bool) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -185,7 +188,15 @@ def detect_encoding(sample: bytes, complete: bool) -> str:
         dec.decode(sample, final=complete)
         return "utf-8"
     except UnicodeDecodeError:
-        return "cp1251"
+        pass
+    # Not UTF-8. Windows-1251 text almost never holds UTF-8 Cyrillic byte pairs ("Рђ".."СЏ"):
+    # when both are present the file was glued together from two encodings.
+    if len(_UTF8_CYRILLIC.findall(sample)) >= 2:
+        raise FileError(
+            "mixed_encoding",
+            "the file mixes UTF-8 and Windows-1251 text; save it again in one encoding (UTF-8 preferred)",
+        )
+    return "cp1251"
 
 
 def looks_binary(sample: bytes) -> bool:

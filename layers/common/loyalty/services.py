@@ -197,13 +197,10 @@ class IngestService:
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as errfile:
             errors = ErrorsWriter(errfile)
 
-            def flush(g: int) -> None:
-                nonlocal seq, buffered, sent_rows
-                block = concat(groups.pop(g))
-                n = fill.pop(g)
-                buffered -= n
-                sent_rows += n
+            def emit(g: int, block: SaleBlock) -> None:
+                nonlocal seq, sent_rows
                 seq += 1
+                sent_rows += len(block)
                 msg = {
                     "upload_id": rec.upload_id,
                     "chunk_id": f"{g:04d}-{seq:06d}",
@@ -223,6 +220,22 @@ class IngestService:
                     self.queue.send(outbox)
                     outbox.clear()
 
+            def flush(g: int, everything: bool) -> None:
+                """Send the group's buffered rows in chunks of `chunk_rows` (and the rest if asked)."""
+                nonlocal buffered
+                block = concat(groups.pop(g))
+                n = len(block)
+                size = self.chunk_rows
+                full = n - n % size if not everything else n
+                for start in range(0, full, size):
+                    emit(g, block.slice(start, min(start + size, full)))
+                buffered -= full
+                if full < n:
+                    groups[g] = [block.slice(full, n)]
+                    fill[g] = n - full
+                else:
+                    fill.pop(g, None)
+
             for raw in stream.blocks():
                 good, issues = validator.validate_block(raw)
                 errors.write(issues)
@@ -239,12 +252,12 @@ class IngestService:
                     fill[g] += len(idx)
                     buffered += len(idx)
                     if fill[g] >= self.chunk_rows:
-                        flush(g)
+                        flush(g, everything=False)
                 if buffered >= self.chunk_rows * 16:  # bound memory: flush the fullest groups
                     for g in sorted(fill, key=fill.__getitem__, reverse=True)[:8]:
-                        flush(g)
-            for g in sorted(list(groups)):
-                flush(g)
+                        flush(g, everything=True)
+            for g in sorted(groups):
+                flush(g, everything=True)
             if outbox:
                 self.queue.send(outbox)
             if stream.rows == 0:
@@ -439,13 +452,15 @@ class AccrualService:
             issues_key=issues_key,
             partners={p: [str(v[0]), str(v[1]), str(int(v[2]))] for p, v in per_partner.items()},
         )
+        before = self.store.get_upload(chunk.upload_id)
+        again = before is not None and chunk.chunk_id in before.done_ids  # redelivered or redriven
         self.store.put_chunk_result(chunk.upload_id, result)
         rec = self.store.get_upload(chunk.upload_id)
         if (
             rec is not None
             and rec.state == "split"
             and rec.chunks_done >= rec.chunks_total
-            and not rec.notified
+            and (again or not rec.notified)
         ):
             Finalizer(self.store, self.blobs, self.notifier).finalize(rec)
         return result

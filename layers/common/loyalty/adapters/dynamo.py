@@ -129,7 +129,7 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
     DocItem = model(
         "DocItem",
         {
-            "data": UnicodeAttribute(),
+            "data": UnicodeAttribute(null=True),
             "state": UnicodeAttribute(default=""),
             "notified": BooleanAttribute(default=False),
             "rev": NumberAttribute(default=0),
@@ -279,6 +279,8 @@ class DynamoStore:
         try:
             it = self.m.Doc.get(f"UPLOAD#{upload_id}", "META", consistent_read=True)
         except self.m.Doc.DoesNotExist:
+            return None
+        if it.data is None:  # only chunk results so far: the split has not registered the upload
             return None
         rec = UploadRecord(**json.loads(it.data))
         rec.state, rec.notified = it.state, bool(it.notified)

@@ -1,0 +1,112 @@
+"""Shared fixtures: one moto for the session, fresh local stacks on demand."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loyalty_local.cloud import LOCAL_ENV, LocalCloud
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = (ROOT / "rules/default-program.yaml").read_bytes()
+REGISTRY = (
+    b"partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier\n"
+    b"P00001,Acme Systems,finance@acme.example,smb,DE,,2026-01-01,,,\n"
+    b"P00002,Beta IT,finance@beta.example,smb,DE,P00001,2026-01-01,pilot,,Silver\n"
+    b"P00003,Gamma Trade,finance@gamma.example,enterprise,US,P00002,2026-01-01,control,,\n"
+    b"D00001,Delta Distribution,ops@delta.example,distribution,NL,,2026-01-01,,P00003|P99999,\n"
+)
+RATES = b"date,currency,units_per_eur\n2026-09-01,USD,1.10\n2026-10-01,USD,1.08\n2026-10-15,USD,1.12\n"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws() -> Iterator[None]:
+    import os
+
+    os.environ.update(LOCAL_ENV)
+    with mock_aws():
+        yield
+
+
+def load_program(cloud: LocalCloud) -> None:
+    cloud.upload("rules/default-program.yaml", RULES)
+    cloud.run_until_idle()
+    cloud.upload("registry/partners.csv", REGISTRY)
+    cloud.upload("rates/fx.csv", RATES)
+    cloud.run_until_idle()
+
+
+@pytest.fixture()
+def new_cloud(tmp_path: Path) -> Iterator[Callable[..., LocalCloud]]:
+    clouds: list[LocalCloud] = []
+
+    def make(parameters: dict[str, str] | None = None, program: bool = True) -> LocalCloud:
+        c = LocalCloud(
+            stack_name=f"t{next(_names)}",
+            parameters=parameters,
+            log_path=tmp_path / "lambda.log",
+            start_mock=False,
+        )
+        c.start()
+        clouds.append(c)
+        if program:
+            load_program(c)
+        return c
+
+    yield make
+    for c in clouds:
+        c.stop()
+
+
+@pytest.fixture()
+def cloud(new_cloud: Callable[..., LocalCloud]) -> LocalCloud:
+    return new_cloud()
+
+
+def sales_csv(rows: list[list[Any]], header: str | None = None, delimiter: str = ",") -> bytes:
+    head = (
+        header
+        or "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency,category,customer_id,original_sale_id"
+    )
+    lines = [head.replace(",", delimiter)] + [delimiter.join(str(v) for v in r) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def summary(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    from loyalty.services import report_base
+
+    return cloud.read_json(report_base(key) + ".summary.json")  # type: ignore[no-any-return]
+
+
+def balances(cloud: LocalCloud, partners: list[str], months: list[str]) -> dict[str, Any]:
+    """Every figure a partner sees, per month - what the reliability tests compare to the cent."""
+    import datetime as dt
+
+    from loyalty.adapters.dynamo import DynamoStore
+    from loyalty.services import BalanceService
+    from loyalty_local.cloud import REGION
+
+    store = DynamoStore(cloud.outputs["TableName"], REGION)
+    svc = BalanceService(store)
+    out: dict[str, Any] = {}
+    for p in partners:
+        for m, b in svc.balances(p, months, dt.date(2026, 11, 23)).items():
+            out[f"{p}/{m}"] = b.to_json()
+        out[f"{p}/lines"] = sorted(
+            (s.sale_id, str(s.net_eur), str(s.commission), s.tier, str(s.rate))
+            for s in store.partner_sales(p)
+        )
+    return out
+
+
+def event(name: str, **subst: str) -> dict[str, Any]:
+    text = (ROOT / "events" / name).read_text()
+    for k, v in subst.items():
+        text = text.replace("{{" + k + "}}", v)
+    return json.loads(text)  # type: ignore[no-any-return]

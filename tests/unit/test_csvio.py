@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from loyalty.csvio import CsvStream, FileError, RowIssue
+from loyalty.ingest import SALES_SPEC
+
+H = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\n"
+
+
+def rows(data: bytes, **kw: int) -> tuple[CsvStream, list[tuple[int, list[str] | RowIssue]]]:
+    s = CsvStream(io.BytesIO(data), SALES_SPEC, **kw)
+    return s, list(s.rows_iter())
+
+
+def test_semicolon_bom_aliases_and_any_order() -> None:
+    data = (
+        "\ufeffQty;Date;Partner;SKU;Sale ID;Price;Currency;Extra\n2;2026-10-01;P1;A;S1;10,5;EUR;x\n".encode()
+    )
+    s, out = rows(data)
+    assert s.delimiter == ";" and s.encoding == "utf-8-sig" and s.ignored_columns == ["Extra"]
+    assert out == [(2, ["S1", "P1", "2026-10-01", "A", "2", "10,5", "EUR", "", "", ""])]
+
+
+def test_windows_1251_with_russian_headers() -> None:
+    text = "Номер продажи;Код партнера;Дата;Артикул;Количество;Цена;Валюта;Клиент\nS1;P1;2026-10-01;A;1;5;EUR;Иванов\n"
+    s, out = rows(text.encode("cp1251"))
+    assert s.encoding == "cp1251"
+    assert out[0][1] == ["S1", "P1", "2026-10-01", "A", "1", "5", "EUR", "", "Иванов", ""]
+
+
+def test_line_numbers_survive_quoted_newlines_and_blank_lines() -> None:
+    data = (H + 'S1,P1,2026-10-01,"multi\nline",1,1,EUR\n\nS2,P1,2026-10-01,B,1,1,EUR\n').encode()
+    s, out = rows(data)
+    assert [ln for ln, _ in out] == [2, 5]
+    assert s.blank_lines == 1
+
+
+def test_long_line_is_cut_and_reported_in_constant_memory() -> None:
+    data = (
+        H + "S1,P1,2026-10-01,A,1,1,EUR\n" + "S2," + "x" * 50_000 + "\nS3,P1,2026-10-01,A,1,1,EUR\n"
+    ).encode()
+    _, out = rows(data, max_line_bytes=1000)
+    assert [ln for ln, _ in out] == [2, 3, 4]
+    assert isinstance(out[1][1], RowIssue) and "longer than 1000 bytes" in out[1][1].reason
+
+
+def test_undecodable_bytes_late_in_file_reject_only_their_row() -> None:
+    body = (H + "S0,P1,2026-10-01,A,1,1,EUR\n" * 5000).encode()
+    data = body + "S9,P1,2026-10-01,Ж,1,1,EUR\n".encode("cp1251") + b"S10,P1,2026-10-01,A,1,1,EUR\n"
+    _, out = rows(data)
+    bad = [v for _, v in out if isinstance(v, RowIssue)]
+    assert len(out) == 5002 and len(bad) == 1
+    assert bad[0].line == 5002 and bad[0].column == "sku" and "mixes encodings" in bad[0].reason
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_file"),
+        (b"\x00\x01\x02binary", "not_csv"),
+        (b"a,b\n1,2\n", "missing_columns"),
+        (b"sale_id\tpartner_id\n", "bad_delimiter"),
+        ((H.strip() + ",price\n").encode(), "bad_header"),
+    ],
+)
+def test_file_level_errors(data: bytes, code: str) -> None:
+    with pytest.raises(FileError) as err:
+        rows(data)
+    assert err.value.code == code
+
+
+def test_blocks_keep_every_row_in_exactly_one_place() -> None:
+    lines = [f"S{i},P1,2026-10-01,A,1,1,EUR" if i % 7 else f"S{i},P1" for i in range(1, 3001)]
+    s = CsvStream(io.BytesIO((H + "\n".join(lines) + "\n").encode()), SALES_SPEC)
+    good = bad = 0
+    seen: list[int] = []
+    for b in s.blocks(size=256):
+        good += len(b)
+        bad += len(b.issues)
+        seen += b.lines + [i.line for i in b.issues]
+    assert good + bad == 3000 == s.rows
+    assert sorted(seen) == list(range(2, 3002))

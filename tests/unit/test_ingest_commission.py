@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loyalty.commission import Calculator, OriginalRate
+from loyalty.csvio import RawBlock, RowIssue
+from loyalty.fx import FxTable
+from loyalty.ingest import COLUMNS, SaleBlock, SaleRow, SalesValidator
+from loyalty.reports import safe_cell
+from loyalty.rules import RuleBook, parse_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = RuleBook([parse_rules((ROOT / "rules/default-program.yaml").read_text())])
+TODAY = dt.date(2026, 11, 23)
+
+
+def rights(pid: str) -> str | None:
+    return None if pid in {"P1", "P2"} else f"may not create sales for partner {pid!r}"
+
+
+class Tiers:
+    def __init__(self, tiers: dict[tuple[str, str], str]) -> None:
+        self.tiers = tiers
+
+    def tier_for(self, partner_id: str, month: str) -> str | None:
+        return self.tiers.get((partner_id, month))
+
+
+FX = FxTable(
+    [(dt.date(2026, 10, 1), "USD", Decimal("1.08")), (dt.date(2026, 10, 15), "USD", Decimal("1.12"))]
+)
+
+
+def validate(values: list[str], line: int = 2) -> SaleRow | RowIssue:
+    return SalesValidator(rights, TODAY).validate(line, values)
+
+
+def row(**kw: str) -> list[str]:
+    base = dict(
+        sale_id="S1",
+        partner_id="P1",
+        sold_at="2026-10-02",
+        sku="A",
+        quantity="2",
+        unit_price="10.5",
+        currency="EUR",
+        category="",
+        customer_id="",
+        original_sale_id="",
+    )
+    base.update(kw)
+    return [base[c] for c in COLUMNS]
+
+
+def test_valid_row_is_normalised() -> None:
+    r = validate(
+        row(sold_at="2026-10-02T23:30:00+02:00", currency="usd", category=" Services ", unit_price="10,50")
+    )
+    assert isinstance(r, SaleRow)
+    assert r.sold_at == "2026-10-02T21:30:00Z" and r.currency == "USD" and r.category == "services"
+    assert r.unit_price == Decimal("10.50")
+
+
+@pytest.mark.parametrize(
+    ("kw", "column", "reason"),
+    [
+        ({"partner_id": "P9"}, "partner_id", "may not create sales"),
+        ({"sold_at": "2026-02-30"}, "sold_at", "ISO 8601"),
+        ({"sold_at": "2027-01-01"}, "sold_at", "future"),
+        ({"quantity": "0"}, "quantity", "must not be 0"),
+        ({"quantity": "1.5"}, "quantity", "whole number"),
+        ({"unit_price": "-1"}, "unit_price", "negative"),
+        ({"currency": "EURO"}, "currency", "ISO 4217"),
+        ({"sku": "=1+1"}, "sku", "formula"),
+        ({"sale_id": ""}, "sale_id", "required"),
+        ({"original_sale_id": "S0"}, "original_sale_id", "only allowed on returns"),
+        ({"quantity": "-1", "original_sale_id": "S1"}, "original_sale_id", "cannot refer to itself"),
+    ],
+)
+def test_row_errors_say_what_and_why(kw: dict[str, str], column: str, reason: str) -> None:
+    r = validate(row(**kw))
+    assert isinstance(r, RowIssue) and r.column == column and reason in r.reason and r.line == 2
+
+
+def test_commission_tier_category_fx_rounding() -> None:
+    calc = Calculator(RULES, Tiers({("P1", "2026-10"): "Gold"}), FX)
+    r = validate(
+        row(quantity="3", unit_price="33.33", currency="USD", category="services", sold_at="2026-10-20")
+    )
+    assert isinstance(r, SaleRow)
+    a = calc.compute(r)
+    # 99.99 USD / 1.12 = 89.276785.. EUR x 5 % (Gold 4 % + services 1 pp) = 4.4638.. -> 4.46
+    assert (a.net, a.fx_rate, a.fx_date, a.net_eur, a.tier, a.rate, a.commission) == (
+        Decimal("99.99"),
+        Decimal("1.12"),
+        "2026-10-15",
+        Decimal("89.28"),
+        "Gold",
+        Decimal("0.05"),
+        Decimal("4.46"),
+    )
+    assert "rules 2026.1" in a.trace() and "1.12 USD/EUR" in a.trace()
+
+
+def test_return_uses_the_original_sales_rate() -> None:
+    calc = Calculator(RULES, Tiers({("P1", "2026-11"): "Silver"}), FX)
+    r = validate(
+        row(sale_id="R1", quantity="-1", unit_price="100", sold_at="2026-11-02", original_sale_id="S1")
+    )
+    assert isinstance(r, SaleRow)
+    own = calc.compute(r)
+    assert own.commission == Decimal("-3.00") and own.rate_basis == "month"
+    orig = calc.compute(r, OriginalRate(Decimal("0.02"), "Bronze", "2026.1", "2026-10"))
+    assert (
+        orig.commission == Decimal("-2.00") and orig.rate_basis == "original-sale" and orig.tier == "Bronze"
+    )
+
+
+def test_missing_fx_rate_is_a_clear_row_error() -> None:
+    calc = Calculator(RULES, Tiers({}), FX)
+    r = validate(row(currency="USD", sold_at="2026-09-30"))
+    assert isinstance(r, SaleRow)
+    blk, issues = calc.compute_block(SaleBlock.from_rows([r]))
+    assert (
+        len(blk) == 0
+        and issues[0].column == "currency"
+        and "no USD/EUR rate on or before 2026-09-30" in issues[0].reason
+    )
+
+
+# -- the columnar fast path gives exactly the row-by-row answer -------------------------------------
+cell = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "=x",
+            "-1",
+            "0",
+            "1",
+            "2",
+            "10,5",
+            "10.5",
+            "1.2.3",
+            "abc",
+            "P1",
+            "P2",
+            "P9",
+            "EUR",
+            "usd",
+            "XXX",
+        ]
+    ),
+    st.sampled_from(
+        ["2026-10-01", "2026-10-15T10:00:00+03:00", "2026-02-30", "2030-01-01", "services", "S1", "S2", " S3"]
+    ),
+    st.text(max_size=6),
+)
+valid_row = st.fixed_dictionaries(
+    {
+        "sale_id": st.sampled_from(["S1", "S2", "S3", "R1"]),
+        "partner_id": st.sampled_from(["P1", "P2"]),
+        "sold_at": st.sampled_from(["2026-10-01", "2026-10-20T10:00:00Z", "2026-09-30"]),
+        "sku": st.sampled_from(["A", "B-1"]),
+        "quantity": st.sampled_from(["1", "-2", "7"]),
+        "unit_price": st.sampled_from(["0.99", "10,50", "1234.5678"]),
+        "currency": st.sampled_from(["EUR", "USD"]),
+        "category": st.sampled_from(["", "services", "hardware"]),
+        "customer_id": st.sampled_from(["", "C1"]),
+        "original_sale_id": st.just(""),
+    }
+).map(lambda d: [d[c] for c in COLUMNS])
+any_row = st.one_of(valid_row, st.lists(cell, min_size=10, max_size=10))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(any_row, min_size=1, max_size=30))
+def test_fast_block_path_equals_row_by_row(rows: list[list[str]]) -> None:
+    lines = list(range(2, 2 + len(rows)))
+    block = RawBlock(lines, [tuple(r[i] for r in rows) for i in range(10)], [])
+    good, issues = SalesValidator(rights, TODAY).validate_block(block)
+    expected = [validate(r, ln) for ln, r in zip(lines, rows, strict=True)]
+    assert list(good.rows()) == [e for e in expected if isinstance(e, SaleRow)]
+    assert issues == [e for e in expected if isinstance(e, RowIssue)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(valid_row, min_size=1, max_size=30), st.sampled_from(["Bronze", "Gold", None]))
+def test_block_commission_equals_row_by_row(rows: list[list[str]], tier: str | None) -> None:
+    tiers = Tiers({("P1", "2026-10"): tier} if tier else {})
+    sales = [r for r in (validate(v, i + 2) for i, v in enumerate(rows)) if isinstance(r, SaleRow)]
+    blk, issues = Calculator(RULES, tiers, FX).compute_block(SaleBlock.from_rows(sales))
+    one = Calculator(RULES, tiers, FX)
+    expected = []
+    for r in sales:
+        try:
+            expected.append(one.compute(r))
+        except Exception:
+            continue
+    got = list(blk.accruals())
+    assert [(a.row, a.commission, a.net_eur, a.rate, a.tier) for a in got] == [
+        (a.row, a.commission, a.net_eur, a.rate, a.tier) for a in expected
+    ]
+    assert len(got) + len(issues) == len(sales)
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+1", "'+1"),
+        ("-12.50", "-12.50"),
+        ("-x", "'-x"),
+        ("ok", "ok"),
+    ],
+)
+def test_csv_cells_are_formula_safe(value: str, safe: str) -> None:
+    assert safe_cell(value) == safe
