@@ -495,7 +495,7 @@ class LocalCloud:
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
 
-    def step(self) -> bool:
+    def step(self, poll: bool = True) -> bool:
         """Deliver what is due: async invocations, then one batch per SQS mapping. True if any."""
         progressed = False
         with self._lock:
@@ -508,10 +508,15 @@ class LocalCloud:
             _, error = self.invoke(item.function.logical_id, item.event)
             if error:
                 self._async_failed(item, error)
-        for m in self.mappings:
+        for m in self.mappings if poll else []:
             if self._poll(m):
                 progressed = True
         return progressed
+
+    def queued_bodies(self, queue_url: str) -> list[str]:
+        """Bodies of the messages waiting in a queue (test introspection, no receive)."""
+        name = queue_url.rsplit("/", 1)[1]
+        return [m.body for m in sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue(name).messages]
 
     def _async_failed(self, item: AsyncItem, error: str) -> None:
         fn = item.function

@@ -104,6 +104,7 @@ class FaultPlan:
         self.local = threading.local()
         self.plans: dict[str, list[int]] = {}  # function logical id -> remaining crash points
         self.fired: list[tuple[str, int, str]] = []
+        self.last_calls: dict[str, int] = {}  # AWS calls of each function's latest invocation
 
     def crash_after(self, function: str, call: int) -> None:
         self.plans.setdefault(function, []).append(call)
@@ -113,14 +114,17 @@ class FaultPlan:
         self.local.calls = 0
 
     def end(self) -> None:
+        fn = getattr(self.local, "function", None)
+        if fn:
+            self.last_calls[fn] = self.local.calls
         self.local.function = None
 
     def after_call(self, event_name: str = "", **_: Any) -> None:
         fn = getattr(self.local, "function", None)
-        if not fn or fn not in self.plans:
+        if not fn:
             return
         self.local.calls += 1
-        points = self.plans[fn]
+        points = self.plans.get(fn)
         if points and self.local.calls == points[0]:
             points.pop(0)
             if not points:

@@ -74,9 +74,10 @@ class DlqService:
             chunk = Chunk.parse(letter.body)
         except (KeyError, ValueError, TypeError) as exc:
             return {"reason": f"malformed chunk message: {exc}", "upload_id": data.get("upload_id")}
+        day = dt.datetime.now(dt.UTC).date().isoformat()
         reason = (
-            f"could not be processed after {letter.receive_count} attempts; kept for redrive"
-            f" as reports/dlq/.../{letter.message_id}.json"
+            f"could not be processed after repeated attempts (received {letter.receive_count} times);"
+            f" kept for redrive as reports/dlq/{day}/{letter.message_id}.json"
         )
         issues = [RowIssue(line, "", "", reason) for line in chunk.block.lines]
         issues_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.csv"
