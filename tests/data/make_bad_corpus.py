@@ -172,8 +172,8 @@ def main() -> None:
     )
     add(
         "unterminated_quote.csv",
-        H + good(2) + 'Q1,P00001,2026-10-01,"SKU,1,1.00,EUR,,,\n' + ("x" * 100 + "\n") * 400,
-        {"accepted": 2, "row_errors": [[4, "", "malformed CSV"]]},
+        H + good(2) + 'Q1,P00001,2026-10-01,"SKU,1,1.00,EUR,,,\n' + ("x" * 100 + "\n") * 5,
+        {"accepted": 2, "row_errors": [[4, "", "unterminated quote"]]},
     )
     add(
         "path_traversal.csv",

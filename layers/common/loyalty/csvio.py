@@ -250,7 +250,13 @@ class CsvStream:
         self.spec = spec
         sample = bytes(raw.read(SAMPLE_BYTES))
         if not sample or not sample.strip(b" \t\r\n\xef\xbb\xbf"):
-            raise FileError("empty_file", "the file is empty")
+            raise FileError(
+                "empty_file", "the file is empty: no header line and no rows (was the export interrupted?)"
+            )
+        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise FileError(
+                "unsupported_encoding", "UTF-16 files are not supported; save as UTF-8 or Windows-1251"
+            )
         if looks_binary(sample):
             raise FileError("not_csv", "the file is binary (not a CSV text file)")
         self.encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
@@ -335,7 +341,8 @@ class CsvStream:
             starts = self._starts(rows, prev, exact=error is None)
             if error is not None:
                 at = starts[-1] + _span(rows[-1]) if rows else prev
-                issues.append(RowIssue(at + offset, "", "", f"malformed CSV: {error}"))
+                why = "; probably an unterminated quote" if "field larger" in str(error) else ""
+                issues.append(RowIssue(at + offset, "", "", f"malformed CSV: {error}{why}"))
             elif not rows:
                 return
             prev = reader.line_num
@@ -350,6 +357,16 @@ class CsvStream:
                         self.blank_lines += 1
                     elif self._pending_marks() and MARK in "".join(row):
                         issues.append(self._mark_issue(line, row))
+                    elif len(row) != width and any("\n" in v or "\r" in v for v in row):
+                        n = _span(row) - 1
+                        issues.append(
+                            RowIssue(
+                                line,
+                                "",
+                                "",
+                                f"unterminated quote: a '\"' opened on line {line} is never closed and swallowed {n} more line(s)",
+                            )
+                        )
                     elif len(row) != width:
                         hint = ""
                         if len(row) > width and self.delimiter == ",":
