@@ -249,13 +249,27 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    def target_options(parser: argparse.ArgumentParser, top: bool) -> None:
+        d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
+        parser.add_argument("--stack-name", default=d("loyalty"))
+        parser.add_argument("--endpoint-url", default=d(os.environ.get("LOYALTY_ENDPOINT", DEFAULT_ENDPOINT)))
+        parser.add_argument(
+            "--aws", action="store_true", default=d(False), help="the stack on AWS (default: local)"
+        )
+        parser.add_argument("--profile", default=d(None), help="AWS profile (implies --aws)")
+        parser.add_argument("--region", default=d(None))
+
     p = argparse.ArgumentParser(prog="loyalty", description=__doc__)
-    p.add_argument("--stack-name", default="loyalty")
-    p.add_argument("--endpoint-url", default=os.environ.get("LOYALTY_ENDPOINT", DEFAULT_ENDPOINT))
-    p.add_argument("--aws", action="store_true", help="use the stack deployed on AWS (default: local cloud)")
-    p.add_argument("--profile", default=None, help="AWS profile (implies --aws)")
-    p.add_argument("--region", default=None)
+    target_options(p, top=True)
+    common = argparse.ArgumentParser(add_help=False)
+    target_options(common, top=False)
     sub = p.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     up = sub.add_parser("up", help="serve the local cloud on 127.0.0.1:4566")
     up.add_argument("--host", default="127.0.0.1")

@@ -16,7 +16,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -570,7 +570,7 @@ class LoadReport:
             "rejected": self.rejected,
             "reconciled": self.rows == self.accepted + self.rejected or bool(self.file_error),
             "file_error": self.file_error or None,
-            "errors": [i.__dict__ for i in self.issues[:1000]],
+            "errors": [asdict(i) for i in self.issues[:1000]],
             "processed_at": now_iso(),
             **self.detail,
         }

@@ -1,0 +1,140 @@
+"""`loyalty up` serves the stack on a local port; the AWS CLI and the `loyalty` CLI drive an
+upload end to end through it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("up") / "up.log"
+    env = {**os.environ, "LOYALTY_LOG": str(log.with_suffix(".lambda.log"))}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "loyalty"), "up", "--port", str(port), "--stack-name", "loyalty"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "local cloud: stack" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def run(*args: str, endpoint: str, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+    }
+    return subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) -> None:
+    aws = str(BIN / "aws")
+    loyalty = str(BIN / "loyalty")
+    out = run(
+        aws,
+        "--endpoint-url",
+        server,
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "loyalty",
+        endpoint=server,
+    )
+    assert out.returncode == 0, out.stderr
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in json.loads(out.stdout)["Stacks"][0]["Outputs"]}
+    assert {"UploadBucketName", "TableName", "ChunkQueueUrl", "EventsTopicArn"} <= set(outputs)
+    bucket = outputs["UploadBucketName"]
+
+    r = run(
+        loyalty,
+        "--endpoint-url",
+        server,
+        "load-rules",
+        str(ROOT / "rules/default-program.yaml"),
+        endpoint=server,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    reg = tmp_path / "partners.csv"
+    reg.write_text(
+        "partner_id,name,email,segment,joined_on,starting_tier\nP 1,Space Partner,p1@x.example,smb,2026-01-01,Gold\n"
+    )
+    r = run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server)
+    assert r.returncode == 0 and '"accepted": 1' in r.stdout, r.stdout + r.stderr
+
+    sales = tmp_path / "oct.csv"
+    sales.write_text(
+        "sale_id;partner_id;sold_at;sku;quantity;unit_price;currency;category\nS1;P 1;2026-10-05;A;2;100,00;EUR;services\n"
+    )
+    r = run(
+        aws,
+        "--endpoint-url",
+        server,
+        "s3",
+        "cp",
+        str(sales),
+        f"s3://{bucket}/incoming/P 1/oct.csv",
+        endpoint=server,
+    )
+    assert r.returncode == 0, r.stderr
+    key = f"s3://{bucket}/reports/ingest/incoming/P 1/oct.csv.summary.json"
+    deadline = time.monotonic() + 60
+    while True:
+        r = run(aws, "--endpoint-url", server, "s3", "cp", key, "-", endpoint=server)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    report = json.loads(r.stdout)
+    assert (
+        report["accepted"] == 1 and report["totals"]["commission_eur"] == "10.00"
+    )  # Gold 4 % + services 1 pp
+
+    r = run(
+        loyalty,
+        "--endpoint-url",
+        server,
+        "upload",
+        str(sales),
+        "--partner",
+        "P 1",
+        "--name",
+        "oct-again.csv",
+        endpoint=server,
+    )
+    assert r.returncode == 0 and "replaced 1" in r.stdout, r.stdout + r.stderr
+    r = run(
+        loyalty, "--endpoint-url", server, "balance", "P 1", "--month", "2026-10", "--json", endpoint=server
+    )
+    bal = json.loads(r.stdout)
+    assert bal["tier"] == "Gold" and bal["net_sales_eur"] == "200.00" and bal["lines"] == 1
+    assert sum(map(float, bal["commission_eur"].values())) == 10.0

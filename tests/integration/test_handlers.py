@@ -1,0 +1,70 @@
+"""Handlers against moto with the sample events of events/ (one per function)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from loyalty_local.cloud import LocalCloud
+
+from tests.conftest import event, sales_csv, summary
+
+
+def test_ingest_splitter_with_sample_s3_event(cloud: LocalCloud) -> None:
+    body = sales_csv([["S1", "P00001", "2026-10-02", "SKU-1", 2, "10.50", "EUR", "", "", ""]])
+    cloud.client("s3").put_object(Bucket=cloud.bucket, Key="incoming/P00001/october 2026.csv", Body=body)
+    cloud._async.clear()  # deliver the sample event instead of the one the upload queued
+    head = cloud.client("s3").head_object(Bucket=cloud.bucket, Key="incoming/P00001/october 2026.csv")
+    ev = event("s3_put_sales.json", bucket=cloud.bucket, size=str(len(body)), etag=head["ETag"].strip('"'))
+    result, error = cloud.invoke("IngestSplitterFunction", ev)
+    assert error is None and result["uploads"][0]["chunks"] == 1
+    cloud.run_until_idle()
+    s = summary(cloud, "incoming/P00001/october 2026.csv")
+    assert s["accepted"] == 1 and s["totals"]["commission_eur"] == "0.42"
+
+
+def test_accrual_writer_with_sample_sqs_batch(cloud: LocalCloud) -> None:
+    result, error = cloud.invoke("AccrualWriterFunction", event("sqs_chunk_batch.json"))
+    assert error is None and result == {"batchItemFailures": []}
+    from loyalty.adapters.dynamo import DynamoStore
+    from loyalty_local.cloud import REGION
+
+    store = DynamoStore(cloud.outputs["TableName"], REGION)
+    lines = {s.sale_id: s for s in store.partner_sales("P00001")}
+    assert set(lines) == {"S-100", "S-101", "S-102"}
+    # 99.90 USD / 1.12 (rate of 2026-10-15) = 89.196.. EUR, a return (-1) in services: Bronze 2 % + 1 pp
+    assert lines["S-101"].net_eur == -Decimal("89.20")
+    assert lines["S-101"].commission == -Decimal("2.68")
+
+
+def test_writer_reports_partial_failures(cloud: LocalCloud) -> None:
+    ev = event("sqs_chunk_batch.json")
+    ev["Records"][0]["body"] = "{broken"
+    ev["Records"][0]["attributes"]["MessageGroupId"] = "other"
+    result, error = cloud.invoke("AccrualWriterFunction", ev)
+    assert error is None
+    assert result == {"batchItemFailures": [{"itemIdentifier": ev["Records"][0]["messageId"]}]}
+
+
+def test_config_loader_with_sample_registry_event(cloud: LocalCloud) -> None:
+    reg = b"partner_id,name,email,segment,joined_on\nP77777,Seventy,s@x.example,smb,2026-02-01\nbad id!,X,nope,smb,2026-01-01\n"
+    cloud.client("s3").put_object(Bucket=cloud.bucket, Key="registry/partners 2026-11.csv", Body=reg)
+    cloud._async.clear()
+    result, error = cloud.invoke("ConfigLoaderFunction", event("s3_put_registry.json", bucket=cloud.bucket))
+    assert error is None
+    report = result["reports"][0]
+    assert (
+        report["accepted"] == 1 and report["rejected"] == 1 and report["errors"][0]["column"] == "partner_id"
+    )
+
+
+def test_dlq_reporter_with_sample_dead_letter(cloud: LocalCloud) -> None:
+    result, error = cloud.invoke("DlqReporterFunction", event("sqs_dlq_chunk.json"))
+    assert error is None and result == {"batchItemFailures": []}
+    keys = [
+        o["Key"]
+        for o in cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="reports/dlq/")["Contents"]
+    ]
+    report = cloud.read_json(keys[0])
+    assert report["kind"] == "chunk" and report["detail"]["rows"] == 2
+    assert json.loads(report["body"])["chunk_id"] == "0003-000001"
