@@ -40,7 +40,7 @@ lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/loyalty local/loyalty_local functions bench
 	$(BIN)/cfn-lint template.yaml
-	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact
+	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 test: lint
 	$(BIN)/pytest

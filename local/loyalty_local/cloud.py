@@ -244,6 +244,7 @@ class LocalCloud:
         params = {k: str(v) for k, v in self.parameters.items()}
         cfn_template = translate(template, params)
         template_full = json.loads(json.dumps(cfn_template))
+        self._full_template = template_full
         cfn_template["Resources"] = {
             k: v for k, v in cfn_template["Resources"].items() if v["Type"] not in _UNSUPPORTED_BY_MOTO
         }
@@ -272,15 +273,11 @@ class LocalCloud:
         self, tpl: dict[str, Any], physical: dict[str, str], code_dirs: dict[str, Path]
     ) -> None:
         lam = self.client("lambda")
-        invoke_cfg = (
-            {
-                r["Properties"]["FunctionName"]["Ref"]: r["Properties"]
-                for r in tpl["Resources"].values()
-                if r["Type"] == "AWS::Lambda::EventInvokeConfig"
-            }
-            if False
-            else {}
-        )
+        retries = {  # AWS::Lambda::EventInvokeConfig (not created by moto): honoured by the runtime
+            r["Properties"]["FunctionName"]["Ref"]: int(r["Properties"].get("MaximumRetryAttempts", 2))
+            for r in self._full_template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+        }
         for logical, res in tpl["Resources"].items():
             if res["Type"] != "AWS::Lambda::Function" or logical not in code_dirs:
                 continue
@@ -297,7 +294,7 @@ class LocalCloud:
                 env=env,
                 timeout=int(cfg.get("Timeout", 3)),
                 memory=int(cfg.get("MemorySize", 128)),
-                retries=int(self._event_invoke_retries(logical)),
+                retries=retries.get(logical, 2),
                 dlq_arn=dlq_arn,
             )
             self.functions[logical] = spec
@@ -330,11 +327,6 @@ class LocalCloud:
                     Threshold=float(props["Threshold"]),
                     ComparisonOperator=props["ComparisonOperator"],
                 )
-
-    def _event_invoke_retries(self, logical: str) -> int:
-        src = load_template(ROOT / "template.yaml")["Resources"].get(logical, {})
-        cfg = src.get("Properties", {}).get("EventInvokeConfig") or {}
-        return int(cfg.get("MaximumRetryAttempts", 2))
 
     def _resolve_arn(self, value: Any, physical: dict[str, str]) -> str:
         if isinstance(value, str):

@@ -146,11 +146,11 @@ def install(runtime: Runtime) -> None:
         _runtimes.append(runtime)
         if _patched["done"]:
             return
-        LambdaFunction._invoke_lambda = _patched_invoke_lambda
+        LambdaFunction._invoke_lambda = _patched_invoke_lambda  # type: ignore[method-assign]
         s3_notifications._invoke_awslambda = _patched_s3_invoke
-        Table.query = _partition_query
-        Table.all_items = _partition_items
-        sqs_models.unix_time = lambda dt=None: CLOCK.now()
+        Table.query = _partition_query  # type: ignore[method-assign]
+        Table.all_items = _partition_items  # type: ignore[method-assign]
+        sqs_models.unix_time = lambda dt=None: CLOCK.now()  # type: ignore[attr-defined]
         sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0  # type: ignore[attr-defined]
         botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", FAULTS.after_call))
         _patched["done"] = True

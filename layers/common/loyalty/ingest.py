@@ -298,20 +298,14 @@ class SalesValidator:
             if lc and (len(lc) > 40 or is_formula(lc) or not ID_RE.match(lc)):
                 return None
             catmap[c] = lc
-        for c in set(cust):
-            if c and (c != c.strip() or not ID_RE.match(c) or is_formula(c)):
-                return None
+        if not _FAST_OPT_ID.fullmatch("\n".join(cust) + "\n"):
+            return None
         quantities = list(map(qmap.__getitem__, qty))
-        origs = set(orig)
-        if origs != {""}:
-            for i, o in enumerate(orig):
-                if o and (
-                    o != o.strip()
-                    or quantities[i] > 0
-                    or not ID_RE.match(o)
-                    or is_formula(o)
-                    or o == sale_id[i]
-                ):
+        if any(orig):
+            if not _FAST_OPT_ID.fullmatch("\n".join(orig) + "\n"):
+                return None
+            for i in [i for i, o in enumerate(orig) if o]:
+                if quantities[i] > 0 or orig[i] == sale_id[i]:
                     return None
         return SaleBlock(
             raw.lines,
@@ -411,6 +405,7 @@ class SalesValidator:
 
 
 _FAST_ID = re.compile(r"(?:[^\x00-\x20=+\-@|\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\x00-\x20\x7f])?\n)*")
+_FAST_OPT_ID = re.compile(r"(?:(?:[^\x00-\x20=+\-@|\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\x00-\x20\x7f])?)?\n)*")
 _month = itemgetter(slice(0, 7))
 
 

@@ -253,7 +253,9 @@ class IngestService:
                     buffered += len(idx)
                     if fill[g] >= self.chunk_rows:
                         flush(g, everything=False)
-                if buffered >= self.chunk_rows * 16:  # bound memory: flush the fullest groups
+                if buffered >= self.chunk_rows * max(
+                    16, self.chunk_groups
+                ):  # bound memory: flush the fullest
                     for g in sorted(fill, key=fill.__getitem__, reverse=True)[:8]:
                         flush(g, everything=True)
             for g in sorted(groups):

@@ -1,0 +1,87 @@
+"""Security and delivery promises of template.yaml that cfn-lint and checkov do not check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loyalty_local.cloud import load_template, translate
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM = load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    import copy
+
+    tpl = copy.deepcopy(SAM)
+    for res in tpl["Resources"].values():  # translation wants S3 locations for code
+        props = res.get("Properties", {})
+        for prop in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(prop), str):
+                props[prop] = "s3://artifacts/code.zip"
+    return translate(tpl, {})
+
+
+def resources(tpl: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in tpl["Resources"].items() if v["Type"] == kind}
+
+
+def test_bucket_is_tls_only_private_and_encrypted() -> None:
+    policy = resources(SAM, "AWS::S3::BucketPolicy")["UploadBucketPolicy"]["Properties"]["PolicyDocument"]
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert (
+        deny
+        and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and deny[0]["Principal"] == "*"
+    )
+    bucket = SAM["Resources"]["UploadBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    enc = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert enc["SSEAlgorithm"] == "aws:kms"
+
+
+def test_table_queues_topics_are_encrypted_with_pitr() -> None:
+    table = SAM["Resources"]["Table"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["SSEType"] == "KMS"
+    for name, q in resources(SAM, "AWS::SQS::Queue").items():
+        assert "KmsMasterKeyId" in q["Properties"], name
+    for name, t in resources(SAM, "AWS::SNS::Topic").items():
+        assert "KmsMasterKeyId" in t["Properties"], name
+
+
+def test_no_wildcard_actions_on_data(cfn: dict[str, Any]) -> None:
+    data_services = ("s3", "dynamodb", "sqs", "sns", "kms", "lambda", "states")
+    for name, role in resources(cfn, "AWS::IAM::Role").items():
+        for pol in role["Properties"].get("Policies", []):
+            for st in pol["PolicyDocument"]["Statement"]:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                for a in actions:
+                    assert a != "*", (name, pol["PolicyName"])
+                    svc, _, verb = a.partition(":")
+                    assert not (svc in data_services and "*" in verb), (name, pol["PolicyName"], a)
+
+
+def test_sqs_consumers_follow_the_delivery_rules(cfn: dict[str, Any]) -> None:
+    functions = resources(cfn, "AWS::Lambda::Function")
+    params = {k: v.get("Default") for k, v in SAM["Parameters"].items()}
+    for name, esm in resources(cfn, "AWS::Lambda::EventSourceMapping").items():
+        props = esm["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+        queue = SAM["Resources"][props["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+        fn = functions[props["FunctionName"]["Ref"]]["Properties"]
+        timeout = fn["Timeout"]
+        if isinstance(timeout, dict):
+            timeout = params[timeout["Ref"]]
+        assert int(queue["VisibilityTimeout"]) >= 6 * int(timeout), name
+    chunk = SAM["Resources"]["ChunkQueue"]["Properties"]
+    assert chunk["RedrivePolicy"]["maxReceiveCount"] >= 5
+    alarms = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in resources(SAM, "AWS::CloudWatch::Alarm").values()
+        if "Fn::GetAtt" in a["Properties"]["Dimensions"][0]["Value"]
+    }
+    assert {"ChunkDLQ", "AsyncDLQ"} <= alarms
