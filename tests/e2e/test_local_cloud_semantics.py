@@ -131,3 +131,25 @@ def test_async_invocation_retries_then_dead_letters(cloud: LocalCloud) -> None:
         cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="reports/dlq/").get("Contents", [])
     )
     assert len(reports) == 1 and cloud.read_json(reports[0]["Key"])["kind"] == "s3_event"
+
+
+def test_upload_processed_notification_with_partner_attributes(cloud: LocalCloud) -> None:
+    sqs = cloud.client("sqs")
+    q = sqs.create_queue(QueueName=f"{cloud.stack_name}-events-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    cloud.client("sns").subscribe(TopicArn=cloud.outputs["EventsTopicArn"], Protocol="sqs", Endpoint=arn)
+    cloud.upload(
+        "incoming/P00001/nov.csv",
+        sales_csv(rows(4) + [["X1", "P00001", "bad-date", "A", 1, "1", "EUR", "", "", ""]]),
+    )
+    cloud.settle()
+    cloud.upload("incoming/P00001/nov.csv", sales_csv(rows(4)))  # the same key again: a new upload
+    cloud.settle()
+    msgs = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10)["Messages"]
+    ]
+    processed = [m for m in msgs if m["MessageAttributes"]["type"]["Value"] == "upload_processed"]
+    assert len(processed) == 2  # one per upload, however many chunks and redeliveries
+    assert {m["MessageAttributes"]["partner"]["Value"] for m in processed} == {"P00001"}
+    bodies = sorted((json.loads(m["Message"]) for m in processed), key=lambda b: b["processed_at"])
+    assert (bodies[0]["accepted"], bodies[0]["rejected"], bodies[1]["replaced"]) == (4, 1, 4)

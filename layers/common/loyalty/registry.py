@@ -123,7 +123,22 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
             starting_tier=tier_names.get(tier.lower(), "") if tier else "",
         )
         lines[pid] = line
-    # sponsors must exist and must not form a cycle
+    # sponsors must not form a cycle, and must exist (removing a partner can orphan its recruits)
+    in_cycle = []
+    for pid in partners:
+        seen, cur = set(), partners[pid].sponsor_id
+        while cur and cur in partners and cur not in seen:
+            if cur == pid:
+                in_cycle.append(pid)
+                break
+            seen.add(cur)
+            cur = partners[cur].sponsor_id
+    for pid in in_cycle:
+        issues.append(
+            RowIssue(lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle")
+        )
+    for pid in in_cycle:
+        del partners[pid]
     changed = True
     while changed:
         changed = False
@@ -136,19 +151,5 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
                 )
                 del partners[pid]
                 changed = True
-    for pid in list(partners):
-        seen = {pid}
-        cur = partners[pid].sponsor_id
-        while cur and cur in partners:
-            if cur in seen:
-                issues.append(
-                    RowIssue(
-                        lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle"
-                    )
-                )
-                del partners[pid]
-                break
-            seen.add(cur)
-            cur = partners[cur].sponsor_id
     issues.sort(key=lambda i: i.line)
     return list(partners.values()), issues, rows
