@@ -140,7 +140,7 @@ def test_upload_processed_notification_with_partner_attributes(cloud: LocalCloud
     cloud.client("sns").subscribe(TopicArn=cloud.outputs["EventsTopicArn"], Protocol="sqs", Endpoint=arn)
     cloud.upload(
         "incoming/P00001/nov.csv",
-        sales_csv(rows(4) + [["X1", "P00001", "bad-date", "A", 1, "1", "EUR", "", "", ""]]),
+        sales_csv([*rows(4), ["X1", "P00001", "bad-date", "A", 1, "1", "EUR", "", "", ""]]),
     )
     cloud.settle()
     cloud.upload("incoming/P00001/nov.csv", sales_csv(rows(4)))  # the same key again: a new upload

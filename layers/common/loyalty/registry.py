@@ -125,8 +125,8 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
         lines[pid] = line
     # sponsors must not form a cycle, and must exist (removing a partner can orphan its recruits)
     in_cycle = []
-    for pid in partners:
-        seen, cur = set(), partners[pid].sponsor_id
+    for pid, partner in partners.items():
+        seen, cur = set(), partner.sponsor_id
         while cur and cur in partners and cur not in seen:
             if cur == pid:
                 in_cycle.append(pid)
