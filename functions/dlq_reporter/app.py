@@ -19,8 +19,7 @@ tracer = Tracer(service="dlq")
 metrics = Metrics(namespace="PartnerLoyalty", service="dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
 container = Container(Settings.from_env())
-service = DlqService(container.store, container.blobs, container.ops_notifier)
-service.partner_notifier = container.notifier
+service = DlqService(container.store, container.blobs, container.ops_notifier, container.notifier)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

@@ -13,13 +13,14 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import boto3
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.money import fmt_eur
-from loyalty.services import BalanceService, report_base, upload_id_for
+from loyalty.services import BalanceService, report_base
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 
@@ -118,7 +119,7 @@ def wait_for_report(target: Target, key: str, report_key: str, timeout: float) -
                     return report  # type: ignore[no-any-return]
             except s3.exceptions.NoSuchKey:
                 pass
-            done, total = _upload_progress(store, target.bucket, key, head)
+            done, total = _upload_progress(store, key)
             bar.update(done, total if total >= 0 else None, "chunks")
             time.sleep(0.5)
     finally:
@@ -126,8 +127,7 @@ def wait_for_report(target: Target, key: str, report_key: str, timeout: float) -
     raise SystemExit(f"no report for {key} after {timeout:.0f}s; see the logs of the stack")
 
 
-def _upload_progress(store: DynamoStore, bucket: str, key: str, head: dict[str, Any]) -> tuple[int, int]:
-    del bucket, head
+def _upload_progress(store: DynamoStore, key: str) -> tuple[int, int]:
     upload_id = store.latest_upload_for_key(key)
     rec = store.get_upload(upload_id) if upload_id else None
     if rec is None or rec.chunks_total < 0:
@@ -181,16 +181,10 @@ def _print_summary(r: dict[str, Any]) -> None:
     )
     print(f"  new {r['new']}, replaced {r['replaced']}, superseded {r['superseded']}")
     print(
-        f"  net sales EUR {fmt_eur(_d(r['totals']['net_eur']))}, commission EUR {fmt_eur(_d(r['totals']['commission_eur']))}"
+        f"  net sales EUR {fmt_eur(Decimal(r['totals']['net_eur']))}, commission EUR {fmt_eur(Decimal(r['totals']['commission_eur']))}"
     )
     if r.get("errors_report"):
         print(f"  errors: s3://…/{r['errors_report']}")
-
-
-def _d(s: str) -> Any:
-    from decimal import Decimal
-
-    return Decimal(s)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -314,6 +308,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
-
-
-__all__ = ["main", "upload_id_for"]

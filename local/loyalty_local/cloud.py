@@ -15,7 +15,6 @@ Use it in-process (`with LocalCloud() as cloud:`) or as a server on 127.0.0.1:45
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import io
 import itertools
@@ -198,7 +197,6 @@ class LocalCloud:
         self.outputs: dict[str, str] = {}
         self.log_path = log_path or Path(os.environ.get("LOYALTY_LOG", "/tmp/loyalty-local.log"))  # noqa: S108
         self._log = _log_file(self.log_path)
-        self.counters: dict[str, int] = {}
         self.batches: list[tuple[str, str, int]] = []  # (function, queue arn, records) per SQS invocation
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -475,7 +473,6 @@ class LocalCloud:
             rec["s3"].setdefault("configurationId", "local")
         with self._lock:
             self._async.append(AsyncItem(now, next(self._seq), fn, event))
-        self.count("lambda_async_events")
 
     def send_s3_event(self, logical_id: str, event: dict[str, Any]) -> None:
         """Deliver an S3 event as AWS would (used by tests to replay duplicate events)."""
@@ -484,9 +481,6 @@ class LocalCloud:
             self._async.append(AsyncItem(self.clock.now(), next(self._seq), fn, event))
 
     # -- the pump -----------------------------------------------------------------------------------
-    def count(self, name: str, n: int = 1) -> None:
-        self.counters[name] = self.counters.get(name, 0) + n
-
     def step(self, poll: bool = True) -> bool:
         """Deliver what is due: async invocations, then one batch per SQS mapping. True if any."""
         progressed = False
@@ -541,7 +535,6 @@ class LocalCloud:
             MessageAttributeNames=["All"],
             WaitTimeSeconds=0,
         )
-        self.count("sqs_receive")
         msgs = resp.get("Messages", [])
         if not msgs:
             return False
@@ -633,14 +626,6 @@ class LocalCloud:
 
     def read_bytes(self, key: str) -> bytes:
         return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
-
-    def settings_env(self) -> dict[str, str]:
-        """The environment a client of this stack needs (for the CLI and tests)."""
-        fn = self.functions["AccrualWriterFunction"]
-        return {**LOCAL_ENV, **fn.env}
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.outputs, sort_keys=True).encode()).hexdigest()[:12]
 
 
 # Resource types moto's CloudFormation cannot create; their behaviour is provided by the runtime

@@ -32,10 +32,11 @@ class DeadLetter:
 
 
 class DlqService:
-    def __init__(self, store: Store, blobs: BlobStore, ops: Notifier) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, ops: Notifier, partners: Notifier) -> None:
         self.store = store
         self.blobs = blobs
-        self.ops = ops
+        self.ops = ops  # operators: every poison message
+        self.partners = partners  # partners: the upload report their rows ended in
 
     def handle(self, letter: DeadLetter) -> dict[str, Any]:
         day = dt.datetime.now(dt.UTC).date().isoformat()
@@ -89,7 +90,7 @@ class DlqService:
         )
         rec = self.store.get_upload(chunk.upload_id)
         if rec is not None and rec.state == "split" and rec.chunks_done >= rec.chunks_total:
-            Finalizer(self.store, self.blobs, self.ops_for_partner()).finalize(rec)
+            Finalizer(self.store, self.blobs, self.partners).finalize(rec)
         return {
             "upload_id": chunk.upload_id,
             "chunk_id": chunk.chunk_id,
@@ -121,10 +122,5 @@ class DlqService:
                 rec.chunks_total = max(rec.chunks_total, 0)
                 rec.state = "split"
                 self.store.save_upload(rec)
-                Finalizer(self.store, self.blobs, self.ops_for_partner()).finalize(rec)
+                Finalizer(self.store, self.blobs, self.partners).finalize(rec)
         return {"keys": keys}
-
-    def ops_for_partner(self) -> Notifier:
-        return self.partner_notifier or self.ops
-
-    partner_notifier: Notifier | None = None
