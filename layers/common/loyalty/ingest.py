@@ -257,7 +257,7 @@ class SalesValidator:
 
     def _fast_block(self, raw: RawBlock) -> SaleBlock | None:
         sale_id, partner_id, sold_at, sku, qty, price, cur, cat, cust, orig = raw.cols
-        if not _FAST_ID.fullmatch("\n".join(sale_id) + "\n") or not _FAST_ID.fullmatch("\n".join(sku) + "\n"):
+        if not _ids_ok(sale_id, True) or not _ids_ok(sku, True):
             return None
         for p in set(partner_id):
             if p != p.strip() or not p:
@@ -298,11 +298,11 @@ class SalesValidator:
             if lc and (len(lc) > 40 or is_formula(lc) or not ID_RE.match(lc)):
                 return None
             catmap[c] = lc
-        if not _FAST_OPT_ID.fullmatch("\n".join(cust) + "\n"):
+        if not _ids_ok(cust, False):
             return None
         quantities = list(map(qmap.__getitem__, qty))
         if any(orig):
-            if not _FAST_OPT_ID.fullmatch("\n".join(orig) + "\n"):
+            if not _ids_ok(orig, False):
                 return None
             for i in [i for i, o in enumerate(orig) if o]:
                 if quantities[i] > 0 or orig[i] == sale_id[i]:
@@ -404,9 +404,24 @@ class SalesValidator:
         )
 
 
-_FAST_ID = re.compile(r"(?:[^\x00-\x20=+\-@|\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\x00-\x20\x7f])?\n)*")
-_FAST_OPT_ID = re.compile(r"(?:(?:[^\x00-\x20=+\-@|\x7f](?:[^\x00-\x1f\x7f]{0,62}[^\x00-\x20\x7f])?)?\n)*")
 _month = itemgetter(slice(0, 7))
+_TRIGGERS = tuple("\n" + c for c in "=+-@|")
+
+
+def _ids_ok(col: Sequence[str], required: bool) -> bool:
+    """True when every value is a clean id: 1-64 printable characters (empty allowed when
+    optional), no surrounding spaces, no formula trigger in front. All in C-level string
+    scans; a False only sends the block down the row-by-row path, which says what is wrong."""
+    if not col:
+        return True
+    if max(map(len, col)) > 64 or (required and min(map(len, col)) == 0):
+        return False
+    joined = "\n" + "\n".join(col) + "\n"
+    if not joined.replace("\n", "").isprintable():
+        return False
+    if "\n " in joined or " \n" in joined:
+        return False
+    return not any(t in joined for t in _TRIGGERS)
 
 
 @dataclass(slots=True)
