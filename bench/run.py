@@ -27,21 +27,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loyalty.ingest import COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 OUT = ROOT / "bench" / "results.json"
-HEADER = [
-    "sale_id",
-    "partner_id",
-    "sold_at",
-    "sku",
-    "quantity",
-    "unit_price",
-    "currency",
-    "category",
-    "customer_id",
-    "original_sale_id",
-]
+HEADER = list(COLUMNS)
 
 # list prices, us-east-1, November 2026 (USD)
 PRICE = {

@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loyalty.ingest import COLUMNS
 from loyalty.money import ZERO, fmt_eur
+from loyalty.registry import REGISTRY_SPEC
 
 from loyalty_local.cli import Progress
 
@@ -31,18 +33,7 @@ SEGMENTS = [("smb", 0.45), ("enterprise", 0.2), ("retail", 0.25), ("public-secto
 COUNTRIES = {"DE": "EUR", "FR": "EUR", "NL": "EUR", "US": "USD", "GB": "GBP", "PL": "PLN", "CH": "CHF"}
 RATES = {"USD": Decimal("1.09"), "GBP": Decimal("0.85"), "PLN": Decimal("4.31"), "CHF": Decimal("0.94")}
 CATEGORIES = [("hardware", 0.55), ("software", 0.3), ("services", 0.15)]
-HEADER = [
-    "sale_id",
-    "partner_id",
-    "sold_at",
-    "sku",
-    "quantity",
-    "unit_price",
-    "currency",
-    "category",
-    "customer_id",
-    "original_sale_id",
-]
+HEADER = list(COLUMNS)
 RU_HEADER = [
     "Номер продажи",
     "Код партнера",
@@ -115,20 +106,7 @@ def make_partners(n: int, rnd: random.Random) -> list[DemoPartner]:
 def registry_csv(partners: list[DemoPartner]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(
-        [
-            "partner_id",
-            "name",
-            "email",
-            "segment",
-            "country",
-            "sponsor_id",
-            "joined_on",
-            "cohort",
-            "distributor_for",
-            "starting_tier",
-        ]
-    )
+    w.writerow(REGISTRY_SPEC.columns)
     for p in partners:
         w.writerow(
             [

@@ -288,12 +288,17 @@ class DynamoStore:
         rec.chunks_done = len(rec.done_ids)
         return rec
 
-    def create_upload(self, rec: UploadRecord) -> UploadRecord:
+    @staticmethod
+    def _upload_data(rec: UploadRecord) -> str:
+        """The upload as stored in `data`; notified and the finished chunks live in their own
+        attributes, changed only by conditional or set updates."""
         data = asdict(rec)
-        data.pop("notified")
-        data.pop("chunks_done")
-        data.pop("done_ids")
-        it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=json.dumps(data), state=rec.state)
+        for derived in ("notified", "chunks_done", "done_ids"):
+            data.pop(derived)
+        return json.dumps(data)
+
+    def create_upload(self, rec: UploadRecord) -> UploadRecord:
+        it = self.m.Doc(f"UPLOAD#{rec.upload_id}", "META", data=self._upload_data(rec), state=rec.state)
         try:
             it.save(self.m.Doc.pk.does_not_exist())
         except PutError:
@@ -311,12 +316,8 @@ class DynamoStore:
             return None
 
     def save_upload(self, rec: UploadRecord) -> None:
-        data = asdict(rec)
-        data.pop("notified")
-        data.pop("chunks_done")
-        data.pop("done_ids")
         self.m.Doc(f"UPLOAD#{rec.upload_id}", "META").update(
-            actions=[self.m.Doc.data.set(json.dumps(data)), self.m.Doc.state.set(rec.state)]
+            actions=[self.m.Doc.data.set(self._upload_data(rec)), self.m.Doc.state.set(rec.state)]
         )
 
     def mark_notified(self, upload_id: str) -> bool:
