@@ -191,6 +191,7 @@ def make_sales(partners: list[DemoPartner], total_rows: int, rnd: random.Random)
         year, mon = map(int, month.split("-"))
         days = (dt.date(year + (mon == 12), mon % 12 + 1, 1) - dt.date(year, mon, 1)).days
         batches: dict[str, list[list[str]]] = defaultdict(list)
+        earlier = {pid: list(h) for pid, h in history.items()}  # sales of previous months only
         for p in partners:
             n = max(1, round(per_month * p.size / weight * rnd.uniform(0.8, 1.25) * (1 + 0.15 * mi)))
             cur = COUNTRIES[p.country]
@@ -205,8 +206,8 @@ def make_sales(partners: list[DemoPartner], total_rows: int, rnd: random.Random)
                     if rnd.random() < 0.7
                     else when.isoformat(timespec="minutes") + "+02:00"
                 )
-                if history[p.pid] and rnd.random() < 0.03:  # a return of an earlier sale
-                    orig, oq = rnd.choice(history[p.pid])
+                if earlier.get(p.pid) and rnd.random() < 0.03:  # a return of a previous month's sale
+                    orig, oq = rnd.choice(earlier[p.pid])
                     row = [
                         f"R{seq:07d}",
                         p.pid,
