@@ -222,3 +222,16 @@ def test_block_commission_equals_row_by_row(rows: list[list[str]], tier: str | N
 )
 def test_csv_cells_are_formula_safe(value: str, safe: str) -> None:
     assert safe_cell(value) == safe
+
+
+def test_a_return_dated_before_its_sale_is_rejected() -> None:
+    calc = Calculator(RULES, Tiers({}), FX)
+    r = validate(row(sale_id="R1", quantity="-1", sold_at="2026-10-01", original_sale_id="S1"))
+    assert isinstance(r, SaleRow)
+    orig = OriginalRate(Decimal("0.02"), "Bronze", "2026.1", "2026-10", "2026-10-05")
+    blk, issues = calc.compute_block(SaleBlock.from_rows([r]), {("P1", "S1"): orig})
+    assert (
+        len(blk) == 0
+        and issues[0].column == "sold_at"
+        and "dated before the sale it returns (S1, sold 2026-10-05)" in issues[0].reason
+    )

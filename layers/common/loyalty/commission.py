@@ -34,6 +34,7 @@ class OriginalRate:
     tier: str
     rule_version: str
     month: str
+    day: str = ""  # sale date of the original (ISO); a return may not precede it
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +272,18 @@ class Calculator:
             for i, o in enumerate(block.original_sale_id):
                 if o and block.quantity[i] < 0:
                     orig = originals.get((block.partner_id[i], o))
+                    if orig is not None and orig.day and days[i] < orig.day:
+                        if keep[i]:
+                            keep[i] = False
+                            issues.append(
+                                RowIssue(
+                                    block.lines[i],
+                                    "sold_at",
+                                    block.sold_at[i],
+                                    f"a return cannot be dated before the sale it returns ({o}, sold {orig.day})",
+                                )
+                            )
+                        continue
                     if orig is not None:
                         rates[i], tier_col[i], version_col[i], basis[i] = (
                             orig.rate,

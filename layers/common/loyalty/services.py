@@ -357,14 +357,16 @@ class AccrualService:
         for k in orig_keys:
             s = existing.get(k)
             if s is not None:
-                originals[k] = OriginalRate(s.rate, s.tier, s.rule_version, s.month)
+                originals[k] = OriginalRate(s.rate, s.tier, s.rule_version, s.month, s.day)
         computed, issues = calc.compute_block(block, originals, partners)
         missing = set(orig_keys) - set(originals)
         if missing:  # originals earlier in this same chunk (a return shares its original's group)
             for acc in computed.accruals():
                 k = (acc.row.partner_id, acc.row.sale_id)
                 if k in missing and acc.row.quantity > 0:
-                    originals[k] = OriginalRate(acc.rate, acc.tier, acc.rule_version, acc.row.month)
+                    originals[k] = OriginalRate(
+                        acc.rate, acc.tier, acc.rule_version, acc.row.month, acc.row.sold_at[:10]
+                    )
             if set(originals) & missing:
                 computed, issues = calc.compute_block(block, originals, partners)
         stats: dict[str, int] = defaultdict(int)
