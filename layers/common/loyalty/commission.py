@@ -175,6 +175,11 @@ class Calculator:
             fx_rate, fx_date = found
             net_prog = CTX.divide(net, fx_rate)
         if original is not None and row.quantity < 0:
+            if original.day and day_s < original.day:
+                raise AccrualError(
+                    "sold_at",
+                    f"a return cannot be dated before the sale it returns ({row.original_sale_id}, sold {original.day})",
+                )
             tier, rate, rule_version, basis = (
                 original.tier,
                 original.rate,
