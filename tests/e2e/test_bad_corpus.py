@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +90,6 @@ def test_only_good_rows_reached_the_balances(corpus_results: dict[str, Any]) -> 
     )
 
 
-def test_corpus_files_are_what_the_manifest_says(new_cloud: Callable[..., LocalCloud]) -> None:
-    del new_cloud
+def test_corpus_files_are_what_the_manifest_says() -> None:
     for case in CASES:
         assert (BAD / case["file"]).exists(), case["file"]
