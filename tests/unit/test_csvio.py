@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loyalty.csvio import CsvStream, FileError, RowIssue
 from loyalty.ingest import SALES_SPEC
 
@@ -82,3 +85,33 @@ def test_blocks_keep_every_row_in_exactly_one_place() -> None:
         seen += b.lines + [i.line for i in b.issues]
     assert good + bad == 3000 == s.rows
     assert sorted(seen) == list(range(2, 3002))
+
+
+FIELD = st.text(alphabet=st.sampled_from(list("ab1 ,;.-=Жé")), max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.just([]), st.lists(FIELD, min_size=6, max_size=8)), min_size=1, max_size=60),
+    st.sampled_from([",", ";"]),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_quote_free_fast_path_equals_the_csv_module(
+    rows: list[list[str]], delim: str, eol: str, quote_at_end: bool
+) -> None:
+    header = delim.join(["sale_id", "partner_id", "sold_at", "sku", "quantity", "unit_price", "currency"])
+    lines = [delim.join(r) for r in rows]
+    if quote_at_end:  # a quote late in the file hands the rest to the csv module
+        lines.append(delim.join(['"q"', "p", "d", "s", "1", "1", "EUR"]))
+    text = header + eol + eol.join(lines) + eol
+    got = list(CsvStream(io.BytesIO(text.encode()), SALES_SPEC).rows_iter())
+    expected: list[tuple[int, object]] = []
+    for n, row in enumerate(csv.reader(io.StringIO(text.replace("\r\n", "\n")), delimiter=delim), start=1):
+        if n == 1 or not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != 7:
+            expected.append((n, "issue"))
+        else:
+            expected.append((n, [*row, "", "", ""]))
+    assert [(ln, v if isinstance(v, list) else "issue") for ln, v in got] == expected

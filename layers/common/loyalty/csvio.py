@@ -19,7 +19,8 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
+from operator import methodcaller
 from typing import IO
 
 SAMPLE_BYTES = 64 * 1024
@@ -288,6 +289,7 @@ class CsvStream:
         self.header = [h.strip() for h in header]
         self._index, self.ignored_columns = self._map_header(self.header)
         self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=False)
+        self._csv_from: int | None = 0
 
     # -- header ----------------------------------------------------------------------------
     def _map_header(self, header: list[str]) -> tuple[list[int], list[str]]:
@@ -325,10 +327,71 @@ class CsvStream:
         )
 
     def blocks(self, size: int = 1024) -> Iterator[RawBlock]:
-        reader = self._reader
+        """Blocks of at most `size` rows. Text without any quote character is split with
+        `str.split` (columns come out by slicing, no per-row objects); from the first quote on,
+        the csv module parses the rest. Both give the same rows and line numbers."""
+        yield from self._quote_free_blocks(size)
+        yield from self._csv_blocks(size)
+
+    def _quote_free_blocks(self, size: int) -> Iterator[RawBlock]:
         width = len(self.header)
         index = self._index
+        delim = self.delimiter
         offset = self._offset + 1
+        count_delims = methodcaller("count", delim)
+        carry = ""
+        consumed = 0
+        while True:
+            chunk = self._text.read(1 << 18)
+            text = carry + chunk
+            if not chunk:
+                if not text:
+                    self._csv_from = None
+                    return
+                carry = ""
+                if not text.endswith("\n"):
+                    text += "\n"
+            else:
+                cut = text.rfind("\n")
+                if cut < 0:
+                    carry = text
+                    continue
+                text, carry = text[: cut + 1], text[cut + 1 :]
+            if "\r" in text and text.count("\r") == text.count("\r\n"):
+                text = text.replace("\r\n", "\n")
+            if '"' in text or "\r" in text:  # quotes or old-Mac line ends: the csv module takes over
+                self._reader = csv.reader(
+                    chain(io.StringIO(text + carry), self._text), delimiter=delim, strict=False
+                )
+                self._csv_from = consumed
+                return
+            lines = text.split("\n")
+            lines.pop()
+            n = len(lines)
+            first = consumed
+            consumed += n
+            if MARK not in text and set(map(count_delims, lines)) == {width - 1}:
+                flat = text[:-1].replace("\n", delim).split(delim)
+                cols = [flat[i::width] for i in range(width)]
+                for a in range(0, n, size):
+                    b = min(n, a + size)
+                    self.rows += b - a
+                    out: list[Sequence[str]] = [
+                        cols[i][a:b] if i >= 0 else tuple(repeat("", b - a)) for i in index
+                    ]
+                    yield RawBlock(list(range(first + a + offset, first + b + offset)), out, [])
+            else:
+                rows = [line.split(delim) for line in lines]
+                for a in range(0, n, size):
+                    b = min(n, a + size)
+                    yield self._classify(list(range(first + a, first + b)), rows[a:b], [], offset)
+
+    def _csv_blocks(self, size: int) -> Iterator[RawBlock]:
+        if self._csv_from is None:
+            return
+        reader = self._reader
+        offset = self._offset + 1
+        base = self._csv_from  # lines already consumed by the quote-free path
         prev = 0
         while True:
             issues: list[RowIssue] = []
@@ -342,52 +405,54 @@ class CsvStream:
             if error is not None:
                 at = starts[-1] + _span(rows[-1]) if rows else prev
                 why = "; probably an unterminated quote" if "field larger" in str(error) else ""
-                issues.append(RowIssue(at + offset, "", "", f"malformed CSV: {error}{why}"))
+                issues.append(RowIssue(at + base + offset, "", "", f"malformed CSV: {error}{why}"))
             elif not rows:
                 return
             prev = reader.line_num
-            if rows and not self._pending_marks() and len(rows[0]) == width and len(set(map(len, rows))) == 1:
-                good_lines = [s + offset for s in starts]
-                good = rows
-            else:
-                good_lines, good = [], []
-                for start, row in zip(starts, rows, strict=True):
-                    line = start + offset
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        self.blank_lines += 1
-                    elif self._pending_marks() and MARK in "".join(row):
-                        issues.append(self._mark_issue(line, row))
-                    elif len(row) != width and any("\n" in v or "\r" in v for v in row):
-                        n = _span(row) - 1
-                        issues.append(
-                            RowIssue(
-                                line,
-                                "",
-                                "",
-                                f"unterminated quote: a '\"' opened on line {line} is never closed and swallowed {n} more line(s)",
-                            )
+            yield self._classify([st + base for st in starts], rows, issues, offset)
+
+    def _classify(
+        self, starts: list[int], rows: list[list[str]], issues: list[RowIssue], offset: int
+    ) -> RawBlock:
+        width = len(self.header)
+        if rows and not self._pending_marks() and len(rows[0]) == width and len(set(map(len, rows))) == 1:
+            good_lines = [s + offset for s in starts]
+            good = rows
+        else:
+            good_lines, good = [], []
+            for start, row in zip(starts, rows, strict=True):
+                line = start + offset
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    self.blank_lines += 1
+                elif self._pending_marks() and MARK in "".join(row):
+                    issues.append(self._mark_issue(line, row))
+                elif len(row) != width and any("\n" in v or "\r" in v for v in row):
+                    n = _span(row) - 1
+                    issues.append(
+                        RowIssue(
+                            line,
+                            "",
+                            "",
+                            f"unterminated quote: a '\"' opened on line {line} is never closed and swallowed {n} more line(s)",
                         )
-                    elif len(row) != width:
-                        hint = ""
-                        if len(row) > width and self.delimiter == ",":
-                            hint = (
-                                " (an unquoted ',' inside a value, e.g. a decimal comma? quote it or use ';')"
-                            )
-                        issues.append(
-                            RowIssue(line, "", "", f"expected {width} fields, found {len(row)}{hint}")
-                        )
-                    else:
-                        good_lines.append(line)
-                        good.append(row)
-            self.rows += len(good) + len(issues)
-            n = len(good)
-            if n:
-                cols = list(zip(*good, strict=True))
-                out: list[Sequence[str]] = [cols[i] if i >= 0 else tuple(repeat("", n)) for i in index]
-            else:
-                out = [() for _ in index]
-            issues.sort(key=lambda i: i.line)
-            yield RawBlock(good_lines, out, issues)
+                    )
+                elif len(row) != width:
+                    hint = ""
+                    if len(row) > width and self.delimiter == ",":
+                        hint = " (an unquoted ',' inside a value, e.g. a decimal comma? quote it or use ';')"
+                    issues.append(RowIssue(line, "", "", f"expected {width} fields, found {len(row)}{hint}"))
+                else:
+                    good_lines.append(line)
+                    good.append(row)
+        self.rows += len(good) + len(issues)
+        n = len(good)
+        if n:
+            cols = list(zip(*good, strict=True))
+            out: list[Sequence[str]] = [cols[i] if i >= 0 else tuple(repeat("", n)) for i in self._index]
+        else:
+            out = [() for _ in self._index]
+        issues.sort(key=lambda i: i.line)
+        return RawBlock(good_lines, out, issues)
 
     def _starts(self, rows: list[list[str]], prev: int, exact: bool) -> list[int]:
         """0-based physical start line (relative to the data) of each row."""
