@@ -138,11 +138,12 @@ class Calculator:
             self._fx_cache[key] = found
         return found  # type: ignore[return-value]
 
-    def tier_of(self, partner_id: str, month: str, entry: str) -> str:
+    def tier_of(self, partner_id: str, month: str) -> str:
+        """The partner's tier for the month, "" when none is recorded (the entry tier applies)."""
         key = (partner_id, month)
         t = self._tier_cache.get(key)
         if t is None:
-            t = self.tiers.tier_for(partner_id, month) or entry
+            t = self.tiers.tier_for(partner_id, month) or ""
             self._tier_cache[key] = t
         return t
 
@@ -187,7 +188,7 @@ class Calculator:
                 "original-sale",
             )
         else:
-            tier = self.tier_of(row.partner_id, row.month, version.entry_tier)
+            tier = self.tier_of(row.partner_id, row.month) or version.entry_tier
             try:
                 rate = version.commission_rate(tier, row.category)
             except KeyError as exc:
@@ -238,19 +239,19 @@ class Calculator:
             except LookupError as exc:
                 versions[k] = exc
         row_versions = list(map(versions.__getitem__, vkeys))
-        tier_keys = list(zip(block.partner_id, months, strict=True))
-        tiers_map: dict[tuple[str, str], str] = {}
-        for pk in set(tier_keys):
-            tiers_map[pk] = self.tiers.tier_for(pk[0], pk[1]) or ""
-        tiers = list(map(tiers_map.__getitem__, tier_keys))
         distinct_versions = {id(v): v for v in versions.values()}
-        if len(distinct_versions) == 1:
-            rate_keys: list[tuple[object, ...]] = list(zip(tiers, block.category, strict=True))
+        rate_keys: list[tuple[object, ...]]
+        keyed: list[tuple[tuple[object, object, object], tuple[object, ...]]]
+        if len(distinct_versions) == 1:  # one rule version: key rows by (partner, month, category)
             only = next(iter(distinct_versions.values()))
-            keyed = [((only, *k), k) for k in set(rate_keys)]
+            rate_keys = list(zip(block.partner_id, months, block.category, strict=True))
+            keyed = [((only, self.tier_of(str(k[0]), str(k[1])), k[2]), k) for k in set(rate_keys)]
         else:
+            tier_keys = list(zip(block.partner_id, months, strict=True))
+            tiers_map = {pk: self.tier_of(pk[0], pk[1]) for pk in set(tier_keys)}
+            tiers = list(map(tiers_map.__getitem__, tier_keys))
             rate_keys = list(zip(map(id, row_versions), tiers, block.category, strict=True))
-            keyed = [((distinct_versions[k[0]], k[1], k[2]), k) for k in set(rate_keys)]  # type: ignore[index]
+            keyed = [((distinct_versions[k[0]], k[1], k[2]), k) for k in set(rate_keys)]  # type: ignore[index,misc]
         rmap: dict[tuple[object, ...], tuple[Decimal, str, str] | str] = {}
         for (v, tier_name, category), k in keyed:
             if isinstance(v, LookupError):
