@@ -239,17 +239,18 @@ class Calculator:
             except LookupError as exc:
                 versions[k] = exc
         row_versions = list(map(versions.__getitem__, vkeys))
+        # tiers per (partner, month), then rates per (tier, category): few distinct keys each
+        tier_keys = list(zip(block.partner_id, months, strict=True))
+        tiers_map = {pk: self.tier_of(pk[0], pk[1]) for pk in set(tier_keys)}
+        tiers = list(map(tiers_map.__getitem__, tier_keys))
         distinct_versions = {id(v): v for v in versions.values()}
         rate_keys: list[tuple[object, ...]]
         keyed: list[tuple[tuple[object, object, object], tuple[object, ...]]]
-        if len(distinct_versions) == 1:  # one rule version: key rows by (partner, month, category)
+        if len(distinct_versions) == 1:
             only = next(iter(distinct_versions.values()))
-            rate_keys = list(zip(block.partner_id, months, block.category, strict=True))
-            keyed = [((only, self.tier_of(str(k[0]), str(k[1])), k[2]), k) for k in set(rate_keys)]
+            rate_keys = list(zip(tiers, block.category, strict=True))
+            keyed = [((only, k[0], k[1]), k) for k in set(rate_keys)]
         else:
-            tier_keys = list(zip(block.partner_id, months, strict=True))
-            tiers_map = {pk: self.tier_of(pk[0], pk[1]) for pk in set(tier_keys)}
-            tiers = list(map(tiers_map.__getitem__, tier_keys))
             rate_keys = list(zip(map(id, row_versions), tiers, block.category, strict=True))
             keyed = [((distinct_versions[k[0]], k[1], k[2]), k) for k in set(rate_keys)]  # type: ignore[index,misc]
         rmap: dict[tuple[object, ...], tuple[Decimal, str, str] | str] = {}
