@@ -71,6 +71,3 @@ class FxTable:
         if not i:
             return None
         return self._rates[currency][i - 1], days[i - 1]
-
-    def currencies(self) -> list[str]:
-        return sorted(self._days)

@@ -105,43 +105,8 @@ class SaleRow(NamedTuple):
     original_sale_id: str
 
     @property
-    def day(self) -> dt.date:
-        return dt.date.fromisoformat(self.sold_at[:10])
-
-    @property
     def month(self) -> str:
         return self.sold_at[:7]
-
-    def to_wire(self) -> list[str | int]:
-        return [
-            self.line,
-            self.sale_id,
-            self.partner_id,
-            self.sold_at,
-            self.sku,
-            self.quantity,
-            str(self.unit_price),
-            self.currency,
-            self.category,
-            self.customer_id,
-            self.original_sale_id,
-        ]
-
-    @classmethod
-    def from_wire(cls, w: list[str | int]) -> SaleRow:
-        return cls(
-            int(w[0]),
-            str(w[1]),
-            str(w[2]),
-            str(w[3]),
-            str(w[4]),
-            int(w[5]),
-            Decimal(str(w[6])),
-            str(w[7]),
-            str(w[8]),
-            str(w[9]),
-            str(w[10]),
-        )
 
 
 def parse_sold_at(text: str) -> str:

@@ -28,10 +28,6 @@ class S3Blobs:
     def open(self, key: str) -> IO[bytes]:
         return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
 
-    def head(self, key: str) -> tuple[int, str]:
-        h = self.s3.head_object(Bucket=self.bucket, Key=key)
-        return int(h["ContentLength"]), str(h["ETag"]).strip('"')
-
     def get(self, key: str) -> bytes:
         return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
 
@@ -39,18 +35,6 @@ class S3Blobs:
         self.s3.put_object(
             Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="aws:kms"
         )
-
-    def put_file(self, key: str, path: str, content_type: str) -> None:
-        self.s3.upload_file(
-            path, self.bucket, key, ExtraArgs={"ContentType": content_type, "ServerSideEncryption": "aws:kms"}
-        )
-
-    def delete_prefix(self, prefix: str) -> None:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
-        for page in pages:
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 class SqsFifoQueue:
