@@ -19,7 +19,10 @@ import importlib.util
 import io
 import itertools
 import json
+import logging
 import os
+import re
+import sys
 import threading
 import time
 import traceback
@@ -208,6 +211,12 @@ class LocalCloud:
         self.stop()
 
     def start(self) -> None:
+        # moto's ASL interpreter logs every failed state (rejections included) at ERROR with its
+        # whole parse tree: keep that in the handler log, not on the console
+        sfn_log = logging.getLogger("moto.stepfunctions")
+        sfn_log.propagate = False
+        if not sfn_log.handlers:
+            sfn_log.addHandler(logging.StreamHandler(self._log))
         os.environ.update(LOCAL_ENV)
         if self._mock is not None:
             self._mock.start()
@@ -232,6 +241,10 @@ class LocalCloud:
         code_dirs: dict[str, Path] = {}
         for logical, res in template["Resources"].items():
             props = res.get("Properties", {})
+            if isinstance(props.get("DefinitionUri"), str) and not props["DefinitionUri"].startswith("s3://"):
+                # the definition file goes inline (sam package would upload it); substitutions are
+                # applied by this runtime when it registers the executable state machine
+                props["Definition"] = json.loads((ROOT / props.pop("DefinitionUri")).read_text())
             for prop in ("CodeUri", "ContentUri"):
                 if isinstance(props.get(prop), str) and not props[prop].startswith("s3://"):
                     src = ROOT / props[prop]
@@ -240,19 +253,18 @@ class LocalCloud:
                     props[prop] = f"s3://{artifacts}/{key}"
                     code_dirs[logical] = src
         params = {k: str(v) for k, v in self.parameters.items()}
+        self._sam_template = json.loads(json.dumps(template))
         cfn_template = translate(template, params)
         template_full = json.loads(json.dumps(cfn_template))
         self._full_template = template_full
-        cfn_template["Resources"] = {
-            k: v for k, v in cfn_template["Resources"].items() if v["Type"] not in _UNSUPPORTED_BY_MOTO
-        }
+        self.pruned = _prune_unsupported(cfn_template)
         self.cfn_template = cfn_template
         cfn = self.client("cloudformation")
         cfn.create_stack(
             StackName=self.stack_name,
             TemplateBody=json.dumps(cfn_template),
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
         stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
@@ -266,6 +278,58 @@ class LocalCloud:
         self._register_functions(cfn_template, physical, code_dirs)
         self._wire_bucket_notifications(cfn_template, physical)
         self._wire_event_source_mappings()
+        self._register_state_machines(physical)
+        if "ApprovalsApiUrl" not in self.outputs and "ApprovalsApiFunction" in self.functions:
+            self.outputs["ApprovalsApiUrl"] = "local:ApprovalsApiFunction (in-process, see LocalCloud.api)"
+
+    def _sub_value(self, value: Any, physical: dict[str, str]) -> str:
+        """Resolve a DefinitionSubstitutions value (Ref, GetAtt .Arn/.Name, Sub) locally."""
+        if isinstance(value, str):
+            return value
+        if "Ref" in value:
+            name = value["Ref"]
+            return self.parameters.get(name) or physical.get(name, name)
+        if "Fn::GetAtt" in value:
+            logical, attr = value["Fn::GetAtt"]
+            if logical in self.functions and attr == "Arn":
+                return self.functions[logical].arn
+            return self._resolve_arn({"Fn::GetAtt": [logical, attr]}, physical)
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            pseudo = {
+                "AWS::StackName": self.stack_name,
+                "AWS::AccountId": DEFAULT_ACCOUNT_ID,
+                "AWS::Region": REGION,
+                "AWS::Partition": "aws",
+            }
+            for k, v in pseudo.items():
+                text = text.replace("${" + k + "}", v)
+            return str(text)
+        raise ValueError(f"cannot resolve substitution {value}")
+
+    def _register_state_machines(self, physical: dict[str, str]) -> None:
+        """moto's CloudFormation ignores DefinitionSubstitutions and keeps state machines in a
+        backend that does not execute; register each one, substituted, with moto's ASL
+        interpreter (same name and ARN)."""
+        sfn = self.client("stepfunctions")
+        self.state_machines: dict[str, str] = {}
+        for logical, res in self._sam_template["Resources"].items():
+            if res["Type"] != "AWS::Serverless::StateMachine":
+                continue
+            props = res["Properties"]
+            text = json.dumps(props["Definition"])
+            for name, value in (props.get("DefinitionSubstitutions") or {}).items():
+                text = text.replace("${" + name + "}", self._sub_value(value, physical))
+            arn = physical[logical]
+            name = arn.rsplit(":", 1)[1]
+            role = f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{name}-role"
+            try:
+                sfn.describe_state_machine(stateMachineArn=arn)
+            except sfn.exceptions.StateMachineDoesNotExist:
+                sfn.create_state_machine(
+                    name=name, definition=text, roleArn=role, type=props.get("Type", "STANDARD")
+                )
+            self.state_machines[logical] = arn
 
     def _register_functions(
         self, tpl: dict[str, Any], physical: dict[str, str], code_dirs: dict[str, Path]
@@ -396,6 +460,7 @@ class LocalCloud:
             spec = importlib.util.spec_from_file_location(f"lc{self.id}_{fn.logical_id}_{mod_name}", path)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # as an import would (pydantic resolves annotations there)
             with self._function_env(fn), contextlib.redirect_stdout(self._log):
                 spec.loader.exec_module(module)
             fn.module = module
@@ -451,7 +516,8 @@ class LocalCloud:
         payload = json.loads(event) if isinstance(event, str) else event
         result, error = self.invoke(fn.logical_id, payload)
         if error:
-            return json.dumps({"errorMessage": error, "errorType": "Unhandled"}), True, error
+            kind, _, message = error.partition(": ")
+            return json.dumps({"errorMessage": message, "errorType": kind, "stackTrace": []}), True, error
         return json.dumps(result, default=str), False, ""
 
     # -- S3 notifications (asynchronous) -------------------------------------------------------------
@@ -613,6 +679,107 @@ class LocalCloud:
             )
         return n
 
+    # -- schedules, the approvals API, workflows -------------------------------------------------
+    def schedule_event(self, detail: dict[str, Any] | None = None, at: float | None = None) -> dict[str, Any]:
+        now = self.clock.now() if at is None else at
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": DEFAULT_ACCOUNT_ID,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            "region": REGION,
+            "resources": [],
+            "detail": detail or {},
+        }
+
+    def fire_schedule(
+        self, logical_id: str, detail: dict[str, Any] | None = None, at: float | None = None
+    ) -> Any:
+        """What EventBridge does when a rule's schedule fires (event time: `at`, default the local clock)."""
+        result, error = self.invoke(logical_id, self.schedule_event(detail, at))
+        if error:
+            raise RuntimeError(f"{logical_id} failed: {error}")
+        return result
+
+    def role_name(self, role: str) -> str:
+        return {
+            "finance": f"{self.stack_name}-finance-approver",
+            "operator": f"{self.stack_name}-close-operator",
+        }.get(role, role)
+
+    def api(
+        self, method: str, path: str, user: str, role: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, Any]:
+        """Call the approvals HTTP API as API Gateway would after IAM (SigV4) authentication of
+        `user` holding `role` ("finance", "operator" or any other role name)."""
+        arn = f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/{self.role_name(role)}/{user}"
+        event = {
+            "version": "2.0",
+            "routeKey": f"{method} {path}",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json", "host": "local"},
+            "requestContext": {
+                "accountId": DEFAULT_ACCOUNT_ID,
+                "apiId": "local",
+                "authorizer": {
+                    "iam": {
+                        "accessKey": "ASIALOCAL",
+                        "accountId": DEFAULT_ACCOUNT_ID,
+                        "callerId": f"AROALOCAL:{user}",
+                        "principalOrgId": None,
+                        "userArn": arn,
+                        "userId": f"AROALOCAL:{user}",
+                    }
+                },
+                "domainName": "local",
+                "domainPrefix": "local",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "loyalty",
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": f"{method} {path}",
+                "stage": "$default",
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+                "timeEpoch": int(time.time() * 1000),
+            },
+            "body": json.dumps(body) if body is not None else None,
+            "isBase64Encoded": False,
+        }
+        result, error = self.invoke("ApprovalsApiFunction", event)
+        if error:
+            return 502, {"error": error}
+        payload = result.get("body") or "null"
+        return int(result["statusCode"]), json.loads(payload)
+
+    @property
+    def close_machine(self) -> str:
+        return self.state_machines["CloseStateMachine"]
+
+    def execution(self, name: str) -> dict[str, Any]:
+        arn = self.close_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+        out: dict[str, Any] = self.client("stepfunctions").describe_execution(executionArn=arn)
+        return out
+
+    def wait_execution(self, name: str, until: Any = None, timeout: float = 600) -> dict[str, Any]:
+        """Wait until the execution ends (or `until(cloud)` holds), pumping other events meanwhile."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if until is not None and until(self):
+                return self.execution(name)
+            ex = self.execution(name)
+            if ex["status"] != "RUNNING":
+                return ex
+            if not self.step():
+                time.sleep(0.02)
+        raise TimeoutError(f"execution {name} still running after {timeout} s")
+
     # -- helpers ---------------------------------------------------------------------------------
     @property
     def bucket(self) -> str:
@@ -628,6 +795,43 @@ class LocalCloud:
         return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
 
 
+def _refs(node: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "Ref" and isinstance(v, str):
+                out.add(v)
+            elif k == "Fn::GetAtt":
+                out.add(v[0] if isinstance(v, list) else str(v).split(".")[0])
+            elif k == "Fn::Sub":
+                text = v[0] if isinstance(v, list) else v
+                out |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                out |= _refs(v[1] if isinstance(v, list) else None)
+            else:
+                out |= _refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _refs(v)
+    return out
+
+
+def _prune_unsupported(tpl: dict[str, Any]) -> set[str]:
+    """Drop resources moto cannot create and, transitively, what refers to them (locally the
+    HTTP API is replaced by in-process calls of its function; see LocalCloud.api)."""
+    res = tpl["Resources"]
+    gone = {k for k, v in res.items() if v["Type"] in _UNSUPPORTED_BY_MOTO}
+    changed = True
+    while changed:
+        changed = False
+        for k, v in res.items():
+            if k not in gone and _refs(v) & gone and v["Type"] not in _KEEP_WHEN_DEPENDENT:
+                gone.add(k)
+                changed = True
+    tpl["Resources"] = {k: v for k, v in res.items() if k not in gone}
+    tpl["Outputs"] = {k: v for k, v in tpl.get("Outputs", {}).items() if not _refs(v) & gone}
+    return gone
+
+
 # Resource types moto's CloudFormation cannot create; their behaviour is provided by the runtime
 # above (EventInvokeConfig: retries) or has no local meaning (alarms are checked on AWS).
 _UNSUPPORTED_BY_MOTO = frozenset(
@@ -636,5 +840,8 @@ _UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::SNS::Subscription",
         "AWS::S3::BucketPolicy",
         "AWS::CloudWatch::Alarm",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
     }
 )
+_KEEP_WHEN_DEPENDENT: frozenset[str] = frozenset()

@@ -8,12 +8,16 @@
    ReportBatchItemFailures; the runtime clears `queue.lambda_event_source_mappings` and polls.
 4. SQS time (visibility timeouts, delays): a clock with an offset that tests can advance.
 5. A botocore `after-call` hook that can crash a function right after its n-th AWS call.
+7. Step Functions execution: moto's ASL interpreter is switched on (`execute_state_machine`).
+   StartExecution deep-copies the state machine, and with it every earlier execution (threads,
+   locks: "cannot pickle '_thread.RLock'") and the whole backend; the copy leaves those out.
 6. DynamoDB Query on a table's own key: moto 5.2.1 sorts and compares every item of the table
    for each Query; the seam hands it only the queried partition (same result, O(partition)).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from typing import Any, Protocol
@@ -23,7 +27,9 @@ import moto
 import moto.s3.notifications as s3_notifications
 import moto.sqs.models as sqs_models
 from moto.awslambda.models import LambdaFunction
+from moto.core.config import default_user_config
 from moto.dynamodb.models.table import Table
+from moto.stepfunctions.models import StateMachineInstance
 
 PINNED_MOTO = "5.2.1"
 if moto.__version__ != PINNED_MOTO:  # pragma: no cover - guarded by pyproject pins
@@ -97,6 +103,20 @@ def _partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> A
         _partition.table = None
 
 
+def _state_machine_deepcopy(self: StateMachineInstance, memo: dict[int, Any]) -> StateMachineInstance:
+    cls = self.__class__
+    new = cls.__new__(cls)
+    memo[id(self)] = new
+    for k, v in self.__dict__.items():
+        if k == "executions":
+            setattr(new, k, [])
+        elif k == "backend":
+            setattr(new, k, v)
+        else:
+            setattr(new, k, copy.deepcopy(v, memo))
+    return new
+
+
 class FaultPlan:
     """Crash a named function right after its n-th AWS call of an invocation (tests only)."""
 
@@ -148,6 +168,9 @@ def install(runtime: Runtime) -> None:
             return
         LambdaFunction._invoke_lambda = _patched_invoke_lambda  # type: ignore[method-assign]
         s3_notifications._invoke_awslambda = _patched_s3_invoke
+        # run Step Functions state machines with moto's ASL interpreter (Map, callbacks, retries)
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        StateMachineInstance.__deepcopy__ = _state_machine_deepcopy  # type: ignore[attr-defined]
         Table.query = _partition_query  # type: ignore[method-assign]
         Table.all_items = _partition_items  # type: ignore[method-assign]
         sqs_models.unix_time = lambda dt=None: CLOCK.now()  # type: ignore[attr-defined]

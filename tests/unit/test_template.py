@@ -19,7 +19,7 @@ def cfn() -> dict[str, Any]:
     tpl = copy.deepcopy(SAM)
     for res in tpl["Resources"].values():  # translation wants S3 locations for code
         props = res.get("Properties", {})
-        for prop in ("CodeUri", "ContentUri"):
+        for prop in ("CodeUri", "ContentUri", "DefinitionUri"):
             if isinstance(props.get(prop), str):
                 props[prop] = "s3://artifacts/code.zip"
     return translate(tpl, {})

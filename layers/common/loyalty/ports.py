@@ -28,6 +28,13 @@ class ChunkQueue(Protocol):
     def send(self, messages: Sequence[QueueMessage]) -> None: ...
 
 
+class Cipher(Protocol):
+    """Field encryption for secrets at rest (bank details); `context` binds a ciphertext to its owner."""
+
+    def encrypt(self, plain: str, context: str) -> str: ...
+    def decrypt(self, token: str, context: str) -> str: ...
+
+
 class Notifier(Protocol):
     def publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
 
@@ -48,6 +55,7 @@ class StoredSale:
     commission: Decimal = Decimal(0)
     day: str = ""
     quantity: int = 0
+    period: str = ""  # the period it accrued to ("" = its month)
 
 
 @dataclass
@@ -59,13 +67,19 @@ class MonthDelta:
     lines: int = 0
     returns: int = 0
     by_day: dict[int, Decimal] = field(default_factory=dict)  # day of month -> commission
+    customers: set[str] = field(default_factory=set)
+    late: int = 0  # lines of an already closed month that accrue to this period
 
-    def add(self, day: int, net: Decimal, commission: Decimal, lines: int, returns: int) -> None:
+    def add(
+        self, day: int, net: Decimal, commission: Decimal, lines: int, returns: int, customer: str = ""
+    ) -> None:
         self.net_eur += net
         self.commission += commission
         self.lines += lines
         self.returns += returns
         self.by_day[day] = self.by_day.get(day, Decimal(0)) + commission
+        if customer:
+            self.customers.add(customer)
 
 
 @dataclass
@@ -77,6 +91,7 @@ class MonthTotals:
     lines: int
     returns: int
     by_day: dict[int, Decimal]
+    customers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -116,6 +131,7 @@ class ChunkResult:
     commission: Decimal
     issues_key: str = ""
     partners: dict[str, list[str]] = field(default_factory=dict)  # partner -> [net_eur, commission, rows]
+    late: dict[str, int] = field(default_factory=dict)  # closed month -> lines accrued to a later period
 
 
 @dataclass
@@ -145,6 +161,7 @@ class SaleRecord:
     prev_version: str
     source: str  # "<upload_id>:<line>"
     status: str = "provisional"
+    period: str = ""  # set when the month of sale was already closed: the period it accrued to
 
     @property
     def month(self) -> str:
@@ -183,3 +200,4 @@ class Store(Protocol):
         ...
 
     def month_totals(self, partner_id: str) -> list[MonthTotals]: ...
+    def frozen_periods(self) -> set[str]: ...

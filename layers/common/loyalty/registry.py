@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
+from loyalty.close import BIC_RE, mask_iban, normalize_iban, valid_iban
 from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
 from loyalty.ingest import ID_RE, PARTNER_ID_RE, is_formula
 
@@ -23,6 +24,9 @@ REGISTRY_SPEC = ColumnSpec(
         "cohort",
         "distributor_for",
         "starting_tier",
+        "certified",
+        "iban",
+        "bic",
     ),
     required=frozenset({"partner_id", "name", "email", "segment", "joined_on"}),
     aliases={
@@ -34,6 +38,10 @@ REGISTRY_SPEC = ColumnSpec(
         "join_date": "joined_on",
         "tier": "starting_tier",
         "distributes_for": "distributor_for",
+        "certifications": "certified",
+        "bank_iban": "iban",
+        "bank_bic": "bic",
+        "swift": "bic",
     },
 )
 EMAIL_RE = re.compile(r"^[^@\s,;]{1,64}@[^@\s,;]{1,255}\.[A-Za-z]{2,}$")
@@ -52,6 +60,24 @@ class Partner:
     cohort: str
     distributor_for: tuple[str, ...] = field(default_factory=tuple)
     starting_tier: str = ""
+    certified: tuple[tuple[str, int], ...] = ()  # (course, people certified)
+    iban: str = ""  # plain only in memory; the store keeps it encrypted, displays mask it
+    bic: str = ""
+
+    @property
+    def certifications(self) -> dict[str, int]:
+        return dict(self.certified)
+
+
+def parse_certified(text: str) -> tuple[tuple[str, int], ...]:
+    """`CERT-SALES:2|CERT-PRE` -> (("CERT-PRE", 1), ("CERT-SALES", 2))."""
+    out: dict[str, int] = {}
+    for part in _split_ids(text):
+        course, _, n = part.partition(":")
+        if not ID_RE.match(course) or (n and not n.isdigit()):
+            raise ValueError(f"'{part}' is not COURSE or COURSE:count")
+        out[course] = out.get(course, 0) + (int(n) if n else 1)
+    return tuple(sorted(out.items()))
 
 
 def _split_ids(text: str) -> list[str]:
@@ -71,7 +97,10 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
         if isinstance(values, RowIssue):
             issues.append(values)
             continue
-        pid, name, email, segment, country, sponsor, joined, cohort, dist, tier = (v.strip() for v in values)
+        pid, name, email, segment, country, sponsor, joined, cohort, dist, tier, cert, iban_raw, bic = (
+            v.strip() for v in values
+        )
+        iban, bic = normalize_iban(iban_raw), bic.replace(" ", "").upper()
         problem: RowIssue | None = None
         if not PARTNER_ID_RE.match(pid):
             problem = RowIssue(
@@ -98,6 +127,16 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
                 tier,
                 f"unknown tier; the rules define {', '.join(tier_names.values())}",
             )
+        elif iban and not valid_iban(iban):
+            problem = RowIssue(line, "iban", mask_iban(iban), "not a valid IBAN (format or check digits)")
+        elif bic and not BIC_RE.match(bic):
+            problem = RowIssue(line, "bic", bic, "not a valid BIC (8 or 11 characters)")
+        certified: tuple[tuple[str, int], ...] = ()
+        if problem is None:
+            try:
+                certified = parse_certified(cert)
+            except ValueError as exc:
+                problem = RowIssue(line, "certified", cert, str(exc))
         if problem is None:
             try:
                 joined_on = dt.date.fromisoformat(joined)
@@ -121,6 +160,9 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
             cohort=cohort.lower(),
             distributor_for=tuple(_split_ids(dist)),
             starting_tier=tier_names.get(tier.lower(), "") if tier else "",
+            certified=certified,
+            iban=iban,
+            bic=bic,
         )
         lines[pid] = line
     # sponsors must not form a cycle, and must exist (removing a partner can orphan its recruits)

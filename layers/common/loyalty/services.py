@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from loyalty.close import open_period
 from loyalty.commission import Calculator, OriginalRate, PartnerContext
 from loyalty.csvio import CsvStream, FileError, RowIssue
 from loyalty.fx import FxTable, parse_rates
@@ -370,6 +371,16 @@ class AccrualService:
             if set(originals) & missing:
                 computed, issues = calc.compute_block(block, originals, partners)
         stats: dict[str, int] = defaultdict(int)
+        frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
+        late: dict[str, int] = defaultdict(int)
+
+        def accrue(month: str, day: int) -> tuple[str, int]:
+            """(period, day) an accrual of `month` lands in: a closed month's go to the next open
+            period, counted from its first day (their holding period starts there)."""
+            if month not in frozen:
+                return month, day
+            return open_period(month, frozen), 1
+
         per_partner: dict[str, list[Decimal]] = {}
         accruals = list(computed.accruals())
         last = {(a.row.partner_id, a.row.sale_id): i for i, a in enumerate(accruals)}
@@ -382,6 +393,9 @@ class AccrualService:
                 stats["superseded"] += 1
                 continue
             version = f"{chunk.version}~{r.line:09d}"
+            period, day = accrue(r.month, int(r.sold_at[8:10]))
+            if period != r.month:
+                late[r.month] += 1
             cur = existing.get(k)
             redo = False
             if cur is None:
@@ -418,15 +432,23 @@ class AccrualService:
                     version=version,
                     prev_version=prev,
                     source=f"{chunk.upload_id}:{r.line}",
+                    period="" if period == r.month else period,
                 )
             )
             if not redo:  # (a redelivered chunk's deltas are already in, guarded by its id)
-                if cur is not None:  # take the replaced line out of its month
-                    deltas[(cur.partner_id, cur.month)].add(
-                        int(cur.day[8:10]), -cur.net_eur, -cur.commission, -1, -int(cur.quantity < 0)
+                if cur is not None:  # take the replaced line out of its period (or the open one)
+                    was = cur.period or cur.month
+                    p_out, d_out = accrue(was, int(cur.day[8:10]) if was == cur.month else 1)
+                    deltas[(cur.partner_id, p_out)].add(
+                        d_out, -cur.net_eur, -cur.commission, -1, -int(cur.quantity < 0)
                     )
-                deltas[(r.partner_id, r.month)].add(
-                    int(r.sold_at[8:10]), acc.net_eur, acc.commission, 1, int(r.quantity < 0)
+                deltas[(r.partner_id, period)].add(
+                    day,
+                    acc.net_eur,
+                    acc.commission,
+                    1,
+                    int(r.quantity < 0),
+                    r.customer_id if r.quantity > 0 else "",
                 )
             t = per_partner.setdefault(r.partner_id, [ZERO, ZERO, Decimal(0)])
             t[0] += acc.net_eur
@@ -455,6 +477,7 @@ class AccrualService:
             commission=sum((v[1] for v in per_partner.values()), ZERO),
             issues_key=issues_key,
             partners={p: [str(v[0]), str(v[1]), str(int(v[2]))] for p, v in per_partner.items()},
+            late=dict(late),
         )
         before = self.store.get_upload(chunk.upload_id)
         again = before is not None and chunk.chunk_id in before.done_ids  # redelivered or redriven
@@ -533,6 +556,7 @@ class Finalizer:
             "encoding": rec.encoding,
             "delimiter": rec.delimiter,
             "ignored_columns": rec.ignored_columns,
+            "late": _late(results),
             "totals": {
                 "net_eur": str(to_cents(sum((r.net_eur for r in results), ZERO))),
                 "commission_eur": str(to_cents(sum((r.commission for r in results), ZERO))),
@@ -553,6 +577,19 @@ class Finalizer:
 
 
 # -- configuration uploads ----------------------------------------------------------------------------
+def _late(results: Sequence[ChunkResult]) -> dict[str, Any]:
+    """Rows dated in an already closed month: they accrue to the next open period (flagged)."""
+    by_month: dict[str, int] = defaultdict(int)
+    for r in results:
+        for m, n in r.late.items():
+            by_month[m] += n
+    return {
+        "rows": sum(by_month.values()),
+        "by_closed_month": dict(sorted(by_month.items())),
+        "note": "rows of a closed month accrue to the next open period" if by_month else "",
+    }
+
+
 @dataclass
 class LoadReport:
     kind: str

@@ -24,6 +24,18 @@ class Settings(BaseModel):
     chunk_groups: int = Field(default=64, alias="CHUNK_GROUPS", ge=1, le=1000)
     program_currency: str = Field(default="EUR", alias="PROGRAM_CURRENCY")
     cache_seconds: int = Field(default=60, alias="CONFIG_CACHE_SECONDS")
+    data_key_id: str = Field(default="", alias="DATA_KEY_ID")
+    # monthly close
+    state_machine_arn: str = Field(default="", alias="CLOSE_STATE_MACHINE_ARN")
+    finance_topic_arn: str = Field(default="", alias="FINANCE_TOPIC_ARN")
+    approval_reminder_hours: float = Field(default=24, alias="APPROVAL_REMINDER_HOURS", gt=0)
+    approval_timeout_hours: float = Field(default=72, alias="APPROVAL_TIMEOUT_HOURS", gt=0, le=94)
+    finance_role_name: str = Field(default="", alias="FINANCE_ROLE_NAME")
+    operator_role_name: str = Field(default="", alias="OPERATOR_ROLE_NAME")
+    close_batch_size: int = Field(default=500, alias="CLOSE_BATCH_SIZE", ge=1, le=5000)
+    debtor_name: str = Field(default="Partner Program", alias="DEBTOR_NAME")
+    debtor_iban: str = Field(default="", alias="DEBTOR_IBAN")
+    debtor_bic: str = Field(default="", alias="DEBTOR_BIC")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

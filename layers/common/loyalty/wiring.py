@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from loyalty.adapters.dynamo import DynamoStore
-from loyalty.adapters.s3sqs import S3Blobs, SnsNotifier, SqsFifoQueue
+from loyalty.adapters.s3sqs import KmsCipher, S3Blobs, SnsNotifier, SqsFifoQueue, StepFunctions
+from loyalty.closing import ApprovalService, CloseService, Debtor
 from loyalty.services import (
     AccrualService,
     BalanceService,
@@ -18,10 +21,12 @@ class Container:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         s = settings
-        self.store = DynamoStore(s.table_name, s.region, s.endpoint_url)
+        cipher = KmsCipher(s.data_key_id, s.region, s.endpoint_url) if s.data_key_id else None
+        self.store = DynamoStore(s.table_name, s.region, s.endpoint_url, cipher)
         self.blobs = S3Blobs(s.bucket, s.region, s.endpoint_url)
         self.notifier = SnsNotifier(s.events_topic_arn, s.region, s.endpoint_url)
         self.ops_notifier = SnsNotifier(s.ops_topic_arn, s.region, s.endpoint_url)
+        self.finance_notifier = SnsNotifier(s.finance_topic_arn, s.region, s.endpoint_url)
         self._queue: SqsFifoQueue | None = None
         self._config: ConfigCache | None = None
 
@@ -57,3 +62,30 @@ class Container:
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)
+
+    def workflow(self) -> StepFunctions:
+        return StepFunctions(
+            self.settings.state_machine_arn, self.settings.region, self.settings.endpoint_url
+        )
+
+    def close(self) -> CloseService:
+        s = self.settings
+        return CloseService(
+            self.store,
+            self.blobs,
+            self.notifier,
+            self.finance_notifier,
+            Debtor(s.debtor_name, s.debtor_iban, s.debtor_bic),
+            batch_size=s.close_batch_size,
+        )
+
+    def approvals(self) -> ApprovalService:
+        s = self.settings
+        return ApprovalService(
+            self.store,
+            self.blobs,
+            self.finance_notifier,
+            self.workflow(),
+            reminder=dt.timedelta(hours=s.approval_reminder_hours),
+            timeout=dt.timedelta(hours=s.approval_timeout_hours),
+        )

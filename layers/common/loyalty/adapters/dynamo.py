@@ -35,13 +35,17 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from loyalty.ports import ChunkResult, MonthDelta, MonthTotals, SaleRecord, StoredSale, UploadRecord
-from loyalty.registry import Partner
+from loyalty.close import CloseLine, mask_iban
+from loyalty.ledger import Entry
+from loyalty.ports import ChunkResult, Cipher, MonthDelta, MonthTotals, SaleRecord, StoredSale, UploadRecord
+from loyalty.registry import Partner, parse_certified
 from loyalty.rules import RuleVersion
 
 
@@ -97,6 +101,10 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
             "cohort": UnicodeAttribute(default=""),
             "distributor_for": ListAttribute(of=UnicodeAttribute, default=list),
             "starting_tier": UnicodeAttribute(default=""),
+            "certified": UnicodeAttribute(default=""),
+            "iban_enc": UnicodeAttribute(null=True),  # KMS ciphertext (base64), never shown
+            "iban_mask": UnicodeAttribute(default=""),
+            "bic": UnicodeAttribute(default=""),
         },
     )
     TierItem = model("TierItem", {"tier": UnicodeAttribute(), "reason": UnicodeAttribute(default="")})
@@ -124,6 +132,7 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
             "prev": UnicodeAttribute(default=""),
             "src": UnicodeAttribute(),
             "status": UnicodeAttribute(default="provisional"),
+            "per": UnicodeAttribute(default=""),
         },
     )
     DocItem = model(
@@ -142,17 +151,79 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
         "lines": NumberAttribute(null=True),
         "returns": NumberAttribute(null=True),
         "applied": UnicodeSetAttribute(null=True),
+        "cust": UnicodeSetAttribute(null=True),
     }
     month_attrs.update({f"c{d:02d}": DecimalAttribute(null=True) for d in range(1, 32)})
     MonthItem = model("MonthItem", month_attrs)
-    return SimpleNamespace(Partner=PartnerItem, Tier=TierItem, Sale=SaleItem, Doc=DocItem, Month=MonthItem)
+
+    class CloseIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+        class Meta:
+            index_name = "gsi1"
+            projection = AllProjection()
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi1sk = UnicodeAttribute(range_key=True)
+
+    CloseItem = model(
+        "CloseItem",
+        {
+            "gsi1pk": UnicodeAttribute(null=True),
+            "gsi1sk": UnicodeAttribute(null=True),
+            "by_list": CloseIndex(),
+            "data": UnicodeAttribute(null=True),
+            "state": UnicodeAttribute(default=""),
+            "run": UnicodeAttribute(default=""),
+            "token": UnicodeAttribute(null=True),  # Step Functions task token: stored, never shown
+        },
+    )
+
+    class LedgerIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+        class Meta:
+            index_name = "gsi1"
+            projection = AllProjection()
+
+        gsi1pk = UnicodeAttribute(hash_key=True)
+        gsi1sk = UnicodeAttribute(range_key=True)
+
+    LedgerItem = model(
+        "LedgerItem",
+        {
+            "period": UnicodeAttribute(),
+            "debit": UnicodeAttribute(),
+            "credit": UnicodeAttribute(),
+            "amount": DecimalAttribute(),
+            "memo": UnicodeAttribute(),
+            "reverses": UnicodeAttribute(default=""),
+            "gsi1pk": UnicodeAttribute(),
+            "gsi1sk": UnicodeAttribute(),
+            "by_period": LedgerIndex(),
+        },
+    )
+    PayoutItem = model(
+        "PayoutItem",
+        {"amount": DecimalAttribute(), "run": UnicodeAttribute(), "state": UnicodeAttribute()},
+    )
+    return SimpleNamespace(
+        Partner=PartnerItem,
+        Tier=TierItem,
+        Sale=SaleItem,
+        Doc=DocItem,
+        Month=MonthItem,
+        Close=CloseItem,
+        Ledger=LedgerItem,
+        Payout=PayoutItem,
+    )
 
 
 class DynamoStore:
     """The :class:`loyalty.ports.Store` on one DynamoDB table."""
 
-    def __init__(self, table_name: str, region: str, host: str | None = None) -> None:
+    def __init__(
+        self, table_name: str, region: str, host: str | None = None, cipher: Cipher | None = None
+    ) -> None:
         self.m = make_models(table_name, region, host)
+        self.cipher = cipher
+        self._conn = Connection(region=region, host=host)
 
     # -- partners ---------------------------------------------------------------------------
     def _partner(self, it: Any) -> Partner:
@@ -167,6 +238,9 @@ class DynamoStore:
             cohort=it.cohort,
             distributor_for=tuple(it.distributor_for or ()),
             starting_tier=it.starting_tier,
+            certified=parse_certified(it.certified or ""),
+            iban=it.iban_mask or "",  # masked: the plain IBAN only leaves the store for the bank file
+            bic=it.bic or "",
         )
 
     def get_partner(self, partner_id: str) -> Partner | None:
@@ -176,8 +250,11 @@ class DynamoStore:
             return None
 
     def put_partners(self, partners: Sequence[Partner]) -> None:
+        if any(p.iban for p in partners) and self.cipher is None:
+            raise RuntimeError("bank details need the data key (DATA_KEY_ID) to be stored encrypted")
         with self.m.Partner.batch_write() as batch:
             for p in partners:
+                enc = self.cipher.encrypt(p.iban, p.partner_id) if p.iban and self.cipher else None
                 batch.save(
                     self.m.Partner(
                         f"PARTNER#{p.partner_id}",
@@ -193,8 +270,39 @@ class DynamoStore:
                         cohort=p.cohort,
                         distributor_for=list(p.distributor_for),
                         starting_tier=p.starting_tier,
+                        certified="|".join(f"{c}:{n}" for c, n in p.certified),
+                        iban_enc=enc,
+                        iban_mask=mask_iban(p.iban),
+                        bic=p.bic,
                     )
                 )
+
+    def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Decrypted (IBAN, BIC) for the bank file; nothing else reads the plain IBAN."""
+        out: dict[str, tuple[str, str]] = {}
+        if not partner_ids:
+            return out
+        for it in self.m.Partner.batch_get(
+            [(f"PARTNER#{p}", "PROFILE") for p in dict.fromkeys(partner_ids)],
+            attributes_to_get=["pk", "sk", "iban_enc", "bic"],
+        ):
+            if it.iban_enc and self.cipher is not None:
+                pid = it.pk[len("PARTNER#") :]
+                out[pid] = (self.cipher.decrypt(it.iban_enc, pid), it.bic or "")
+        return out
+
+    def get_partners(self, partner_ids: Sequence[str]) -> dict[str, Partner]:
+        if not partner_ids:
+            return {}
+        return {
+            p.partner_id: p
+            for p in (
+                self._partner(it)
+                for it in self.m.Partner.batch_get(
+                    [(f"PARTNER#{p}", "PROFILE") for p in dict.fromkeys(partner_ids)]
+                )
+            )
+        }
 
     def list_partners(self) -> Iterator[Partner]:
         for it in self.m.Partner.by_list.query("PARTNERS"):
@@ -375,6 +483,7 @@ class DynamoStore:
                 "net_eur",
                 "comm",
                 "qty",
+                "per",
             ],
         )
         for it in items:
@@ -393,6 +502,7 @@ class DynamoStore:
                 it.comm,
                 it.sold_at[:10],
                 int(it.qty),
+                it.per or "",
             )
         return out
 
@@ -426,6 +536,7 @@ class DynamoStore:
                         prev=r.prev_version,
                         src=r.source,
                         status=r.status,
+                        per=r.period,
                     )
                 )
 
@@ -438,6 +549,8 @@ class DynamoStore:
             M.returns.add(delta.returns),
             M.applied.add({chunk_id}),
         ]
+        if delta.customers:
+            actions.append(M.cust.add(delta.customers))
         actions += [getattr(M, f"c{day:02d}").add(amount) for day, amount in sorted(delta.by_day.items())]
         try:
             M(f"PARTNER#{partner_id}", f"MONTH#{month}").update(
@@ -466,9 +579,20 @@ class DynamoStore:
                         for d in range(1, 32)
                         if getattr(it, f"c{d:02d}") is not None
                     },
+                    frozenset(it.cust or ()),
                 )
             )
         return out
+
+    def frozen_periods(self) -> set[str]:
+        try:
+            it = self.m.Doc.get("CONFIG", "FROZEN", consistent_read=True)
+        except self.m.Doc.DoesNotExist:
+            return set()
+        return set(it.done or ())
+
+    def freeze_period(self, period: str) -> None:
+        self.m.Doc("CONFIG", "FROZEN").update(actions=[self.m.Doc.done.add({period})])
 
     def partner_sales(self, partner_id: str) -> Iterator[SaleRecord]:
         for it in self.m.Sale.query(f"PARTNER#{partner_id}", self.m.Sale.sk.startswith("SALE#")):
@@ -496,7 +620,202 @@ class DynamoStore:
                 prev_version=it.prev,
                 source=it.src,
                 status=it.status,
+                period=it.per or "",
             )
+
+    # -- monthly close ------------------------------------------------------------------------
+    def close_meta(self, period: str) -> dict[str, Any] | None:
+        try:
+            it = self.m.Close.get(f"CLOSE#{period}", "META", consistent_read=True)
+        except self.m.Close.DoesNotExist:
+            return None
+        d: dict[str, Any] = json.loads(it.data or "{}")
+        d.update(period=period, status=it.state, run=it.run, has_token=bool(it.token))
+        return d
+
+    def close_token(self, period: str) -> str | None:
+        try:
+            return str(self.m.Close.get(f"CLOSE#{period}", "META", consistent_read=True).token or "") or None
+        except self.m.Close.DoesNotExist:
+            return None
+
+    def save_close_meta(
+        self,
+        period: str,
+        status: str,
+        run: str,
+        data: dict[str, Any],
+        expect: tuple[str, ...] | None = None,
+        expect_run: str | None = None,
+        token: str | None = None,
+        clear_token: bool = False,
+    ) -> bool:
+        """Write the close's header; `expect` makes it conditional on the current status."""
+        C = self.m.Close
+        body = {k: v for k, v in data.items() if k not in {"period", "status", "run", "has_token"}}
+        actions = [
+            C.state.set(status),
+            C.run.set(run),
+            C.data.set(json.dumps(body, default=str)),
+            C.gsi1pk.set("CLOSES"),
+            C.gsi1sk.set(period),
+        ]
+        if token is not None:
+            actions.append(C.token.set(token))
+        elif clear_token:
+            actions.append(C.token.remove())
+        cond = None
+        if expect is not None:
+            cond = C.state.is_in(*expect) if expect else C.pk.does_not_exist()
+            if "" in expect:
+                cond = cond | C.pk.does_not_exist()
+        if expect_run is not None:
+            rc = C.run == expect_run
+            cond = rc if cond is None else cond & rc
+        try:
+            C(f"CLOSE#{period}", "META").update(actions=actions, condition=cond)
+            return True
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def list_closes(self) -> list[dict[str, Any]]:
+        out = []
+        for it in self.m.Close.by_list.query("CLOSES"):
+            d: dict[str, Any] = json.loads(it.data or "{}")
+            d.update(period=it.gsi1sk, status=it.state, run=it.run)
+            out.append(d)
+        return out
+
+    def audit(self, period: str, actor: str, action: str, detail: dict[str, Any]) -> None:
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        sk = f"AUDIT#{now}#{hashlib.sha256(json.dumps([actor, action, detail], default=str).encode()).hexdigest()[:8]}"
+        entry = {"at": now, "actor": actor, "action": action, **detail}
+        self.m.Close(f"CLOSE#{period}", sk, data=json.dumps(entry, default=str), state=action).save(
+            condition=self.m.Close.pk.does_not_exist()
+        )
+
+    def audit_log(self, period: str) -> list[dict[str, Any]]:
+        C = self.m.Close
+        return [json.loads(it.data) for it in C.query(f"CLOSE#{period}", C.sk.startswith("AUDIT#"))]
+
+    def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]:
+        """Committed close lines of a partner before `before`, newest first."""
+        C = self.m.Close
+        out = []
+        for it in C.query(
+            f"PARTNER#{partner_id}",
+            C.sk.between("CLOSE#0000-00", f"CLOSE#{before}"),
+            scan_index_forward=False,
+            consistent_read=True,
+        ):
+            if it.sk == f"CLOSE#{before}" or it.state not in {"paid", "excluded"}:
+                continue
+            out.append(CloseLine.from_json(json.loads(it.data)))
+            if len(out) >= limit:
+                break
+        return out
+
+    def put_proposals(self, lines: Sequence[CloseLine]) -> int:
+        """Store proposals; a line already committed for the period is left alone. Returns writes."""
+        C = self.m.Close
+        n = 0
+        for ln in lines:
+            try:
+                C(
+                    f"PARTNER#{ln.partner_id}",
+                    f"CLOSE#{ln.period}",
+                    data=json.dumps(ln.to_json()),
+                    state="proposed",
+                    run=ln.run,
+                ).save(condition=C.pk.does_not_exist() | (C.state == "proposed"))
+                n += 1
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        return n
+
+    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, tuple[CloseLine, str]]:
+        """(line, state) of each partner's close record for the period."""
+        if not partner_ids:
+            return {}
+        out = {}
+        for it in self.m.Close.batch_get(
+            [(f"PARTNER#{p}", f"CLOSE#{period}") for p in dict.fromkeys(partner_ids)], consistent_read=True
+        ):
+            ln = CloseLine.from_json(json.loads(it.data))
+            out[ln.partner_id] = (ln, str(it.state))
+        return out
+
+    def commit_close(
+        self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
+    ) -> bool:
+        """Commit one partner's close at once: the line's state, its payout (once per partner and
+        period), its immutable ledger entries and its next tier. False if already committed."""
+        C, L, P = self.m.Close, self.m.Ledger, self.m.Payout
+        token = hashlib.sha256(f"{line.run}|{line.partner_id}".encode()).hexdigest()[:36]
+        pk = f"PARTNER#{line.partner_id}"
+        try:
+            with TransactWrite(connection=self._conn, client_request_token=token) as tx:
+                tx.save(
+                    C(
+                        pk,
+                        f"CLOSE#{line.period}",
+                        data=json.dumps(line.to_json()),
+                        state=line.state,
+                        run=line.run,
+                    ),
+                    condition=(C.state == "proposed") & (C.run == line.run),
+                )
+                if line.payout > 0:
+                    tx.save(
+                        P(pk, f"PAYOUT#{line.period}", amount=line.payout, run=line.run, state="approved"),
+                        condition=P.pk.does_not_exist(),
+                    )
+                for e in entries:
+                    tx.save(
+                        L(
+                            pk,
+                            f"LEDGER#{e.period}#{e.entry_id}",
+                            period=e.period,
+                            debit=e.debit,
+                            credit=e.credit,
+                            amount=e.amount,
+                            memo=e.memo,
+                            reverses=e.reverses,
+                            gsi1pk=f"LEDGER#{e.period}",
+                            gsi1sk=f"{line.partner_id}#{e.entry_id}",
+                        ),
+                        condition=L.pk.does_not_exist(),
+                    )
+                if tier is not None:
+                    month, name, reason = tier
+                    tx.save(self.m.Tier(pk, f"TIER#{month}", tier=name, reason=reason))
+            return True
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException":
+                return False
+            raise
+
+    def ledger_entries(self, partner_id: str | None = None, period: str | None = None) -> list[Entry]:
+        L = self.m.Ledger
+        if partner_id is not None:
+            items: Iterable[Any] = L.query(f"PARTNER#{partner_id}", L.sk.startswith("LEDGER#"))
+        elif period is not None:
+            items = L.by_period.query(f"LEDGER#{period}")
+        else:
+            raise ValueError("ledger_entries needs a partner or a period")
+        return [
+            Entry(it.sk.rsplit("#", 1)[1], it.period, it.debit, it.credit, it.amount, it.memo, it.reverses)
+            for it in items
+        ]
+
+    def payout(self, partner_id: str, period: str) -> Decimal | None:
+        try:
+            return Decimal(self.m.Payout.get(f"PARTNER#{partner_id}", f"PAYOUT#{period}").amount)
+        except self.m.Payout.DoesNotExist:
+            return None
 
 
 __all__ = ["DecimalAttribute", "DynamoStore", "make_models"]

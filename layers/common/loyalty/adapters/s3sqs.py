@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
@@ -90,3 +91,49 @@ class SnsNotifier:
             Message=json.dumps(message, default=str),
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
+
+
+class KmsCipher:
+    """Field encryption with the stack's KMS key; the partner id is the encryption context, so a
+    ciphertext copied onto another partner does not decrypt."""
+
+    def __init__(self, key_id: str, region: str, endpoint_url: str | None = None) -> None:
+        self.key_id = key_id
+        self.kms = client("kms", region, endpoint_url)
+
+    def encrypt(self, plain: str, context: str) -> str:
+        out = self.kms.encrypt(
+            KeyId=self.key_id, Plaintext=plain.encode(), EncryptionContext={"partner": context}
+        )
+        return base64.b64encode(out["CiphertextBlob"]).decode()
+
+    def decrypt(self, token: str, context: str) -> str:
+        out = self.kms.decrypt(CiphertextBlob=base64.b64decode(token), EncryptionContext={"partner": context})
+        return out["Plaintext"].decode()  # type: ignore[no-any-return]
+
+
+class StepFunctions:
+    """Workflow control: start a close, complete or fail a finance callback, heartbeat it."""
+
+    def __init__(self, state_machine_arn: str, region: str, endpoint_url: str | None = None) -> None:
+        self.arn = state_machine_arn
+        self.sfn = client("stepfunctions", region, endpoint_url)
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
+        """(execution arn, started now). Same name again -> the existing execution, not a new one."""
+        try:
+            out = self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))
+            return str(out["executionArn"]), True
+        except self.sfn.exceptions.ExecutionAlreadyExists:
+            region, account = self.arn.split(":")[3], self.arn.split(":")[4]
+            sm = self.arn.rsplit(":", 1)[1]
+            return f"arn:aws:states:{region}:{account}:execution:{sm}:{name}", False
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> None:
+        self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self.sfn.send_task_failure(taskToken=token, error=error, cause=cause[:32000])
+
+    def heartbeat(self, token: str) -> None:
+        self.sfn.send_task_heartbeat(taskToken=token)
