@@ -276,6 +276,8 @@ class LocalCloud:
         }
         self._apply_unsupported(template_full, physical)
         self._register_functions(cfn_template, physical, code_dirs)
+        for fn in self.functions.values():  # "cold start" every function now, while single-threaded
+            self._load(fn)
         self._wire_bucket_notifications(cfn_template, physical)
         self._wire_event_source_mappings()
         self._register_state_machines(physical)
@@ -495,7 +497,10 @@ class LocalCloud:
             self.faults.begin(logical_id)
             started = time.perf_counter()
             try:
-                with self._function_env(fn), contextlib.redirect_stdout(self._log):
+                # no environment switch here: handlers read their settings once, at import (as
+                # they should), and the Step Functions interpreter's threads read os.environ
+                # concurrently - mutating it per invocation made their reads fail
+                with contextlib.redirect_stdout(self._log):
                     result = handler(event, LambdaContextStub(fn))
                 return result, None
             except Exception as exc:
@@ -715,43 +720,7 @@ class LocalCloud:
         """Call the approvals HTTP API as API Gateway would after IAM (SigV4) authentication of
         `user` holding `role` ("finance", "operator" or any other role name)."""
         arn = f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/{self.role_name(role)}/{user}"
-        event = {
-            "version": "2.0",
-            "routeKey": f"{method} {path}",
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {"content-type": "application/json", "host": "local"},
-            "requestContext": {
-                "accountId": DEFAULT_ACCOUNT_ID,
-                "apiId": "local",
-                "authorizer": {
-                    "iam": {
-                        "accessKey": "ASIALOCAL",
-                        "accountId": DEFAULT_ACCOUNT_ID,
-                        "callerId": f"AROALOCAL:{user}",
-                        "principalOrgId": None,
-                        "userArn": arn,
-                        "userId": f"AROALOCAL:{user}",
-                    }
-                },
-                "domainName": "local",
-                "domainPrefix": "local",
-                "http": {
-                    "method": method,
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": "loyalty",
-                },
-                "requestId": str(uuid.uuid4()),
-                "routeKey": f"{method} {path}",
-                "stage": "$default",
-                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-                "timeEpoch": int(time.time() * 1000),
-            },
-            "body": json.dumps(body) if body is not None else None,
-            "isBase64Encoded": False,
-        }
+        event = http_api_event(method, path, arn, body)
         result, error = self.invoke("ApprovalsApiFunction", event)
         if error:
             return 502, {"error": error}
@@ -793,6 +762,49 @@ class LocalCloud:
 
     def read_bytes(self, key: str) -> bytes:
         return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+
+
+def http_api_event(method: str, path: str, user_arn: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """The event API Gateway (HTTP API, payload 2.0) hands the function after IAM authentication."""
+    user = user_arn.rsplit("/", 1)[-1]
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "local"},
+        "requestContext": {
+            "accountId": DEFAULT_ACCOUNT_ID,
+            "apiId": "local",
+            "authorizer": {
+                "iam": {
+                    "accessKey": "ASIALOCAL",
+                    "accountId": DEFAULT_ACCOUNT_ID,
+                    "callerId": f"AROALOCAL:{user}",
+                    "principalOrgId": None,
+                    "userArn": user_arn,
+                    "userId": f"AROALOCAL:{user}",
+                }
+            },
+            "domainName": "local",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "loyalty",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": f"{method} {path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+    return event
 
 
 def _refs(node: Any) -> set[str]:

@@ -60,6 +60,18 @@ class DemoPartner:
     starting_tier: str = ""
     style: str = "plain"  # plain | semicolon | 1c | bom
     size: float = 1.0
+    iban: str = ""
+    certified: str = ""
+
+
+def demo_iban(country: str, n: int) -> str:
+    """A valid (check digits) IBAN for the demo: German/Dutch/French-shaped BBAN."""
+    bban = {"DE": f"37040044{n:010d}", "NL": f"ABNA{n:010d}", "FR": f"2004101005{n:011d}06"}.get(
+        country, f"37040044{n:010d}"
+    )
+    cc = country if country in {"DE", "NL", "FR"} else "DE"
+    digits = "".join(str(int(c, 36)) for c in bban + cc + "00")
+    return f"{cc}{98 - int(digits) % 97:02d}{bban}"
 
 
 @dataclass
@@ -92,6 +104,10 @@ def make_partners(n: int, rnd: random.Random) -> list[DemoPartner]:
             p.sponsor = partners[rnd.randrange(0, i - 1)].pid
         if rnd.random() < 0.08:
             p.starting_tier = rnd.choice(["Silver", "Gold"])
+        if rnd.random() < 0.93:  # a few have not sent bank details yet: their payouts are held
+            p.iban = demo_iban(country, i)
+        if rnd.random() < 0.2:
+            p.certified = f"CERT-SALES:{rnd.randint(1, 3)}"
         partners.append(p)
     # distributors: about 1 in 12 partners uploads for 3-8 smaller partners
     free = [p for p in partners if p.size < 1.0]
@@ -120,6 +136,9 @@ def registry_csv(partners: list[DemoPartner]) -> bytes:
                 p.cohort,
                 "|".join(p.distributor_for),
                 p.starting_tier,
+                p.certified,
+                p.iban,
+                "",
             ]
         )
     return buf.getvalue().encode()
@@ -369,7 +388,77 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
             and all(s["reconciled"] for s in summaries)
         )
         print(f"\n{'RECONCILED' if ok else 'NOT RECONCILED'} in {time.monotonic() - started:.0f}s")
-        return 0 if ok else 1
+        if not ok:
+            return 1
+        return 0 if monthly_closes(cloud, store, started) else 1
+
+
+def monthly_closes(cloud: Any, store: Any, started: float) -> bool:
+    """Close the demo months in order: an operator starts each run, a finance controller (another
+    person) approves it; print tier movements, payouts and where the files are."""
+    from loyalty.ledger import Ledger
+
+    print("\nmonthly closes (operator olga starts, finance controller frank approves)")
+    print(
+        f"{'period':<9}{'partners':>9}{'active':>8}{'up':>5}{'down':>6}{'grace':>7}{'payees':>8}{'payout EUR':>15}{'carried EUR':>14}{'anomalies':>11}"
+    )
+    paid_total = ZERO
+    for period in MONTHS:
+        code, body = cloud.api("POST", "/closes", "olga", "operator", {"period": period})
+        if code != 200:
+            print(f"  {period}: could not start: {body}")
+            return False
+        run = body["run"]
+        cloud.wait_execution(
+            run,
+            until=lambda c, p=period: (
+                c.api("GET", f"/closes/{p}", "olga", "operator")[1]["status"] == "awaiting_approval"
+            ),
+        )
+        code, refused = cloud.api("POST", f"/closes/{period}/approve", "olga", "operator", {})
+        assert code == 403, refused  # maker-checker: an operator cannot approve
+        code, body = cloud.api(
+            "POST", f"/closes/{period}/approve", "frank", "finance", {"comment": "checked"}
+        )
+        if code != 200:
+            print(f"  {period}: approval refused: {body}")
+            return False
+        ex = cloud.wait_execution(run)
+        meta = cloud.api("GET", f"/closes/{period}", "frank", "finance")[1]
+        prop = meta["proposal"]
+        moves = prop["tier_moves"]
+        print(
+            f"{period:<9}{prop['partners']:>9}{prop['partners'] - prop['dormant']:>8}{moves.get('up', 0):>5}"
+            f"{moves.get('down', 0):>6}{moves.get('grace', 0):>7}{prop['payees']:>8}"
+            f"{fmt_eur(Decimal(prop['totals']['payout'])):>15}{fmt_eur(Decimal(prop['totals']['carried_out'])):>14}"
+            f"{prop['anomaly_count']:>11}   {ex['status']}"
+        )
+        if ex["status"] != "SUCCEEDED":
+            return False
+        paid_total += Decimal(meta.get("paid_total", "0"))
+    entries = [e for p in MONTHS for e in store.ledger_entries(period=p)]
+    ledger = Ledger(entries)
+    bank = -ledger.balances().get("asset:bank", ZERO)
+    last = MONTHS[-1]
+    print(
+        f"\n  ledger: {len(entries)} immutable entries, trial balance {ledger.trial_balance()}, paid out EUR {fmt_eur(bank)}"
+    )
+    sample = sorted(
+        k["Key"]
+        for k in cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="statements/", MaxKeys=2)[
+            "Contents"
+        ]
+    )
+    print(
+        f"  bank files:  s3://{cloud.bucket}/payouts/<period>/payouts.csv and pain001.xml (e.g. payouts/{last}/)"
+    )
+    print(f"  statements:  s3://{cloud.bucket}/statements/<partner>/<period>.html|.csv (e.g. {sample[0]})")
+    print(f"  audit trail: loyalty approvals show {last}   (who started, approved, when, why)")
+    ok = ledger.trial_balance() == 0 and bank == paid_total
+    print(
+        f"\n{'CLOSED' if ok else 'NOT CLOSED'}: {len(MONTHS)} months closed, approved and paid in {time.monotonic() - started:.0f}s"
+    )
+    return ok
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -253,8 +253,11 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     bal = ledger.balances()
     assert bal["asset:bank"] == -(D("660.00") + D("370.00"))  # paid exactly once each
     for pid, carried in {"P00001": "0.00", "P00002": "-60.00", "P00003": "100.00", "P00004": "20.00"}.items():
-        assert line(cloud, pid, "2026-10").carried_out == D(carried)
+        latest = store(cloud).close_history(pid, "2026-11", 1)[0]
+        assert latest.carried_out == D(carried), pid
         assert bal.get(payable_account(pid), D(0)) == -D(carried), pid
+    # P00004 had nothing new after August: no record, no statement - August's line stays true
+    assert [h.period for h in store(cloud).close_history("P00004", "2026-11")] == ["2026-08"]
     payouts = [store(cloud).payout("P00001", p) for p in periods]
     assert payouts == [D("600.00"), None, D("370.00")]
     done = start(cloud, "2026-10")
@@ -284,7 +287,7 @@ def test_a_run_nobody_decides_times_out_and_pays_nothing(new_cloud: Callable[...
     assert meta["status"] == "timed_out" and meta["audit"][-1]["action"] == "approval timed out"
     assert store(cloud).payout("P00001", "2026-08") is None
     assert not store(cloud).ledger_entries(partner_id="P00001")
-    assert line(cloud, "P00001", "2026-08").state == "proposed"  # never committed
+    assert store(cloud).close_lines("2026-08", ["P00001"]) == {}  # the proposal was never committed
     code, body = decide(cloud, "2026-08", "frank", "approve")
     assert code == 409 and "timed_out" in body["error"]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+from botocore.exceptions import ClientError
 from loyalty_local.cloud import LocalCloud
 
 from tests.conftest import sales_csv, summary
@@ -153,3 +155,35 @@ def test_upload_processed_notification_with_partner_attributes(cloud: LocalCloud
     assert {m["MessageAttributes"]["partner"]["Value"] for m in processed} == {"P00001"}
     bodies = sorted((json.loads(m["Message"]) for m in processed), key=lambda b: b["processed_at"])
     assert (bodies[0]["accepted"], bodies[0]["rejected"], bodies[1]["replaced"]) == (4, 1, 4)
+
+
+def test_cancelled_transactions_roll_back_every_item(cloud: LocalCloud) -> None:
+    """TransactWriteItems is all or nothing (the local seam snapshots only touched partitions)."""
+    ddb = cloud.client("dynamodb")
+    table = cloud.outputs["TableName"]
+    ddb.put_item(TableName=table, Item={"pk": {"S": "T#1"}, "sk": {"S": "A"}, "n": {"N": "1"}})
+    with pytest.raises(ClientError) as err:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "T#2"}, "sk": {"S": "B"}}}},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "T#1"}, "sk": {"S": "A"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "T#3"}, "sk": {"S": "C"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "T#2"}, "sk": {"S": "B"}})
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "T#1"}, "sk": {"S": "A"}})["Item"]
+    assert item["n"] == {"N": "1"}

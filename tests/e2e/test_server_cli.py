@@ -138,3 +138,55 @@ def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) ->
     bal = json.loads(r.stdout)
     assert bal["tier"] == "Gold" and bal["net_sales_eur"] == "200.00" and bal["lines"] == 1
     assert sum(map(float, bal["commission_eur"].values())) == 10.0
+
+
+def test_loyalty_cli_closes_a_month_and_finance_approves(server: str, tmp_path: Path) -> None:
+    """`loyalty close` (operator) and `loyalty approvals` (finance) against the served stack:
+    the interpreter runs the real state machine and calls the handlers through the server."""
+    loyalty = str(BIN / "loyalty")
+    r = run(
+        loyalty,
+        "--endpoint-url",
+        server,
+        "load-rules",
+        str(ROOT / "rules/default-program.yaml"),
+        endpoint=server,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    reg = tmp_path / "partners.csv"
+    reg.write_text(
+        "partner_id,name,email,segment,joined_on,iban\nP 2,Close Partner,p2@x.example,smb,2026-01-01,DE89370400440532013000\n"
+    )
+    assert run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server).returncode == 0
+    sales = tmp_path / "aug.csv"
+    sales.write_text(
+        "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\nA1,P 2,2026-08-01,A,1,5000.00,EUR\n"
+    )
+    r = run(loyalty, "--endpoint-url", server, "upload", str(sales), "--partner", "P 2", endpoint=server)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    close = [loyalty, "--endpoint-url", server, "close", "--period", "2026-08", "--user", "olga"]
+    r = run(*close, "--wait", "--timeout", "120", endpoint=server)
+    assert r.returncode == 0 and "2026-08: awaiting_approval" in r.stdout, r.stdout + r.stderr
+    r = run(*close, endpoint=server)  # a second start is a no-op
+    assert json.loads(r.stdout)["started"] is False, r.stdout + r.stderr
+
+    ap = [loyalty, "--endpoint-url", server, "approvals"]
+    r = run(*ap, "list", "--user", "frank", endpoint=server)
+    assert r.returncode == 0 and "2026-08  run close-2026-08  started by olga" in r.stdout, (
+        r.stdout + r.stderr
+    )
+    r = run(*ap, "approve", "2026-08", "--user", "olga", "--role", "operator", endpoint=server)
+    assert r.returncode == 2 and "finance role" in r.stderr
+    r = run(*ap, "approve", "2026-08", "--user", "frank", "--comment", "ok", endpoint=server)
+    assert r.returncode == 0 and json.loads(r.stdout)["approved_by"] == "frank", r.stdout + r.stderr
+    deadline = time.monotonic() + 120
+    while True:
+        r = run(*ap, "show", "2026-08", "--user", "frank", "--json", endpoint=server)
+        shown = json.loads(r.stdout)
+        if shown["status"] == "paid" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert shown["status"] == "paid" and shown["paid_total"] == "100.00", shown
+    r = run(*ap, "show", "2026-08", "--user", "frank", endpoint=server)
+    assert "frank        approved  ok" in r.stdout and "EUR 100.00" in r.stdout, r.stdout

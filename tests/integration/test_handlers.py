@@ -68,3 +68,58 @@ def test_dlq_reporter_with_sample_dead_letter(cloud: LocalCloud) -> None:
     report = cloud.read_json(keys[0])
     assert report["kind"] == "chunk" and report["detail"]["rows"] == 2
     assert json.loads(report["body"])["chunk_id"] == "0003-000001"
+
+
+def test_close_starter_with_sample_schedule_event(cloud: LocalCloud) -> None:
+    """The 1st of September 02:00 closes August; a duplicate delivery starts nothing new."""
+    result, error = cloud.invoke("CloseStarterFunction", event("schedule_monthly_close.json"))
+    assert error is None and (result["period"], result["run"], result["started"]) == (
+        "2026-08",
+        "close-2026-08",
+        True,
+    )
+    again, error = cloud.invoke("CloseStarterFunction", event("schedule_monthly_close.json"))
+    assert error is None and again["started"] is False
+    ex = cloud.wait_execution(
+        "close-2026-08",
+        until=lambda c: c.api("GET", "/closes/2026-08", "f", "finance")[1]["status"] == "awaiting_approval",
+    )
+    assert ex["status"] == "RUNNING"
+
+
+def test_close_worker_plan_step_with_sample_event(cloud: LocalCloud) -> None:
+    cloud.api("POST", "/closes", "olga", "operator", {"period": "2026-08"})
+    result, error = cloud.invoke("CloseWorkerFunction", event("sfn_close_step_plan.json"))
+    assert error is None and result["partners"] == 4 and result["batches"] == 1
+    batch = json.loads(cloud.read_bytes("close/2026-08/close-2026-08/batches/00000.json"))
+    assert [p["id"] for p in batch] == ["D00001", "P00001", "P00002", "P00003"]
+    bad = dict(event("sfn_close_step_plan.json"), step="drop-tables")
+    _, error = cloud.invoke("CloseWorkerFunction", bad)
+    assert error is not None and error.startswith("ValidationError")
+
+
+def test_approvals_api_with_sample_event(cloud: LocalCloud) -> None:
+    cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})
+    cloud.wait_execution(
+        "close-2026-08",
+        until=lambda c: c.api("GET", "/closes/2026-08", "f", "finance")[1]["status"] == "awaiting_approval",
+    )
+    role = cloud.role_name("finance")
+    result, error = cloud.invoke("ApprovalsApiFunction", event("api_approve.json", user="frank", role=role))
+    assert error is None and result["statusCode"] == 200
+    body = json.loads(result["body"])
+    assert (body["approved_by"], body["exclude"]) == ("frank", ["P00003"])
+    again, _ = cloud.invoke("ApprovalsApiFunction", event("api_approve.json", user="frank", role=role))
+    assert again["statusCode"] == 409  # decided once
+    stranger, _ = cloud.invoke(
+        "ApprovalsApiFunction", event("api_approve.json", user="mallory", role="SomeOtherRole")
+    )
+    assert stranger["statusCode"] == 403
+    assert cloud.wait_execution("close-2026-08")["status"] == "SUCCEEDED"
+
+
+def test_approval_sweeper_with_sample_schedule_event(cloud: LocalCloud) -> None:
+    result, error = cloud.invoke(
+        "ApprovalSweeperFunction", event("schedule_hourly_sweep.json", time="2026-11-23T10:00:00Z")
+    )
+    assert error is None and result == {"reminded": [], "timed_out": [], "heartbeats": 0}

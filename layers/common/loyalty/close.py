@@ -146,6 +146,9 @@ class CloseLine:
     anomalies: list[str] = field(default_factory=list)
     state: str = "proposed"  # proposed -> paid | excluded (carried forward)
     rule_version: str = ""
+    # nothing happened and nothing changed: no sales, nothing matured, same balance and tier
+    # state as the previous committed close - no write, no statement (the last record stays true)
+    dormant: bool = False
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -237,6 +240,16 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         anomalies.append(f"negative balance EUR {carried_out} (returns after payout) carried forward")
     lines = this.lines if this else 0
     returns = this.returns if this else 0
+    dormant = (
+        lines == 0
+        and (this is None or this.net_eur == 0)
+        and matured_now == 0
+        and payout == 0
+        and carried_out == carried_in
+        and tr.change == "hold"
+        and tr.below_reviews == (prev.below_reviews if prev else 0)
+        and not anomalies
+    )
     return CloseLine(
         partner_id=facts.partner_id,
         period=period,
@@ -264,6 +277,7 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         payout_reason=reason,
         anomalies=anomalies,
         rule_version=rules.version,
+        dormant=dormant,
     )
 
 
@@ -324,10 +338,12 @@ def summarize(period: str, run: str, lines: Iterable[CloseLine], top: int = 20) 
     tops: list[tuple[Decimal, str, str]] = []
     anomalies: list[dict[str, str]] = []
     partners = 0
+    dormant = 0
     total = {"payout": ZERO, "carried_out": ZERO, "matured_now": ZERO, "net_sales": ZERO}
     payees = 0
     for ln in lines:
         partners += 1
+        dormant += ln.dormant
         for key, bucket in ((ln.tier_after, by_tier), (ln.segment, by_segment)):
             b = bucket[key]
             b["partners"] += 1
@@ -357,6 +373,7 @@ def summarize(period: str, run: str, lines: Iterable[CloseLine], top: int = 20) 
         "run": run,
         "partners": partners,
         "payees": payees,
+        "dormant": dormant,
         "totals": {k: str(v) for k, v in total.items()},
         "by_currency": {"EUR": str(total["payout"])},
         "by_tier": plain(by_tier),

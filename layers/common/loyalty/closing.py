@@ -59,7 +59,6 @@ class CloseError(Exception):
 class CloseStore(Protocol):
     def rule_versions(self) -> list[RuleVersion]: ...
     def list_partners(self) -> Iterator[Partner]: ...
-    def get_partners(self, partner_ids: Sequence[str]) -> dict[str, Partner]: ...
     def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]: ...
     def month_totals(self, partner_id: str) -> list[MonthTotals]: ...
     def tier_for(self, partner_id: str, month: str) -> str | None: ...
@@ -83,7 +82,9 @@ class CloseStore(Protocol):
     def audit(self, period: str, actor: str, action: str, detail: dict[str, Any]) -> None: ...
     def audit_log(self, period: str) -> list[dict[str, Any]]: ...
     def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]: ...
-    def put_proposals(self, lines: Sequence[CloseLine]) -> int: ...
+    def close_facts(
+        self, partner_id: str, before: str, history: int = 7
+    ) -> tuple[list[MonthTotals], list[CloseLine]]: ...
     def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, tuple[CloseLine, str]]: ...
     def commit_close(
         self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
@@ -216,7 +217,7 @@ class CloseService:
     def plan(self, period: str, run: str) -> dict[str, Any]:
         """Partner list -> batch files in S3 and a manifest the Distributed Map reads."""
         prefix = _prefix(period, run)
-        batch: list[str] = []
+        batch: list[dict[str, Any]] = []
         items: list[dict[str, str]] = []
         total = 0
 
@@ -227,7 +228,16 @@ class CloseService:
             batch.clear()
 
         for p in sorted(self.store.list_partners(), key=lambda p: p.partner_id):
-            batch.append(p.partner_id)
+            batch.append(
+                {
+                    "id": p.partner_id,
+                    "name": p.name,
+                    "segment": p.segment,
+                    "certified": p.certifications,
+                    "has_bank": bool(p.iban),
+                    "starting_tier": p.starting_tier,
+                }
+            )
             total += 1
             if len(batch) >= self.batch_size:
                 flush()
@@ -241,33 +251,33 @@ class CloseService:
         return RuleBook(self.store.rule_versions()).in_effect(cutoff(period))
 
     def review(self, period: str, run: str, batch_key: str) -> dict[str, Any]:
+        """KPIs, tier review and payable amount of each partner of a batch. The proposal is a file
+        (`.../review/<batch>.json`): nothing in the table changes until finance approves."""
         rules = self._rules(period)
-        ids: list[str] = json.loads(self.blobs.get(batch_key))
-        partners = self.store.get_partners(ids)
         lines = []
-        for pid in ids:
-            p = partners.get(pid)
-            if p is None:
-                continue
-            months = [
-                MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers)
-                for t in self.store.month_totals(pid)
-            ]
+        for p in self._batch(batch_key):
+            pid = p["id"]
+            months, history = self.store.close_facts(pid, period)
             facts = PartnerFacts(
                 partner_id=pid,
-                name=p.name,
-                segment=p.segment,
-                certified=p.certifications,
-                has_bank=bool(p.iban),
-                tier_now=self.store.tier_for(pid, period) or p.starting_tier or rules.entry_tier,
-                months=months,
-                history=self.store.close_history(pid, period),
+                name=p["name"],
+                segment=p["segment"],
+                certified=p["certified"],
+                has_bank=p["has_bank"],
+                tier_now=self.store.tier_for(pid, period) or p["starting_tier"] or rules.entry_tier,
+                months=[
+                    MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers) for t in months
+                ],
+                history=history,
             )
             lines.append(review_partner(rules, period, run, facts))
-        self.store.put_proposals(lines)
         out_key = batch_key.replace("/batches/", "/review/")
         self.blobs.put(out_key, json.dumps([ln.to_json() for ln in lines]).encode(), "application/json")
-        return {"partners": len(lines)}
+        return {"partners": len(lines), "dormant": sum(ln.dormant for ln in lines)}
+
+    def _batch(self, batch_key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = json.loads(self.blobs.get(batch_key))
+        return items
 
     def _batch_results(self, manifest: str, part: str) -> Iterator[dict[str, Any]]:
         for item in json.loads(self.blobs.get(manifest)):
@@ -320,32 +330,35 @@ class CloseService:
         return {"period": period, "status": "awaiting_approval"}
 
     def pay(self, period: str, run: str, batch_key: str, decision: Mapping[str, Any]) -> dict[str, Any]:
-        """Commit each partner once: payout, ledger entries and next tier in one transaction."""
+        """Commit each partner once: close line, payout, ledger entries and next tier in one
+        transaction keyed by (partner, period). A retry finds the committed ones and skips them."""
         excluded = set(decision.get("exclude") or ())
-        ids: list[str] = json.loads(self.blobs.get(batch_key))
-        current = self.store.close_lines(period, ids)
+        proposals = [
+            CloseLine.from_json(d)
+            for d in json.loads(self.blobs.get(batch_key.replace("/batches/", "/review/")))
+        ]
+        current = self.store.close_lines(period, [ln.partner_id for ln in proposals if not ln.dormant])
         payments, committed, already = [], 0, 0
-        for pid in ids:
-            if pid not in current:
+        for proposal in proposals:
+            pid, line = proposal.partner_id, proposal
+            if line.dormant:
                 continue
-            line, state = current[pid]
-            if state == "proposed" and line.run == run:
+            if pid in current:
+                line = current[pid][0]
+                already += 1
+            else:
                 if pid in excluded:
                     exclude(line, f"excluded by finance ({decision.get('approved_by', '')}); carried forward")
                 else:
                     line.state = "paid"
                 tier = None
-                if line.tier_after != line.tier_before or line.tier_change in {"up", "down"}:
+                if line.tier_change in {"up", "down"}:
                     tier = (next_period(period), line.tier_after, line.tier_reason)
                 if self.store.commit_close(line, ledger_entries(line), tier):
                     committed += 1
                 else:  # committed by an earlier attempt that crashed before answering
-                    line, state = self.store.close_lines(period, [pid])[pid]
+                    line = self.store.close_lines(period, [pid])[pid][0]
                     already += 1
-            elif state in {"paid", "excluded"}:
-                already += 1
-            else:
-                continue
             if line.state == "paid" and line.payout > 0:
                 payments.append({"partner_id": pid, "name": line.name, "amount": str(line.payout)})
         out_key = batch_key.replace("/batches/", "/pay/")
@@ -384,7 +397,9 @@ class CloseService:
         return {"payments": len(payments), "total": str(total), "files": meta["bank_files"]}
 
     def statements(self, period: str, run: str, batch_key: str) -> dict[str, Any]:
-        ids: list[str] = json.loads(self.blobs.get(batch_key))
+        """Statement and notifications for every partner with a committed line (dormant partners,
+        with nothing new to say, get none)."""
+        ids = [p["id"] for p in self._batch(batch_key)]
         lines = self.store.close_lines(period, ids)
         written = 0
         for pid in ids:
@@ -522,16 +537,21 @@ class ApprovalService:
         if FINANCE not in caller.roles:
             raise CloseError(f"{caller.user} does not hold the finance role", 403)
 
+    @staticmethod
+    def _require_reader(caller: Caller) -> None:
+        if not caller.roles & {FINANCE, OPERATOR}:
+            raise CloseError(f"{caller.user} holds neither the finance nor the operator role", 403)
+
     def pending(self, caller: Caller) -> list[dict[str, Any]]:
-        self._require_finance(caller)
+        self._require_reader(caller)
         return [_public(m) for m in self.store.list_closes() if m["status"] == "awaiting_approval"]
 
     def closes(self, caller: Caller) -> list[dict[str, Any]]:
-        self._require_finance(caller)
+        self._require_reader(caller)
         return [_public(m) for m in self.store.list_closes()]
 
     def show(self, caller: Caller, period: str) -> dict[str, Any]:
-        self._require_finance(caller)
+        self._require_reader(caller)
         meta = self.store.close_meta(check_period(period))
         if meta is None:
             raise CloseError(f"no close for {period}", 404)

@@ -564,25 +564,22 @@ class DynamoStore:
 
     def month_totals(self, partner_id: str) -> list[MonthTotals]:
         M = self.m.Month
-        out = []
-        for it in M.query(f"PARTNER#{partner_id}", M.sk.startswith("MONTH#")):
-            out.append(
-                MonthTotals(
-                    partner_id,
-                    it.sk[len("MONTH#") :],
-                    it.net or Decimal(0),
-                    it.comm or Decimal(0),
-                    int(it.lines or 0),
-                    int(it.returns or 0),
-                    {
-                        d: getattr(it, f"c{d:02d}")
-                        for d in range(1, 32)
-                        if getattr(it, f"c{d:02d}") is not None
-                    },
-                    frozenset(it.cust or ()),
-                )
-            )
-        return out
+        return [
+            self._month(partner_id, it) for it in M.query(f"PARTNER#{partner_id}", M.sk.startswith("MONTH#"))
+        ]
+
+    @staticmethod
+    def _month(partner_id: str, it: Any) -> MonthTotals:
+        return MonthTotals(
+            partner_id,
+            it.sk[len("MONTH#") :],
+            it.net or Decimal(0),
+            it.comm or Decimal(0),
+            int(it.lines or 0),
+            int(it.returns or 0),
+            {d: getattr(it, f"c{d:02d}") for d in range(1, 32) if getattr(it, f"c{d:02d}") is not None},
+            frozenset(it.cust or ()),
+        )
 
     def frozen_periods(self) -> set[str]:
         try:
@@ -700,41 +697,40 @@ class DynamoStore:
         C = self.m.Close
         return [json.loads(it.data) for it in C.query(f"CLOSE#{period}", C.sk.startswith("AUDIT#"))]
 
+    def close_facts(
+        self, partner_id: str, before: str, history: int = 7
+    ) -> tuple[list[MonthTotals], list[CloseLine]]:
+        """One Query for what a partner's review needs: month totals and the committed closes
+        before `before` (newest first). Keys CLOSE#, LEDGER#, MONTH# are adjacent in the partition."""
+        C = self.m.Close
+        months: list[MonthTotals] = []
+        closes: list[CloseLine] = []
+        conn = self.m.Close._get_connection()  # raw items: three item types share the key range
+        raws: list[dict[str, Any]] = []
+        start = None
+        while True:
+            page = conn.query(
+                f"PARTNER#{partner_id}",
+                range_key_condition=C.sk.between("CLOSE#", "MONTH#~"),
+                consistent_read=True,
+                exclusive_start_key=start,
+            )
+            raws += page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        for raw in raws:
+            sk = raw["sk"]["S"]
+            if sk.startswith("MONTH#"):
+                months.append(self._month(partner_id, self.m.Month.from_raw_data(raw)))
+            elif sk.startswith("CLOSE#") and sk < f"CLOSE#{before}":
+                closes.append(CloseLine.from_json(json.loads(raw["data"]["S"])))
+        closes.reverse()
+        return months, closes[:history]
+
     def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]:
         """Committed close lines of a partner before `before`, newest first."""
-        C = self.m.Close
-        out = []
-        for it in C.query(
-            f"PARTNER#{partner_id}",
-            C.sk.between("CLOSE#0000-00", f"CLOSE#{before}"),
-            scan_index_forward=False,
-            consistent_read=True,
-        ):
-            if it.sk == f"CLOSE#{before}" or it.state not in {"paid", "excluded"}:
-                continue
-            out.append(CloseLine.from_json(json.loads(it.data)))
-            if len(out) >= limit:
-                break
-        return out
-
-    def put_proposals(self, lines: Sequence[CloseLine]) -> int:
-        """Store proposals; a line already committed for the period is left alone. Returns writes."""
-        C = self.m.Close
-        n = 0
-        for ln in lines:
-            try:
-                C(
-                    f"PARTNER#{ln.partner_id}",
-                    f"CLOSE#{ln.period}",
-                    data=json.dumps(ln.to_json()),
-                    state="proposed",
-                    run=ln.run,
-                ).save(condition=C.pk.does_not_exist() | (C.state == "proposed"))
-                n += 1
-            except PutError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-        return n
+        return self.close_facts(partner_id, before, limit)[1]
 
     def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, tuple[CloseLine, str]]:
         """(line, state) of each partner's close record for the period."""
@@ -751,8 +747,8 @@ class DynamoStore:
     def commit_close(
         self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
     ) -> bool:
-        """Commit one partner's close at once: the line's state, its payout (once per partner and
-        period), its immutable ledger entries and its next tier. False if already committed."""
+        """Commit one partner's close at once: the line (once per partner and period), its payout,
+        its immutable ledger entries and its next tier. False if already committed."""
         C, L, P = self.m.Close, self.m.Ledger, self.m.Payout
         token = hashlib.sha256(f"{line.run}|{line.partner_id}".encode()).hexdigest()[:36]
         pk = f"PARTNER#{line.partner_id}"
@@ -766,7 +762,7 @@ class DynamoStore:
                         state=line.state,
                         run=line.run,
                     ),
-                    condition=(C.state == "proposed") & (C.run == line.run),
+                    condition=C.pk.does_not_exist(),
                 )
                 if line.payout > 0:
                     tx.save(
