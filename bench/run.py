@@ -44,6 +44,7 @@ PRICE = {
     "s3_put": 0.005 / 1000,
     "s3_get": 0.0004 / 1000,
     "sns_publish": 0.50 / 1e6,
+    "sfn_standard_transition": 0.025 / 1000,
 }
 
 
@@ -357,15 +358,118 @@ def bench_cost(rows: int) -> dict[str, Any]:
     }
 
 
+def bench_close(partners: int, sellers: int) -> dict[str, Any]:
+    """One monthly close in the local cloud: wall time, state transitions, Lambda GB-s and AWS
+    requests, priced per 10 000 partners."""
+    import botocore.handlers
+    from loyalty_local.cloud import LocalCloud
+    from loyalty_local.demo import scale_registry, scale_sales
+
+    calls: Counter[str] = Counter()
+    items: Counter[str] = Counter()
+    state = {"on": False}
+
+    def count(event_name: str = "", **kw: Any) -> None:
+        if state["on"]:
+            _, service, op = event_name.split(".", 2)
+            calls[f"{service}.{op}"] += 1
+
+    def before(event_name: str = "", params: Any = None, **kw: Any) -> None:
+        if not state["on"] or params is None:
+            return
+        op = event_name.rsplit(".", maxsplit=1)[-1]
+        if op == "TransactWriteItems":
+            items["tx_items"] += len(params.get("TransactItems", []))
+        elif op == "BatchGetItem":
+            items["batch_get_keys"] += sum(len(v["Keys"]) for v in params.get("RequestItems", {}).values())
+
+    botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", count))
+    botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", before))
+    with LocalCloud(stack_name=f"bench-close-{partners}") as cloud:
+        cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
+        cloud.run_until_idle()
+        cloud.upload("registry/partners.csv", scale_registry(partners, sellers))
+        cloud.upload("rates/fx.csv", b"date,currency,units_per_eur\n2026-08-01,USD,1.10\n")
+        cloud.run_until_idle()
+        for key, body in scale_sales(sellers).items():
+            cloud.upload(key, body)
+        cloud.settle()
+        worker = cloud.functions["CloseWorkerFunction"]
+        inv0, ms0 = worker.invocations, worker.duration_ms
+        state["on"] = True
+        t0 = time.perf_counter()
+        run = cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})["run"]
+        cloud.wait_execution(
+            run,
+            until=lambda c: (
+                c.api("GET", "/closes/2026-08", "b", "finance")[1]["status"] == "awaiting_approval"
+            ),
+            timeout=7200,
+        )
+        t1 = time.perf_counter()
+        code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", {"comment": "bench"})
+        assert code == 200, body
+        t2 = time.perf_counter()
+        ex = cloud.wait_execution(run, timeout=7200)
+        t3 = time.perf_counter()
+        state["on"] = False
+        assert ex["status"] == "SUCCEEDED", ex
+        sfn = cloud.client("stepfunctions")
+        events = sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)["events"]
+        parent_transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
+        meta = cloud.api("GET", "/closes/2026-08", "b", "finance")[1]
+        batches = math.ceil((partners + math.ceil(sellers / 250)) / 500)
+        # each Distributed Map item is a child execution of one Task state: 1 transition
+        transitions = parent_transitions + 3 * batches
+        invocations = worker.invocations - inv0
+        gb_s = (worker.duration_ms - ms0) / 1000 * worker.memory / 1024
+    botocore.handlers.BUILTIN_HANDLERS.remove(("after-call.*.*", count))
+    botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build.*.*", before))
+    ddb_writes = items["tx_items"] * 2 + calls["dynamodb.PutItem"] + calls["dynamodb.UpdateItem"]
+    ddb_reads = calls["dynamodb.Query"] + items["batch_get_keys"] + calls["dynamodb.GetItem"]
+    cost = {
+        "step_functions": transitions * PRICE["sfn_standard_transition"],
+        "lambda_requests": invocations * PRICE["lambda_request"],
+        "lambda_compute_local_durations": gb_s * PRICE["lambda_gb_s_arm64"],
+        "dynamodb": ddb_writes * PRICE["ddb_wru"] + ddb_reads * PRICE["ddb_rru"],
+        "s3": calls["s3.PutObject"] * PRICE["s3_put"] + calls["s3.GetObject"] * PRICE["s3_get"],
+        "sns": calls["sns.Publish"] * PRICE["sns_publish"],
+    }
+    scale = 10_000 / partners
+    return {
+        "partners": partners,
+        "active_partners": sellers,
+        "payees": meta.get("payees"),
+        "wall_seconds_to_approval_request": round(t1 - t0, 1),
+        "wall_seconds_after_approval": round(t3 - t2, 1),
+        "wall_seconds_close": round((t1 - t0) + (t3 - t2), 1),
+        "state_transitions": transitions,
+        "parent_history_events": len(events),
+        "lambda_invocations": invocations,
+        "lambda_gb_s_local": round(gb_s, 1),
+        "lambda_gb_s_per_partner_local": round(gb_s / partners, 5),
+        "aws_calls": dict(sorted(calls.items())),
+        "usd_per_10k_partners": {k: round(v * scale, 4) for k, v in cost.items()},
+        "usd_per_10k_partners_total": round(sum(cost.values()) * scale, 4),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rss-child")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cost-rows", type=int, default=20_000)
     ap.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
+    ap.add_argument("--only", choices=["ingest", "close"], help="run one part; keep the other's last figures")
     args = ap.parse_args()
     if args.rss_child:
         rss_child(args.rss_child)
+        return 0
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if args.only == "close":
+        previous["d_close"] = close_part()
+        OUT.write_text(json.dumps(previous, indent=2) + "\n")
+        print(f"written {OUT.relative_to(ROOT)}")
         return 0
     n1, n2 = (100_000, 200_000) if args.quick else (1_000_000, 2_000_000)
     f1 = make_file(DATA / f"sales-{n1}.csv", n1)
@@ -390,9 +494,39 @@ def main() -> int:
         json.dumps({k: v for k, v in results["c_cost"].items() if k != "aws_calls_in_sample"}, indent=1),
         flush=True,
     )
+    if args.only == "ingest" and "d_close" in previous:
+        results["d_close"] = previous["d_close"]
+    else:
+        results["d_close"] = close_part()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {OUT.relative_to(ROOT)}")
     return 0
+
+
+def close_part() -> dict[str, Any]:
+    print("(d) monthly close of 1 000 and 10 000 partners ...", flush=True)
+    out = {
+        "1k": bench_close(1_000, 150),
+        "10k": bench_close(10_000, 1_500),
+        "notes": (
+            "15 % of partners active (one EUR 5 000 sale each), the rest dormant. Wall times in the "
+            "local cloud (moto, every AWS call in-process and much slower than on AWS). State "
+            "transitions: the parent execution's entered states plus one per Distributed Map child "
+            "execution. Lambda GB-s from local durations at 1024 MB: an upper bound. DynamoDB: 2 WRU per "
+            "transactional item, 1 RRU per Query or item read."
+        ),
+    }
+    print(
+        json.dumps(
+            {
+                k: {kk: vv for kk, vv in v.items() if kk != "aws_calls"} if isinstance(v, dict) else v
+                for k, v in out.items()
+            },
+            indent=1,
+        ),
+        flush=True,
+    )
+    return out
 
 
 if __name__ == "__main__":

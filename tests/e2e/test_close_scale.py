@@ -10,45 +10,26 @@ from decimal import Decimal
 
 import pytest
 from loyalty_local.cloud import LocalCloud
+from loyalty_local.demo import scale_registry, scale_sales
 
-from tests.conftest import RATES, RULES, sales_csv
-
-IBAN = "DE89370400440532013000"
-PER_DISTRIBUTOR = 250
-
-
-def registry(n: int, sellers: int) -> bytes:
-    head = "partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier,certified,iban,bic\n"
-    segs = ["smb", "enterprise", "public", "retail"]
-    rows = [  # sellers come first; two in three of them have bank details
-        f"P{i:06d},Partner {i},p{i}@example.com,{segs[i % 4]},DE,,2026-01-01,,,,,{IBAN if i < sellers and i % 3 else ''},\n"
-        for i in range(n)
-    ]
-    for d, start in enumerate(range(0, sellers, PER_DISTRIBUTOR)):
-        sold_for = "|".join(f"P{i:06d}" for i in range(start, min(sellers, start + PER_DISTRIBUTOR)))
-        rows.append(
-            f"D{d:06d},Distributor {d},ops{d}@dist.example,distribution,DE,,2026-01-01,,{sold_for},,,,\n"
-        )
-    return (head + "".join(rows)).encode()
+from tests.conftest import RATES, RULES
 
 
 def run_close(cloud: LocalCloud, partners: int, sellers: int) -> dict[str, float]:
     t0 = time.perf_counter()
     cloud.upload("rules/default-program.yaml", RULES)
-    cloud.upload("registry/partners.csv", registry(partners, sellers))
+    cloud.upload("registry/partners.csv", scale_registry(partners, sellers))
     cloud.upload("rates/fx.csv", RATES)
     cloud.run_until_idle()
-    for d, start in enumerate(range(0, sellers, PER_DISTRIBUTOR)):  # distributors report for their sellers
-        rows = [
-            [f"S{i}", f"P{i:06d}", "2026-08-01", "SKU", 1, "5000.00", "EUR", "", f"C{i}", ""]
-            for i in range(start, min(sellers, start + PER_DISTRIBUTOR))
-        ]
-        cloud.upload(f"incoming/D{d:06d}/aug.csv", sales_csv(rows))
+    for key, body in scale_sales(sellers).items():  # distributors report for their sellers
+        cloud.upload(key, body)
     cloud.settle()
     t1 = time.perf_counter()
     run = cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})["run"]
     cloud.wait_execution(
-        run, until=lambda c: c.api("GET", "/approvals", "a", "finance")[1]["approvals"], timeout=3600
+        run,
+        until=lambda c: c.api("GET", "/closes/2026-08", "a", "finance")[1]["status"] == "awaiting_approval",
+        timeout=3600,
     )
     t2 = time.perf_counter()
     code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", {"comment": "scale"})
@@ -62,7 +43,8 @@ def run_close(cloud: LocalCloud, partners: int, sellers: int) -> dict[str, float
 def history_stats(cloud: LocalCloud, name: str) -> tuple[int, int]:
     sfn = cloud.client("stepfunctions")
     arn = cloud.close_machine.replace(":stateMachine:", ":execution:") + f":{name}"
-    events, token, biggest = [], None, 0
+    events: list[dict[str, object]] = []
+    token = None
     while True:
         page = sfn.get_execution_history(
             executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {})
@@ -71,6 +53,7 @@ def history_stats(cloud: LocalCloud, name: str) -> tuple[int, int]:
         token = page.get("nextToken")
         if not token:
             break
+    biggest = 0
     for e in events:
         for v in e.values():
             if isinstance(v, dict):
@@ -82,15 +65,17 @@ def history_stats(cloud: LocalCloud, name: str) -> tuple[int, int]:
 
 @pytest.mark.e2e
 def test_close_of_ten_thousand_partners(new_cloud: Callable[..., LocalCloud]) -> None:
-    cloud = new_cloud(parameters={"CloseBatchSize": "500"}, program=False)
+    cloud = new_cloud(program=False)
     timings = run_close(cloud, partners=10_000, sellers=1_500)
     events, biggest = history_stats(cloud, "close-2026-08")
-    summary = cloud.api("GET", "/closes/2026-08", "frank", "finance")[1]
-    assert summary["proposal"]["partners"] == 10_006  # and the six distributors
-    assert summary["proposal"]["dormant"] == 10_006 - 1_500
-    assert summary["status"] == "paid"
-    payees = [r for r in cloud.read_bytes("payouts/2026-08/payouts.csv").decode().splitlines()[1:]]
+    shown = cloud.api("GET", "/closes/2026-08", "frank", "finance")[1]
+    proposal = shown["proposal"]
+    assert proposal["partners"] == 10_006  # and the six distributors
+    assert proposal["dormant"] == 10_006 - 1_500
+    assert shown["status"] == "paid"
+    payees = cloud.read_bytes("payouts/2026-08/payouts.csv").decode().splitlines()[1:]
     assert len(payees) == 1_000  # 1 500 sellers earned EUR 100; a third have no bank details (held)
     assert sum(Decimal(r.split(",")[2]) for r in payees) == Decimal("100000.00")
+    assert proposal["totals"]["carried_out"] == "50000.00"
     assert events < 25_000 and biggest < 256 * 1024
     print(json.dumps({**timings, "history_events": events, "largest_payload_bytes": biggest}))

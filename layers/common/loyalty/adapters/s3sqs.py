@@ -26,7 +26,9 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
     with _session_lock:
         if "s" not in _session:
             _session["s"] = boto3.session.Session()
-        return _session["s"].client(service, region_name=region, endpoint_url=endpoint_url or None, config=BOTO_CONFIG)
+        return _session["s"].client(
+            service, region_name=region, endpoint_url=endpoint_url or None, config=BOTO_CONFIG
+        )
 
 
 class S3Blobs:
