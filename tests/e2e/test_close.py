@@ -211,7 +211,15 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
 
     # -- September: finance excludes P00001; P00002 drops to Bronze after two reviews ---------
     upload(cloud, "P00001", "sep", [sale("A-sep", "P00001", "2026-09-01", "10000.00")])  # Silver 3 %
-    sep = start(cloud, "2026-09")
+    timed = start(cloud, "2026-09")
+    awaiting(cloud, timed["run"])
+    # nobody decides: the hourly sweep rejects the run after 72 h; nothing moves
+    assert cloud.fire_schedule("ApprovalSweeperFunction", at=time.time() + 73 * H)["timed_out"] == ["2026-09"]
+    assert cloud.wait_execution(timed["run"])["error"] == "Close.NotApproved"
+    assert store(cloud).close_lines("2026-09", ["P00001", "P00002"]) == {}
+    assert store(cloud).tier_for("P00002", "2026-10") == "Silver"
+    sep = start(cloud, "2026-09", user="olga", rerun=True)
+    assert sep["run"] == "close-2026-09-r2"
     awaiting(cloud, sep["run"])
     code, body = decide(cloud, "2026-09", "frank", "approve", comment="hold Acme", exclude=["P00001"])
     assert code == 200, body

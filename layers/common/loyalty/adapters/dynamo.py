@@ -591,8 +591,12 @@ class DynamoStore:
     def freeze_period(self, period: str) -> None:
         self.m.Doc("CONFIG", "FROZEN").update(actions=[self.m.Doc.done.add({period})])
 
-    def partner_sales(self, partner_id: str) -> Iterator[SaleRecord]:
-        for it in self.m.Sale.query(f"PARTNER#{partner_id}", self.m.Sale.sk.startswith("SALE#")):
+    def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]:
+        """A partner's accrual lines; with `period`, only those sold in it or accrued to it (the
+        filter runs in DynamoDB: fewer items cross the wire and get parsed)."""
+        S = self.m.Sale
+        cond = (S.sold_at.startswith(period) | (S.per == period)) if period else None
+        for it in S.query(f"PARTNER#{partner_id}", S.sk.startswith("SALE#"), filter_condition=cond):
             yield SaleRecord(
                 partner_id=partner_id,
                 sale_id=it.sk[len("SALE#") :],
