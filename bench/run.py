@@ -383,8 +383,11 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
         elif op == "BatchGetItem":
             items["batch_get_keys"] += sum(len(v["Keys"]) for v in params.get("RequestItems", {}).values())
 
+    from loyalty.adapters import s3sqs
+
     botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", count))
     botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", before))
+    s3sqs._session.clear()  # the shared session copied the handlers of an earlier run: a new one
     with LocalCloud(stack_name=f"bench-close-{partners}") as cloud:
         cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
         cloud.run_until_idle()
