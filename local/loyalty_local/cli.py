@@ -257,11 +257,9 @@ class ApprovalsClient:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         if self.target.endpoint is None:
             return self._signed(method, path, body)
-        from loyalty_local.cloud import http_api_event
+        from loyalty_local.cloud import assumed_role_arn, http_api_event
 
-        role = {"finance": "finance-approver", "operator": "close-operator"}.get(self.role, self.role)
-        account = "123456789012"
-        arn = f"arn:aws:sts::{account}:assumed-role/{self.target.stack}-{role}/{self.user}"
+        arn = assumed_role_arn(self.target.stack, self.role, self.user)
         lam = self.target.client("lambda")
         out = lam.invoke(
             FunctionName=self.target.outputs["ApprovalsApiFunctionName"],

@@ -709,18 +709,14 @@ class LocalCloud:
         return result
 
     def role_name(self, role: str) -> str:
-        return {
-            "finance": f"{self.stack_name}-finance-approver",
-            "operator": f"{self.stack_name}-close-operator",
-        }.get(role, role)
+        return role_name(self.stack_name, role)
 
     def api(
         self, method: str, path: str, user: str, role: str, body: dict[str, Any] | None = None
     ) -> tuple[int, Any]:
         """Call the approvals HTTP API as API Gateway would after IAM (SigV4) authentication of
         `user` holding `role` ("finance", "operator" or any other role name)."""
-        arn = f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/{self.role_name(role)}/{user}"
-        event = http_api_event(method, path, arn, body)
+        event = http_api_event(method, path, assumed_role_arn(self.stack_name, role, user), body)
         result, error = self.invoke("ApprovalsApiFunction", event)
         if error:
             return 502, {"error": error}
@@ -762,6 +758,18 @@ class LocalCloud:
 
     def read_bytes(self, key: str) -> bytes:
         return self.client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+
+
+def role_name(stack_name: str, role: str) -> str:
+    """The template's role for "finance" or "operator" (any other name is taken as is)."""
+    return {"finance": f"{stack_name}-finance-approver", "operator": f"{stack_name}-close-operator"}.get(
+        role, role
+    )
+
+
+def assumed_role_arn(stack_name: str, role: str, user: str) -> str:
+    """The identity IAM gives `user` after assuming `role`: what the approvals API reads."""
+    return f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/{role_name(stack_name, role)}/{user}"
 
 
 def http_api_event(method: str, path: str, user_arn: str, body: dict[str, Any] | None) -> dict[str, Any]:
@@ -836,7 +844,7 @@ def _prune_unsupported(tpl: dict[str, Any]) -> set[str]:
     while changed:
         changed = False
         for k, v in res.items():
-            if k not in gone and _refs(v) & gone and v["Type"] not in _KEEP_WHEN_DEPENDENT:
+            if k not in gone and _refs(v) & gone:
                 gone.add(k)
                 changed = True
     tpl["Resources"] = {k: v for k, v in res.items() if k not in gone}
@@ -856,4 +864,3 @@ _UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::ApiGatewayV2::Stage",
     }
 )
-_KEEP_WHEN_DEPENDENT: frozenset[str] = frozenset()

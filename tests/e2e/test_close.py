@@ -108,7 +108,7 @@ def store(cloud: LocalCloud) -> DynamoStore:
 
 
 def line(cloud: LocalCloud, partner: str, period: str) -> Any:
-    return store(cloud).close_lines(period, [partner])[partner][0]
+    return store(cloud).close_lines(period, [partner])[partner]
 
 
 def all_entries(cloud: LocalCloud, periods: list[str]) -> Ledger:

@@ -219,7 +219,7 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
             by_day[f"{m.month}-{d:02d}"] = v
     matured_total = to_cents(matured(by_day, cutoff(period), rules.holding_days))
     prev_total = prev.matured_total if prev else ZERO
-    carried_in = to_cents(prev.carried_out) if prev else to_cents(ZERO)
+    carried_in = to_cents(prev.carried_out if prev else ZERO)
     matured_now = matured_total - prev_total
     decision = decide_payout(carried_in, matured_now, rules.minimum_payout_eur)
     payout, carried_out, reason = decision.payout, to_cents(decision.carried_out), decision.reason

@@ -60,7 +60,6 @@ class CloseStore(Protocol):
     def rule_versions(self) -> list[RuleVersion]: ...
     def list_partners(self) -> Iterator[Partner]: ...
     def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]: ...
-    def month_totals(self, partner_id: str) -> list[MonthTotals]: ...
     def tier_for(self, partner_id: str, month: str) -> str | None: ...
     def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]: ...
     def frozen_periods(self) -> set[str]: ...
@@ -81,11 +80,10 @@ class CloseStore(Protocol):
     def list_closes(self) -> list[dict[str, Any]]: ...
     def audit(self, period: str, actor: str, action: str, detail: dict[str, Any]) -> None: ...
     def audit_log(self, period: str) -> list[dict[str, Any]]: ...
-    def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]: ...
     def close_facts(
         self, partner_id: str, before: str, history: int = 7
     ) -> tuple[list[MonthTotals], list[CloseLine]]: ...
-    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, tuple[CloseLine, str]]: ...
+    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, CloseLine]: ...
     def commit_close(
         self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
     ) -> bool: ...
@@ -116,10 +114,6 @@ class Debtor:
 def run_name(period: str, attempt: int) -> str:
     """Execution name from the period: a second start of the same attempt is a no-op."""
     return f"close-{period}" if attempt <= 1 else f"close-{period}-r{attempt}"
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -344,7 +338,7 @@ class CloseService:
             if line.dormant:
                 continue
             if pid in current:
-                line = current[pid][0]
+                line = current[pid]
                 already += 1
             else:
                 if pid in excluded:
@@ -357,7 +351,7 @@ class CloseService:
                 if self.store.commit_close(line, ledger_entries(line), tier):
                     committed += 1
                 else:  # committed by an earlier attempt that crashed before answering
-                    line = self.store.close_lines(period, [pid])[pid][0]
+                    line = self.store.close_lines(period, [pid])[pid]
                     already += 1
             if line.state == "paid" and line.payout > 0:
                 payments.append({"partner_id": pid, "name": line.name, "amount": str(line.payout)})
@@ -405,9 +399,7 @@ class CloseService:
         for pid in ids:
             if pid not in lines:
                 continue
-            line, state = lines[pid]
-            if state not in {"paid", "excluded"}:
-                continue
+            line = lines[pid]
             sales = sorted(
                 (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
                 key=lambda s: (s.sold_at, s.sale_id),

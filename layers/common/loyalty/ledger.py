@@ -1,5 +1,5 @@
-"""Payout arithmetic and the double-entry ledger (PRODUCT §5), pure domain - groundwork for the
-monthly close, which is not built yet.
+"""Payout arithmetic and the double-entry ledger (PRODUCT §5), pure domain, used by the monthly
+close (`loyalty.close`).
 
 - Holding: a day's commission becomes payable once `day + holding_days <= cut-off` (the last
   instant of the closed month); returns inside the window simply net out.

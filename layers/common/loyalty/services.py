@@ -576,7 +576,6 @@ class Finalizer:
         return out
 
 
-# -- configuration uploads ----------------------------------------------------------------------------
 def _late(results: Sequence[ChunkResult]) -> dict[str, Any]:
     """Rows dated in an already closed month: they accrue to the next open period (flagged)."""
     by_month: dict[str, int] = defaultdict(int)
@@ -590,6 +589,7 @@ def _late(results: Sequence[ChunkResult]) -> dict[str, Any]:
     }
 
 
+# -- configuration uploads ----------------------------------------------------------------------------
 @dataclass
 class LoadReport:
     kind: str

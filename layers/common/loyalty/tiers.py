@@ -1,8 +1,7 @@
-"""Tier review (PRODUCT §5), pure domain - groundwork for the monthly close, which is not built
-yet. At each close a partner's trailing net sales (months M-2..M by default) and certifications
-give a *qualifying* tier; the review moves up at once, and down (to the qualifying tier) only
-after `downgrade_after_reviews` consecutive reviews below the current tier. The result applies
-to sales of the next month.
+"""Tier review (PRODUCT §5), pure domain, run by the monthly close. At each close a partner's
+trailing net sales (months M-2..M by default) and certifications give a *qualifying* tier; the
+review moves up at once, and down (to the qualifying tier) only after `downgrade_after_reviews`
+consecutive reviews below the current tier. The result applies to sales of the next month.
 """
 
 from __future__ import annotations

@@ -78,20 +78,26 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
         body.update(attrs)
         return type(name, (Model,), body)
 
-    class PartnerIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
-        class Meta:
-            index_name = "gsi1"
-            projection = AllProjection()
+    def gsi1() -> Any:
+        """The table's one GSI, as an index of a model (pynamodb binds each index class to one
+        model, so every model gets its own class)."""
 
-        gsi1pk = UnicodeAttribute(hash_key=True)
-        gsi1sk = UnicodeAttribute(range_key=True)
+        class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+            class Meta:
+                index_name = "gsi1"
+                projection = AllProjection()
+
+            gsi1pk = UnicodeAttribute(hash_key=True)
+            gsi1sk = UnicodeAttribute(range_key=True)
+
+        return Gsi1()
 
     PartnerItem = model(
         "PartnerItem",
         {
             "gsi1pk": UnicodeAttribute(),
             "gsi1sk": UnicodeAttribute(),
-            "by_list": PartnerIndex(),
+            "by_list": gsi1(),
             "name": UnicodeAttribute(),
             "email": UnicodeAttribute(),
             "segment": UnicodeAttribute(),
@@ -156,34 +162,18 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
     month_attrs.update({f"c{d:02d}": DecimalAttribute(null=True) for d in range(1, 32)})
     MonthItem = model("MonthItem", month_attrs)
 
-    class CloseIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
-        class Meta:
-            index_name = "gsi1"
-            projection = AllProjection()
-
-        gsi1pk = UnicodeAttribute(hash_key=True)
-        gsi1sk = UnicodeAttribute(range_key=True)
-
     CloseItem = model(
         "CloseItem",
         {
             "gsi1pk": UnicodeAttribute(null=True),
             "gsi1sk": UnicodeAttribute(null=True),
-            "by_list": CloseIndex(),
+            "by_list": gsi1(),
             "data": UnicodeAttribute(null=True),
             "state": UnicodeAttribute(default=""),
             "run": UnicodeAttribute(default=""),
             "token": UnicodeAttribute(null=True),  # Step Functions task token: stored, never shown
         },
     )
-
-    class LedgerIndex(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
-        class Meta:
-            index_name = "gsi1"
-            projection = AllProjection()
-
-        gsi1pk = UnicodeAttribute(hash_key=True)
-        gsi1sk = UnicodeAttribute(range_key=True)
 
     LedgerItem = model(
         "LedgerItem",
@@ -196,7 +186,7 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Simple
             "reverses": UnicodeAttribute(default=""),
             "gsi1pk": UnicodeAttribute(),
             "gsi1sk": UnicodeAttribute(),
-            "by_period": LedgerIndex(),
+            "by_period": gsi1(),
         },
     )
     PayoutItem = model(
@@ -290,19 +280,6 @@ class DynamoStore:
                 pid = it.pk[len("PARTNER#") :]
                 out[pid] = (self.cipher.decrypt(it.iban_enc, pid), it.bic or "")
         return out
-
-    def get_partners(self, partner_ids: Sequence[str]) -> dict[str, Partner]:
-        if not partner_ids:
-            return {}
-        return {
-            p.partner_id: p
-            for p in (
-                self._partner(it)
-                for it in self.m.Partner.batch_get(
-                    [(f"PARTNER#{p}", "PROFILE") for p in dict.fromkeys(partner_ids)]
-                )
-            )
-        }
 
     def list_partners(self) -> Iterator[Partner]:
         for it in self.m.Partner.by_list.query("PARTNERS"):
@@ -736,17 +713,18 @@ class DynamoStore:
         """Committed close lines of a partner before `before`, newest first."""
         return self.close_facts(partner_id, before, limit)[1]
 
-    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, tuple[CloseLine, str]]:
-        """(line, state) of each partner's close record for the period."""
+    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, CloseLine]:
+        """The committed close line of each partner (of those that have one) for the period."""
         if not partner_ids:
             return {}
-        out = {}
-        for it in self.m.Close.batch_get(
-            [(f"PARTNER#{p}", f"CLOSE#{period}") for p in dict.fromkeys(partner_ids)], consistent_read=True
-        ):
-            ln = CloseLine.from_json(json.loads(it.data))
-            out[ln.partner_id] = (ln, str(it.state))
-        return out
+        lines = (
+            CloseLine.from_json(json.loads(it.data))
+            for it in self.m.Close.batch_get(
+                [(f"PARTNER#{p}", f"CLOSE#{period}") for p in dict.fromkeys(partner_ids)],
+                consistent_read=True,
+            )
+        )
+        return {ln.partner_id: ln for ln in lines}
 
     def commit_close(
         self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
