@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ PRICE = {
     "sns_publish": 0.50 / 1e6,
     "sfn_standard_transition": 0.025 / 1000,
 }
+CLOSE_BATCH = 500  # the template's CloseBatchSize default
 
 
 def make_file(path: Path, rows: int, partners: int = 200, seed: int = 1) -> Path:
@@ -227,26 +229,49 @@ def _item_kb(item: dict[str, Any]) -> float:
     return size / 1024
 
 
+class AwsMeter:
+    """Counts the AWS requests made while `on`, by "service.Operation", and hands each request's
+    parameters to `inspect(operation, params)`. Installed as botocore handlers for the clients
+    created inside the `with` block (the adapters' shared session is renewed so it has them)."""
+
+    def __init__(self, inspect: Callable[[str, Any], None]) -> None:
+        self.calls: Counter[str] = Counter()
+        self.on = False
+        self._inspect = inspect
+
+    def _after(self, event_name: str = "", **kw: Any) -> None:
+        if self.on:
+            _, service, op = event_name.split(".", 2)
+            self.calls[f"{service}.{op}"] += 1
+
+    def _before(self, event_name: str = "", params: Any = None, **kw: Any) -> None:
+        if self.on and params is not None:
+            self._inspect(event_name.rsplit(".", maxsplit=1)[-1], params)
+
+    def __enter__(self) -> AwsMeter:
+        import botocore.handlers
+        from loyalty.adapters import s3sqs
+
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", self._after))
+        botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", self._before))
+        s3sqs._session.clear()  # a session made earlier copied the handlers of its time
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import botocore.handlers
+
+        botocore.handlers.BUILTIN_HANDLERS.remove(("after-call.*.*", self._after))
+        botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build.*.*", self._before))
+
+
 def bench_cost(rows: int) -> dict[str, Any]:
-    import botocore.handlers
     from loyalty_local.cloud import LocalCloud
     from loyalty_local.demo import make_partners, rates_csv, registry_csv
 
-    calls: Counter[str] = Counter()
     units: Counter[str] = Counter()
     sqs_chunks: Counter[str] = Counter()
-    state = {"on": False}
 
-    def count(event_name: str = "", **kw: Any) -> None:
-        if not state["on"]:
-            return
-        _, service, op = event_name.split(".", 2)
-        calls[f"{service}.{op}"] += 1
-
-    def before(event_name: str = "", params: Any = None, **kw: Any) -> None:
-        if not state["on"] or params is None:
-            return
-        op = event_name.rsplit(".", maxsplit=1)[-1]
+    def before(op: str, params: Any) -> None:
         if op == "BatchWriteItem":
             for reqs in params.get("RequestItems", {}).values():
                 for r in reqs:
@@ -266,19 +291,17 @@ def bench_cost(rows: int) -> dict[str, Any]:
         elif op in ("SendMessage",):
             sqs_chunks["send"] += max(1, math.ceil(len(params["MessageBody"].encode()) / 65536))
 
-    botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", count))
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", before))
     rnd = random.Random(3)
     partners = make_partners(100, rnd)
     path = make_file(DATA / f"cost-{rows}.csv", rows, partners=100, seed=5)
     # one distributor file with every partner in it: the realistic worst case for chunk fan-out
     reg = registry_csv(partners).decode().splitlines()
     reg.append(
-        "D00000,Bench Distribution,d@x.example,dist,DE,,2026-01-01,,{},".format(
+        "D00000,Bench Distribution,d@x.example,dist,DE,,2026-01-01,,{},,,,".format(
             "|".join(p.pid for p in partners)
         )
     )
-    with LocalCloud(stack_name="bench-cost") as cloud:
+    with AwsMeter(before) as meter, LocalCloud(stack_name="bench-cost") as cloud:
         cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
         cloud.run_until_idle()
         cloud.upload("registry/partners.csv", ("\n".join(reg) + "\n").encode())
@@ -286,12 +309,12 @@ def bench_cost(rows: int) -> dict[str, Any]:
         cloud.run_until_idle()
         data = path.read_text().replace(",P000", ",P000")
         before_inv = {k: (f.invocations, f.duration_ms) for k, f in cloud.functions.items()}
-        state["on"] = True
+        meter.on = True
         t = time.perf_counter()
         cloud.upload("incoming/D00000/bench.csv", data.encode())
         cloud.settle()
         wall = time.perf_counter() - t
-        state["on"] = False
+        meter.on = False
         summary = cloud.read_json("reports/ingest/incoming/D00000/bench.csv.summary.json")
         inv = {
             k: {
@@ -300,8 +323,7 @@ def bench_cost(rows: int) -> dict[str, Any]:
             }
             for k, f in cloud.functions.items()
         }
-    botocore.handlers.BUILTIN_HANDLERS.remove(("after-call.*.*", count))
-    botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build.*.*", before))
+    calls = meter.calls
     scale = 1_000_000 / summary["accepted"]
     # SQS: every chunk is sent once, received once and deleted once (receives/deletes batch 10)
     sqs_requests = sqs_chunks["send"] + calls["sqs.ReceiveMessage"] + calls["sqs.DeleteMessageBatch"]
@@ -361,34 +383,18 @@ def bench_cost(rows: int) -> dict[str, Any]:
 def bench_close(partners: int, sellers: int) -> dict[str, Any]:
     """One monthly close in the local cloud: wall time, state transitions, Lambda GB-s and AWS
     requests, priced per 10 000 partners."""
-    import botocore.handlers
     from loyalty_local.cloud import LocalCloud
-    from loyalty_local.demo import scale_registry, scale_sales
+    from loyalty_local.demo import PER_DISTRIBUTOR, scale_registry, scale_sales
 
-    calls: Counter[str] = Counter()
     items: Counter[str] = Counter()
-    state = {"on": False}
 
-    def count(event_name: str = "", **kw: Any) -> None:
-        if state["on"]:
-            _, service, op = event_name.split(".", 2)
-            calls[f"{service}.{op}"] += 1
-
-    def before(event_name: str = "", params: Any = None, **kw: Any) -> None:
-        if not state["on"] or params is None:
-            return
-        op = event_name.rsplit(".", maxsplit=1)[-1]
+    def before(op: str, params: Any) -> None:
         if op == "TransactWriteItems":
             items["tx_items"] += len(params.get("TransactItems", []))
         elif op == "BatchGetItem":
             items["batch_get_keys"] += sum(len(v["Keys"]) for v in params.get("RequestItems", {}).values())
 
-    from loyalty.adapters import s3sqs
-
-    botocore.handlers.BUILTIN_HANDLERS.append(("after-call.*.*", count))
-    botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", before))
-    s3sqs._session.clear()  # the shared session copied the handlers of an earlier run: a new one
-    with LocalCloud(stack_name=f"bench-close-{partners}") as cloud:
+    with AwsMeter(before) as meter, LocalCloud(stack_name=f"bench-close-{partners}") as cloud:
         cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
         cloud.run_until_idle()
         cloud.upload("registry/partners.csv", scale_registry(partners, sellers))
@@ -399,7 +405,7 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
         cloud.settle()
         worker = cloud.functions["CloseWorkerFunction"]
         inv0, ms0 = worker.invocations, worker.duration_ms
-        state["on"] = True
+        meter.on = True
         t0 = time.perf_counter()
         run = cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})["run"]
         cloud.wait_execution(
@@ -415,19 +421,18 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
         t2 = time.perf_counter()
         ex = cloud.wait_execution(run, timeout=7200)
         t3 = time.perf_counter()
-        state["on"] = False
+        meter.on = False
         assert ex["status"] == "SUCCEEDED", ex
         sfn = cloud.client("stepfunctions")
         events = sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)["events"]
         parent_transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
         meta = cloud.api("GET", "/closes/2026-08", "b", "finance")[1]
-        batches = math.ceil((partners + math.ceil(sellers / 250)) / 500)
+        batches = math.ceil((partners + math.ceil(sellers / PER_DISTRIBUTOR)) / CLOSE_BATCH)
         # each Distributed Map item is a child execution of one Task state: 1 transition
         transitions = parent_transitions + 3 * batches
         invocations = worker.invocations - inv0
         gb_s = (worker.duration_ms - ms0) / 1000 * worker.memory / 1024
-    botocore.handlers.BUILTIN_HANDLERS.remove(("after-call.*.*", count))
-    botocore.handlers.BUILTIN_HANDLERS.remove(("before-parameter-build.*.*", before))
+    calls = meter.calls
     ddb_writes = items["tx_items"] * 2 + calls["dynamodb.PutItem"] + calls["dynamodb.UpdateItem"]
     ddb_reads = calls["dynamodb.Query"] + items["batch_get_keys"] + calls["dynamodb.GetItem"]
     cost = {
