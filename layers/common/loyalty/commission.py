@@ -5,12 +5,12 @@ returns at the original sale's rate, FX to the program currency; rounded once, h
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from itertools import repeat
-from operator import itemgetter, mul
-from typing import Any, Protocol
+from itertools import compress, repeat
+from operator import attrgetter, itemgetter, mul, ne
+from typing import Any, Protocol, cast
 
 from loyalty.csvio import RowIssue
 from loyalty.ingest import SaleBlock, SaleRow
@@ -72,43 +72,98 @@ class Accrual:
         return " ".join(parts)
 
 
-_day = itemgetter(slice(0, 10))
-_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 _quantize = Decimal.quantize
+
+
+@dataclass(frozen=True, slots=True)
+class RateEntry:
+    """What a line's rate rests on; a block holds few distinct ones (dictionary-encoded)."""
+
+    tier: str
+    rate: Decimal
+    rule_version: str
+    basis: str  # "month" | "original-sale"
+
+
+@dataclass(frozen=True, slots=True)
+class _RateProblem:
+    column: str
+    reason: str
+    rank: int  # which problem `compute` would report first, when a row has several
 
 
 @dataclass(slots=True)
 class AccrualBlock:
-    """Computed accruals in columns, aligned with `block` (only rows that could be computed)."""
+    """Computed accruals in columns, aligned with `block` (only rows that could be computed).
+
+    Rates are dictionary-encoded: `entry[i]` indexes `entries`; `fx` holds the rows in a
+    foreign currency (row index -> (units per EUR, rate date)).
+    """
 
     block: SaleBlock
+    entry: list[int]
+    entries: list[RateEntry]
+    fx: dict[int, tuple[Decimal, str]]
     net: list[Decimal]
-    fx_rate: list[Decimal | None]
-    fx_date: list[str]
     net_eur: list[Decimal]
-    tier: list[str]
-    rate: list[Decimal]
-    rule_version: list[str]
-    rate_basis: list[str]
     commission: list[Decimal]
 
     def __len__(self) -> int:
         return len(self.net)
 
+    def _col(self, get: Any) -> list[Any]:
+        table = list(map(get, self.entries))
+        return list(map(table.__getitem__, self.entry))
+
+    @property
+    def tier(self) -> list[str]:
+        return self._col(_tier_of)
+
+    @property
+    def rate(self) -> list[Decimal]:
+        return self._col(_rate_of)
+
+    @property
+    def rule_version(self) -> list[str]:
+        return self._col(_version_of)
+
+    @property
+    def rate_basis(self) -> list[str]:
+        return self._col(_basis_of)
+
+    @property
+    def fx_rate(self) -> list[Decimal | None]:
+        return [self.fx[i][0] if i in self.fx else None for i in range(len(self))]
+
+    @property
+    def fx_date(self) -> list[str]:
+        return [self.fx[i][1] if i in self.fx else "" for i in range(len(self))]
+
     def accruals(self) -> Iterator[Accrual]:
+        entries, fx = self.entries, self.fx
         for i, row in enumerate(self.block.rows()):
+            e = entries[self.entry[i]]
+            rate, date = fx.get(i, (None, ""))
             yield Accrual(
                 row,
                 self.net[i],
-                self.fx_rate[i],
-                self.fx_date[i],
+                rate,
+                date,
                 self.net_eur[i],
-                self.tier[i],
-                self.rate[i],
-                self.rule_version[i],
-                self.rate_basis[i],
+                e.tier,
+                e.rate,
+                e.rule_version,
+                e.basis,
                 self.commission[i],
             )
+
+
+_first = itemgetter(0)
+_tier_of = attrgetter("tier")
+_rate_of = attrgetter("rate")
+_version_of = attrgetter("rule_version")
+_basis_of = attrgetter("basis")
+_CACHE_LIMIT = 100_000
 
 
 class AccrualError(Exception):
@@ -128,6 +183,21 @@ class Calculator:
         self.currency = currency
         self._tier_cache: dict[tuple[str, str], str] = {}
         self._fx_cache: dict[tuple[str, str], tuple[Decimal, str] | None] = {}
+        # columnar path: sold_at -> month or day token; (partner, token, category) -> table index
+        self._tokens: dict[str, str] = {}
+        self._steady: dict[str, bool] = {}
+        self._keys: dict[tuple[str, str, str], int] = {}
+        self._table: list[RateEntry | _RateProblem] = []
+        self._entries: list[RateEntry] = []  # the table with problems blanked (what blocks share)
+        self._index: dict[RateEntry | _RateProblem, int] = {}
+        self._problem_ids: set[int] = set()
+        self._decimals: dict[int, Decimal] = {}
+        self._rates: list[Decimal] = []  # rate per table index (0 for problems)
+        self._cent_prices: set[Decimal] = set()  # prices with exactly two decimals
+        self._fx_rows: dict[tuple[str, str], tuple[Decimal, str] | None] = {}  # (currency, sold_at)
+        self._home_only = frozenset({currency})
+        self._scoped = any(v.scope.cohort or v.scope.segments for v in rules.versions)
+        self._keyed_for: Mapping[str, PartnerContext] | None = None
 
     def fx_rate(self, currency: str, day: str) -> tuple[Decimal, str] | None:
         key = (currency, day)
@@ -217,133 +287,227 @@ class Calculator:
         originals: Mapping[tuple[str, str], OriginalRate] | None = None,
         partners: Mapping[str, PartnerContext] | None = None,
     ) -> tuple[AccrualBlock, list[RowIssue]]:
-        """`compute` over a whole block, in columns. Same results as `compute` row by row."""
+        """`compute` over a whole block, in columns: the same accruals and the same first problem
+        of every row (a property test holds the two to it).
+
+        Per row this is a few C-level passes: a token per `sold_at` (the month, or the day when a
+        rule version starts within the month), one dictionary lookup of (partner, token,
+        category) for the rate, then Decimal products and one half-even quantize per amount.
+        Everything that is per partner, month, tier or currency is worked out once per distinct
+        value and cached for the calculator's lifetime (a warm container's).
+        """
         n = len(block)
-        days = list(map(_day, block.sold_at))
-        months = block.month
-        issues: list[RowIssue] = []
-        keep = [True] * n
-        # rule version per row (per day, or per day and partner when pilots exist)
-        scoped = any(v.scope.cohort or v.scope.segments for v in self.rules.versions)
-        vkeys: Sequence[object] = list(zip(days, block.partner_id, strict=True)) if scoped else days
-        versions: dict[object, object] = {}
-        for k in set(vkeys):
-            day_s = k[0] if isinstance(k, tuple) else k
-            ctx = (partners or {}).get(k[1]) if isinstance(k, tuple) else None
-            try:
-                versions[k] = self.rules.in_effect(
-                    dt.date.fromisoformat(str(day_s)),
-                    ctx.cohort if ctx else None,
-                    ctx.segment if ctx else None,
-                )
-            except LookupError as exc:
-                versions[k] = exc
-        row_versions = list(map(versions.__getitem__, vkeys))
-        # tiers per (partner, month), then rates per (tier, category): few distinct keys each
-        tier_keys = list(zip(block.partner_id, months, strict=True))
-        tiers_map = {pk: self.tier_of(pk[0], pk[1]) for pk in set(tier_keys)}
-        tiers = list(map(tiers_map.__getitem__, tier_keys))
-        distinct_versions = {id(v): v for v in versions.values()}
-        rate_keys: list[tuple[object, ...]]
-        keyed: list[tuple[tuple[object, object, object], tuple[object, ...]]]
-        if len(distinct_versions) == 1:
-            only = next(iter(distinct_versions.values()))
-            rate_keys = list(zip(tiers, block.category, strict=True))
-            keyed = [((only, k[0], k[1]), k) for k in set(rate_keys)]
+        if not n:
+            return AccrualBlock(block, [], [], {}, [], [], []), []
+        if self._scoped and partners is not self._keyed_for:  # pilot scopes depend on the partner
+            self._keys.clear()
+            self._keyed_for = partners
+        sold_at = block.sold_at
+        try:
+            tokens = list(map(self._tokens.__getitem__, sold_at))
+        except KeyError:
+            self._add_tokens(sold_at)
+            tokens = list(map(self._tokens.__getitem__, sold_at))
+        keys = self._keys
+        try:
+            entry = list(map(keys.__getitem__, zip(block.partner_id, tokens, block.category, strict=True)))
+        except KeyError:
+            for k in set(zip(block.partner_id, tokens, block.category, strict=True)).difference(keys):
+                keys[k] = self._resolve(k[0], k[1], k[2], partners)
+            entry = list(map(keys.__getitem__, zip(block.partner_id, tokens, block.category, strict=True)))
+        problems: dict[int, _RateProblem] = {}
+        if not self._problem_ids.isdisjoint(entry):
+            for i in compress(range(n), map(self._problem_ids.__contains__, entry)):
+                problems[i] = self._table[entry[i]]  # type: ignore[assignment]
+        if originals and any(block.original_sale_id):
+            self._apply_originals(block, originals, entry, problems)
+        rates = list(map(self._rates.__getitem__, entry))
+        quantities = self._decimals
+        try:
+            qty = list(map(quantities.__getitem__, block.quantity))
+        except KeyError:
+            for q in set(block.quantity).difference(quantities):
+                quantities[q] = Decimal(q)
+            qty = list(map(quantities.__getitem__, block.quantity))
+        if not self._cent_prices.issuperset(block.unit_price):
+            self._add_cent_prices(block.unit_price)
+            cents = self._cent_prices.issuperset(block.unit_price)
         else:
-            rate_keys = list(zip(map(id, row_versions), tiers, block.category, strict=True))
-            keyed = [((distinct_versions[k[0]], k[1], k[2]), k) for k in set(rate_keys)]  # type: ignore[index,misc]
-        rmap: dict[tuple[object, ...], tuple[Decimal, str, str] | str] = {}
-        for (v, tier_name, category), k in keyed:
-            if isinstance(v, LookupError):
-                rmap[k] = str(v)
-                continue
-            tier = str(tier_name) or v.entry_tier  # type: ignore[attr-defined]
-            try:
-                rmap[k] = (v.commission_rate(tier, str(category)), tier, v.version)  # type: ignore[attr-defined]
-            except KeyError:
-                rmap[k] = f"tier {tier!r} is not defined in rules {v.version}"  # type: ignore[attr-defined]
-        resolved = list(map(rmap.__getitem__, rate_keys))
-        if any(isinstance(r, str) for r in rmap.values()):
-            for i, r in enumerate(resolved):
-                if isinstance(r, str):
-                    keep[i] = False
-                    where = "sold_at" if "rules in effect" in r else "partner_id"
-                    issues.append(RowIssue(block.lines[i], where, "", r))
-                    resolved[i] = (Decimal(0), "", "")
-        rates: list[Decimal] = list(map(_first, resolved))  # type: ignore[arg-type]
-        tier_col: list[str] = list(map(_second, resolved))  # type: ignore[arg-type]
-        version_col: list[str] = list(map(_third, resolved))  # type: ignore[arg-type]
-        basis = list(repeat("month", n))
-        if originals:
-            for i, o in enumerate(block.original_sale_id):
-                if o and block.quantity[i] < 0:
-                    orig = originals.get((block.partner_id[i], o))
-                    if orig is not None and orig.day and days[i] < orig.day:
-                        if keep[i]:
-                            keep[i] = False
-                            issues.append(
-                                RowIssue(
-                                    block.lines[i],
-                                    "sold_at",
-                                    block.sold_at[i],
-                                    f"a return cannot be dated before the sale it returns ({o}, sold {orig.day})",
-                                )
-                            )
-                        continue
-                    if orig is not None:
-                        rates[i], tier_col[i], version_col[i], basis[i] = (
-                            orig.rate,
-                            orig.tier,
-                            orig.rule_version,
-                            "original-sale",
-                        )
-        net = list(map(mul, block.unit_price, block.quantity))
-        prog = list(net)
-        fx_rate: list[Decimal | None] = list(repeat(None, n))
-        fx_date = list(repeat("", n))
-        home = self.currency
-        foreign = (
-            [] if set(block.currency) == {home} else [i for i, c in enumerate(block.currency) if c != home]
-        )
-        for i in foreign:
-            cur = block.currency[i]
-            found = self.fx_rate(cur, days[i])
-            if found is None:
-                if keep[i]:
-                    keep[i] = False
-                    issues.append(
-                        RowIssue(
-                            block.lines[i],
-                            "currency",
-                            cur,
-                            f"no {cur}/{home} rate on or before {days[i]}; upload a rates file and re-send the row",
-                        )
-                    )
-                continue
-            assert not isinstance(found, bool)
-            fx_rate[i] = found[0]
-            fx_date[i] = found[1]
-            prog[i] = CTX.divide(net[i], found[0])
+            cents = True
+        fx: dict[int, tuple[Decimal, str]] = {}
         with localcontext(CTX):
+            net = list(map(mul, block.unit_price, qty))
+            if self._home_only.issuperset(block.currency):
+                prog = net
+            else:
+                prog = list(net)
+                self._convert(block, net, prog, fx, problems)
             commission = list(map(_quantize, map(mul, prog, rates), repeat(CENT), repeat(ROUND_HALF_EVEN)))
-            net_eur = list(map(_quantize, prog, repeat(CENT), repeat(ROUND_HALF_EVEN)))
-        out = AccrualBlock(
-            block, net, fx_rate, fx_date, net_eur, tier_col, rates, version_col, basis, commission
-        )
-        if not all(keep):
-            out = _filter(out, keep)
-        issues.sort(key=lambda x: x.line)
-        return out, issues
+            if cents:  # quantizing to cents is the identity on amounts already in cents
+                net_eur = list(prog)
+                for i in fx:
+                    net_eur[i] = _quantize(prog[i], CENT, ROUND_HALF_EVEN)
+            else:
+                net_eur = list(map(_quantize, prog, repeat(CENT), repeat(ROUND_HALF_EVEN)))
+        out = AccrualBlock(block, entry, self._entries, fx, net, net_eur, commission)
+        if not problems:
+            return out, []
+        issues = [
+            RowIssue(
+                block.lines[i],
+                pr.column,
+                {"currency": block.currency[i], "sold_at": sold_at[i] if pr.rank == 3 else ""}.get(
+                    pr.column, ""
+                ),
+                pr.reason,
+            )
+            for i, pr in sorted(problems.items())
+        ]
+        return _drop(out, problems.keys()), issues
+
+    def _convert(
+        self,
+        block: SaleBlock,
+        net: list[Decimal],
+        prog: list[Decimal],
+        fx: dict[int, tuple[Decimal, str]],
+        problems: dict[int, _RateProblem],
+    ) -> None:
+        """Foreign-currency rows: `prog[i]` = net / rate of the sale day (or the latest before)."""
+        home = self.currency
+        foreign = list(map(ne, block.currency, repeat(home)))
+        rows = list(compress(range(len(block)), foreign))
+        keys = list(zip(compress(block.currency, foreign), compress(block.sold_at, foreign), strict=True))
+        known = self._fx_rows
+        try:
+            hits = list(map(known.__getitem__, keys))
+        except KeyError:
+            if len(known) > _CACHE_LIMIT:
+                known.clear()
+            for cur, sold in set(keys).difference(known):
+                known[cur, sold] = self.fx_rate(cur, sold[:10])
+            hits = list(map(known.__getitem__, keys))
+        if None in hits:
+            for i, (cur, sold), hit in zip(rows, keys, hits, strict=True):
+                if hit is None and (i not in problems or problems[i].rank > 2):
+                    problems[i] = _RateProblem(
+                        "currency",
+                        f"no {cur}/{home} rate on or before {sold[:10]}; upload a rates file and re-send the row",
+                        2,
+                    )
+            ok = [h is not None for h in hits]
+            rows, hits = list(compress(rows, ok)), list(compress(hits, ok))
+        found = cast(list[tuple[Decimal, str]], hits)
+        fx.update(zip(rows, found, strict=True))
+        converted = map(CTX.divide, map(net.__getitem__, rows), map(_first, found))
+        for i, value in zip(rows, converted, strict=True):
+            prog[i] = value
+
+    def _add_cent_prices(self, prices: Sequence[Decimal]) -> None:
+        if len(self._cent_prices) > _CACHE_LIMIT:
+            self._cent_prices.clear()
+        self._cent_prices.update(p for p in set(prices) if p.as_tuple().exponent == -2)
+
+    # -- the columnar path's caches ------------------------------------------------------------------
+    def _add_tokens(self, sold_at: Sequence[str]) -> None:
+        """Token of each new `sold_at`: its month when one rule version is in effect for the whole
+        month (for every scope), else its day."""
+        if len(self._tokens) > _CACHE_LIMIT:
+            self._tokens.clear()
+        for s in set(sold_at).difference(self._tokens):
+            month = s[:7]
+            steady = self._steady.get(month)
+            if steady is None:
+                first = dt.date.fromisoformat(f"{month}-01")
+                last = (first + dt.timedelta(days=31)).replace(day=1)
+                steady = not any(first < v.effective_from < last for v in self.rules.versions)
+                if steady:
+                    try:
+                        self.rules.in_effect(first)
+                    except LookupError:
+                        steady = False
+                self._steady[month] = steady
+            self._tokens[s] = month if steady else s[:10]
+
+    def _resolve(
+        self, partner_id: str, token: str, category: str, partners: Mapping[str, PartnerContext] | None
+    ) -> int:
+        """Index in the rate table of (partner, month or day, category): a rate entry or a problem."""
+        day = token if len(token) == 10 else f"{token}-01"
+        ctx = partners.get(partner_id) if partners else None
+        try:
+            version = self.rules.in_effect(
+                dt.date.fromisoformat(day), ctx.cohort if ctx else None, ctx.segment if ctx else None
+            )
+        except LookupError as exc:
+            return self._intern(_RateProblem("sold_at", str(exc), 1))
+        tier = self.tier_of(partner_id, token[:7]) or version.entry_tier
+        try:
+            rate = version.commission_rate(tier, category)
+        except KeyError:
+            return self._intern(
+                _RateProblem("partner_id", f"tier {tier!r} is not defined in rules {version.version}", 4)
+            )
+        return self._intern(RateEntry(tier, rate, version.version, "month"))
+
+    def _intern(self, value: RateEntry | _RateProblem) -> int:
+        idx = self._index.get(value)
+        if idx is None:
+            idx = self._index[value] = len(self._table)
+            self._table.append(value)
+            if isinstance(value, _RateProblem):
+                self._problem_ids.add(idx)
+                self._entries.append(RateEntry("", _ZERO, "", ""))
+            else:
+                self._entries.append(value)
+            self._rates.append(self._entries[idx].rate)
+        return idx
+
+    def _apply_originals(
+        self,
+        block: SaleBlock,
+        originals: Mapping[tuple[str, str], OriginalRate],
+        entry: list[int],
+        problems: dict[int, _RateProblem],
+    ) -> None:
+        """Returns of a known sale take its rate, unless dated before it."""
+        for i in compress(range(len(block)), block.original_sale_id):
+            o = block.original_sale_id[i]
+            if block.quantity[i] >= 0:
+                continue
+            orig = originals.get((block.partner_id[i], o))
+            if orig is None or (i in problems and problems[i].rank < 3):
+                continue
+            if orig.day and block.sold_at[i][:10] < orig.day:
+                problems[i] = _RateProblem(
+                    "sold_at",
+                    f"a return cannot be dated before the sale it returns ({o}, sold {orig.day})",
+                    3,
+                )
+                continue
+            problems.pop(i, None)  # a tier problem does not concern a return at its sale's rate
+            entry[i] = self._intern(RateEntry(orig.tier, orig.rate, orig.rule_version, "original-sale"))
 
 
-def _filter(a: AccrualBlock, keep: list[bool]) -> AccrualBlock:
+_ZERO = Decimal(0)
+
+
+def _drop(a: AccrualBlock, rows: Iterable[int]) -> AccrualBlock:
+    gone = set(rows)
+    keep = [i not in gone for i in range(len(a))]
+
     def f(col: Sequence[Any]) -> list[Any]:
-        return [x for x, k in zip(col, keep, strict=True) if k]
+        return list(compress(col, keep))
 
     b = a.block
     blk = SaleBlock(*(f(getattr(b, name)) for name in SaleBlock.__slots__))  # type: ignore[attr-defined,arg-type]
+    new_index = {old: new for new, old in enumerate(compress(range(len(a)), keep))}
     return AccrualBlock(
         blk,
-        *(f(getattr(a, name)) for name in AccrualBlock.__slots__[1:]),  # type: ignore[attr-defined,arg-type]
+        f(a.entry),
+        a.entries,
+        {new_index[i]: v for i, v in a.fx.items() if i in new_index},
+        f(a.net),
+        f(a.net_eur),
+        f(a.commission),
     )

@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
-from operator import methodcaller
 from typing import IO
 
 SAMPLE_BYTES = 64 * 1024
@@ -235,6 +234,19 @@ class _DecodeErrors:
 codecs.register_error("loyalty_mark", _DecodeErrors.handler)
 
 
+_NOT_STRUCTURE = {d: bytes(c for c in range(256) if c not in {ord(d), ord("\n")}) for d in ",;"}
+
+
+def _uniform_rows(text: str, delim: str, width: int) -> int:
+    """How many lines `text` (ending in a newline) has, if every one has exactly `width - 1`
+    delimiters, else -1. Deletes every other byte in C and compares what is left (the text's
+    skeleton) with the expected one: no per-line Python objects."""
+    shape = (delim * (width - 1) + "\n").encode()
+    skeleton = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE[delim])
+    rows, rest = divmod(len(skeleton), len(shape))
+    return rows if not rest and skeleton == shape * rows else -1
+
+
 def _span(row: list[str]) -> int:
     text = "".join(row)
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
@@ -338,7 +350,6 @@ class CsvStream:
         index = self._index
         delim = self.delimiter
         offset = self._offset + 1
-        count_delims = methodcaller("count", delim)
         carry = ""
         consumed = 0
         while True:
@@ -365,12 +376,10 @@ class CsvStream:
                 )
                 self._csv_from = consumed
                 return
-            lines = text.split("\n")
-            lines.pop()
-            n = len(lines)
             first = consumed
-            consumed += n
-            if MARK not in text and set(map(count_delims, lines)) == {width - 1}:
+            n = -1 if MARK in text else _uniform_rows(text, delim, width)
+            if n >= 0:
+                consumed += n
                 flat = text[:-1].replace("\n", delim).split(delim)
                 cols = [flat[i::width] for i in range(width)]
                 for a in range(0, n, size):
@@ -381,6 +390,10 @@ class CsvStream:
                     ]
                     yield RawBlock(list(range(first + a + offset, first + b + offset)), out, [])
             else:
+                lines = text.split("\n")
+                lines.pop()
+                n = len(lines)
+                consumed += n
                 rows = [line.split(delim) for line in lines]
                 for a in range(0, n, size):
                     b = min(n, a + size)

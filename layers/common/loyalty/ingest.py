@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import compress
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from loyalty.csvio import ColumnSpec, RawBlock, RowIssue
 from loyalty.currencies import ISO_4217
@@ -157,6 +158,13 @@ class SalesValidator:
         self._dates: dict[str, str | ValueError] = {}
         self._prices: dict[str, Decimal | ValueError] = {}
         self._max_day = (today + dt.timedelta(days=future_tolerance_days)).isoformat()
+        # the block path's memory of values already found good
+        self._to_partner: dict[str, str] = {}  # -> one shared string per partner
+        self._to_date: dict[str, str] = {}
+        self._to_quantity: dict[str, int] = {}
+        self._to_price: dict[str, Decimal] = {}
+        self._to_currency: dict[str, str] = {}
+        self._to_category: dict[str, str] = {}
 
     def _date(self, text: str) -> str:
         cached = self._dates.get(text)
@@ -178,6 +186,18 @@ class SalesValidator:
         if isinstance(cached, ValueError):
             raise cached
         return cached
+
+    def _writable(self, partner_id: str) -> str:
+        """The partner id when the uploader may write its sales (as is: no spaces around)."""
+        if partner_id != partner_id.strip() or not partner_id:
+            raise ValueError(partner_id)
+        right = self._rights.get(partner_id, "?")
+        if right == "?":
+            right = self._may_write(partner_id)
+            self._rights[partner_id] = right
+        if right is not None:
+            raise ValueError(right)
+        return partner_id
 
     def _price(self, text: str) -> Decimal:
         cached = self._prices.get(text)
@@ -221,67 +241,41 @@ class SalesValidator:
         return SaleBlock.from_rows(good), issues
 
     def _fast_block(self, raw: RawBlock) -> SaleBlock | None:
+        """The whole block at C speed, or None when any value needs the row-by-row path.
+
+        Ids are checked by string scans over the joined column. Every other distinct value is
+        checked and normalised once per validator (a warm container's), then looked up in the
+        `_to_*` maps. A value that fails is never cached there; the row path reports it.
+        """
         sale_id, partner_id, sold_at, sku, qty, price, cur, cat, cust, orig = raw.cols
-        if not _ids_ok(sale_id, True) or not _ids_ok(sku, True):
+        if not (_ids_ok(sale_id, True) and _ids_ok(sku, True) and _ids_ok(cust, False)):
             return None
-        for p in set(partner_id):
-            if p != p.strip() or not p:
-                return None
-            right = self._rights.get(p, "?")
-            if right == "?":
-                right = self._may_write(p)
-                self._rights[p] = right
-            if right is not None:
-                return None
-        dates: dict[str, str] = {}
-        for d in set(sold_at):
-            try:
-                dates[d] = self._date(d)
-            except ValueError:
-                return None
-        qmap: dict[str, int] = {}
-        for q in set(qty):
-            n = parse_quantity(q)
-            if n is None or n == 0 or abs(n) > MAX_QUANTITY:
-                return None
-            qmap[q] = n
-        pmap: dict[str, Decimal] = {}
-        for p in set(price):
-            try:
-                pmap[p] = self._price(p)
-            except ValueError:
-                return None
-        cmap: dict[str, str] = {}
-        for c in set(cur):
-            u = c.strip().upper()
-            if u not in ISO_4217:
-                return None
-            cmap[c] = u
-        catmap: dict[str, str] = {}
-        for c in set(cat):
-            lc = c.strip().lower()
-            if lc and (len(lc) > 40 or is_formula(lc) or not ID_RE.match(lc)):
-                return None
-            catmap[c] = lc
-        if not _ids_ok(cust, False):
+        partners = _mapped(self._to_partner, partner_id, self._writable)
+        if partners is None:
             return None
-        quantities = list(map(qmap.__getitem__, qty))
+        dates = _mapped(self._to_date, sold_at, self._date)
+        quantities = _mapped(self._to_quantity, qty, _quantity)
+        prices = _mapped(self._to_price, price, self._price)
+        currencies = _mapped(self._to_currency, cur, _currency)
+        categories = _mapped(self._to_category, cat, _category)
+        if dates is None or quantities is None or prices is None or currencies is None or categories is None:
+            return None
         if any(orig):
             if not _ids_ok(orig, False):
                 return None
-            for i in [i for i, o in enumerate(orig) if o]:
+            for i in compress(range(len(orig)), orig):
                 if quantities[i] > 0 or orig[i] == sale_id[i]:
                     return None
         return SaleBlock(
             raw.lines,
             sale_id,
-            partner_id,
-            list(map(dates.__getitem__, sold_at)),
+            partners,
+            dates,
             sku,
             quantities,
-            list(map(pmap.__getitem__, price)),
-            list(map(cmap.__getitem__, cur)),
-            list(map(catmap.__getitem__, cat)),
+            prices,
+            currencies,
+            categories,
             cust,
             orig,
         )
@@ -370,7 +364,10 @@ class SalesValidator:
 
 
 _month = itemgetter(slice(0, 7))
-_TRIGGERS = tuple("\n" + c for c in "=+-@|")
+_LONG_ID = re.compile(r"\n[^\n]{65}")
+_PRINTABLE_ASCII = bytes(range(32, 127))
+_CACHE_LIMIT = 100_000
+T = TypeVar("T")
 
 
 def _ids_ok(col: Sequence[str], required: bool) -> bool:
@@ -379,14 +376,55 @@ def _ids_ok(col: Sequence[str], required: bool) -> bool:
     scans; a False only sends the block down the row-by-row path, which says what is wrong."""
     if not col:
         return True
-    if max(map(len, col)) > 64 or (required and min(map(len, col)) == 0):
-        return False
     joined = "\n" + "\n".join(col) + "\n"
-    if not joined.replace("\n", "").isprintable():
+    if (required and "\n\n" in joined) or _LONG_ID.search(joined):
         return False
-    if "\n " in joined or " \n" in joined:
+    flat = joined.replace("\n", "")
+    if flat.isascii():
+        if flat.encode("ascii").translate(None, _PRINTABLE_ASCII):
+            return False
+    elif not flat.isprintable():
         return False
-    return not any(t in joined for t in _TRIGGERS)
+    if " " in flat and ("\n " in joined or " \n" in joined):
+        return False
+    return not any(c in flat and "\n" + c in joined for c in "=+-@|")
+
+
+def _mapped(cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]) -> list[T] | None:
+    """`convert` over a column, once per distinct value; None when a value is not valid."""
+    try:
+        return list(map(cache.__getitem__, col))
+    except KeyError:
+        pass
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    for v in set(col).difference(cache):
+        try:
+            cache[v] = convert(v)
+        except ValueError:
+            return None
+    return list(map(cache.__getitem__, col))
+
+
+def _quantity(text: str) -> int:
+    n = parse_quantity(text)
+    if n is None or n == 0 or abs(n) > MAX_QUANTITY:
+        raise ValueError(text)
+    return n
+
+
+def _currency(text: str) -> str:
+    code = text.strip().upper()
+    if code not in ISO_4217:
+        raise ValueError(text)
+    return code
+
+
+def _category(text: str) -> str:
+    lc = text.strip().lower()
+    if lc and (len(lc) > 40 or is_formula(lc) or not ID_RE.match(lc)):
+        raise ValueError(text)
+    return lc
 
 
 @dataclass(slots=True)
