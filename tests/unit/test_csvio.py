@@ -6,7 +6,8 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.csvio import CsvStream, FileError, RowIssue
+from loyalty import csvio
+from loyalty.csvio import ColumnSpec, CsvStream, FileError, RowIssue
 from loyalty.ingest import SALES_SPEC
 
 H = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\n"
@@ -115,3 +116,71 @@ def test_quote_free_fast_path_equals_the_csv_module(
         else:
             expected.append((n, [*row, "", "", ""]))
     assert [(ln, v if isinstance(v, list) else "issue") for ln, v in got] == expected
+
+
+# -- the C accelerator and the pure-Python path give the same columns -------------------------------
+def test_the_accelerator_is_built_where_a_compiler_is() -> None:
+    """`make venv` compiles loyalty._fastcsv; only a machine without a C compiler runs without it."""
+    import shutil
+
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert csvio._split_columns is not None, "run `make venv` (setup.py build_ext --inplace)"
+    else:
+        assert csvio._split_columns is None
+
+
+@st.composite
+def split_case(draw: st.DrawFn) -> tuple[str, str, int]:
+    delim = draw(st.sampled_from([",", ";"]))
+    width = draw(st.integers(min_value=1, max_value=4))
+    if draw(st.booleans()):  # any text: mostly lines of other widths
+        body = draw(st.text(alphabet=st.sampled_from(list("ab1 ,;.-=\nЖé\x1f")), max_size=80))
+    else:  # lines of `width` fields, now and then one of another width
+        field = st.text(
+            alphabet=st.sampled_from(list("ab1 .-=Жé\x1f" + (";" if delim == "," else ","))), max_size=6
+        )
+        rows = draw(st.lists(st.lists(field, min_size=width, max_size=width), min_size=1, max_size=12))
+        if draw(st.integers(0, 4)) == 0:
+            rows.insert(draw(st.integers(0, len(rows))), draw(st.lists(field, min_size=1, max_size=5)))
+        body = "".join(delim.join(r) + "\n" for r in rows)
+    return (body if body.endswith("\n") else body + "\n"), delim, width
+
+
+@settings(max_examples=400, deadline=None)
+@given(split_case())
+def test_split_columns_equals_the_python_split(case: tuple[str, str, int]) -> None:
+    text, delim, width = case
+    lines = text[:-1].split("\n")
+    uniform = all(line.count(delim) == width - 1 for line in lines)
+    expected = [[line.split(delim)[k] for line in lines] for k in range(width)] if uniform else None
+    names = "abcd"[:width]
+    spec = ColumnSpec(columns=tuple(names), required=frozenset(), repeated=frozenset(names[1::2]))
+    stream = CsvStream(io.BytesIO((delim.join(names) + "\n").encode()), spec)
+    stream.delimiter = delim  # (a one-column header has none to detect)
+    assert stream._columns(text) == expected
+    if csvio._split_columns is not None and text.isascii():
+        canon: list[dict[str, str] | None] = [{} if k % 2 else None for k in range(width)]
+        got = csvio._split_columns(text, delim, width, canon)
+        assert got == expected
+        if got is not None:  # repeated columns hold one object per distinct value
+            for k in range(1, width, 2):
+                assert len({id(v) for v in got[k]}) == len(set(got[k]))
+
+
+def test_blocks_are_the_same_with_and_without_the_accelerator(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [
+        f"S{i},P{i % 7},2026-10-{1 + i % 28:02d},A,{1 + i % 3},{i % 50}.5,{'USD' if i % 5 else 'EUR'}"
+        if i % 97
+        else f"S{i},P1"  # a short row now and then: that chunk takes the row-by-row path
+        for i in range(1, 5001)
+    ]
+    data = (H + "\n".join(lines) + "\n").encode()
+
+    def collect() -> list[tuple[list[int], list[list[str]], list[RowIssue]]]:
+        s = CsvStream(io.BytesIO(data), SALES_SPEC)
+        return [(b.lines, [list(c) for c in b.cols], b.issues) for b in s.blocks(size=300, chunk_chars=997)]
+
+    with_c = collect()
+    monkeypatch.setattr(csvio, "_split_columns", None)
+    assert collect() == with_c
+    assert sum(len(b[0]) + len(b[2]) for b in with_c) == 5000

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.commission import Calculator, OriginalRate
+from loyalty.commission import Accrual, AccrualError, Calculator, OriginalRate, PartnerContext
 from loyalty.csvio import RawBlock, RowIssue
 from loyalty.fx import FxTable
 from loyalty.ingest import COLUMNS, SaleBlock, SaleRow, SalesValidator
 from loyalty.reports import safe_cell
-from loyalty.rules import RuleBook, parse_rules
+from loyalty.rules import RuleBook, RuleVersion, parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = RuleBook([parse_rules((ROOT / "rules/default-program.yaml").read_text())])
@@ -234,4 +234,96 @@ def test_a_return_dated_before_its_sale_is_rejected() -> None:
         len(blk) == 0
         and issues[0].column == "sold_at"
         and "dated before the sale it returns (S1, sold 2026-10-05)" in issues[0].reason
+    )
+
+
+# -- the whole columnar path over several blocks, with every kind of problem ------------------------
+def _version(**kw: object) -> RuleVersion:
+    base = RULES.versions[0].model_dump()
+    base.update(kw)
+    return RuleVersion.model_validate(base)
+
+
+BASE = RULES.versions[0]
+HARD_RULES = RuleBook(
+    [
+        BASE,
+        # a new version from 15 October: every row of October needs its day's version
+        _version(
+            version="2026.2", effective_from=dt.date(2026, 10, 15), category_bonus_pct={"services": "1.5"}
+        ),
+        # a pilot for cohort "c1" from 20 October
+        _version(version="pilot", effective_from=dt.date(2026, 10, 20), scope={"cohort": "c1"}),
+    ]
+)
+PARTNERS = {"P1": PartnerContext("c1", "dealer"), "P2": PartnerContext(None, "reseller")}
+hard_row = st.fixed_dictionaries(
+    {
+        "sale_id": st.sampled_from(["S1", "S2", "S3", "S4", "R1", "R2"]),
+        "partner_id": st.sampled_from(["P1", "P2"]),
+        "sold_at": st.sampled_from(
+            ["2025-12-31", "2026-09-30", "2026-10-01", "2026-10-15T10:00:00Z", "2026-10-20", "2026-10-28"]
+        ),
+        "sku": st.sampled_from(["A", "B-1"]),
+        "quantity": st.sampled_from(["1", "-2", "7", "-1"]),
+        "unit_price": st.sampled_from(["0.99", "10,50", "1234.5678", "3", "99999999.999999"]),
+        "currency": st.sampled_from(["EUR", "USD", "GBP"]),
+        "category": st.sampled_from(["", "services", "hardware"]),
+        "customer_id": st.sampled_from(["", "C1"]),
+        "original_sale_id": st.sampled_from(["", "", "S1", "S2", "S9"]),
+    }
+).map(lambda d: [d[c] for c in COLUMNS])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(hard_row, min_size=1, max_size=12), min_size=1, max_size=4),
+    st.sampled_from(["Bronze", "Gold", "Diamond", None]),
+)
+def test_blocks_through_one_calculator_equal_row_by_row(
+    blocks: list[list[list[str]]], tier: str | None
+) -> None:
+    """Per-block caches (tokens, rate keys, FX, quantities, two-decimal prices) never change an
+    answer: every accrual and every row's first problem match `compute` row by row."""
+    tiers = Tiers({("P2", "2026-10"): tier} if tier else {})
+    originals = {
+        ("P1", "S1"): OriginalRate(Decimal("0.07"), "Gold", "2026.1", "2026-10", "2026-10-15"),
+        ("P2", "S2"): OriginalRate(Decimal("0.025"), "Silver", "2026.1", "2026-09", "2026-09-30"),
+    }
+    block_calc, row_calc = Calculator(HARD_RULES, tiers, FX), Calculator(HARD_RULES, tiers, FX)
+    validator = SalesValidator(rights, TODAY)
+    line = 2
+    for rows in blocks:
+        lines = list(range(line, line + len(rows)))
+        line += len(rows)
+        good, _ = validator.validate_block(
+            RawBlock(lines, [tuple(r[i] for r in rows) for i in range(10)], [])
+        )
+        got, issues = block_calc.compute_block(good, originals, PARTNERS)
+        expected: list[Accrual | RowIssue] = []
+        for r in good.rows():
+            orig = originals.get((r.partner_id, r.original_sale_id)) if r.quantity < 0 else None
+            try:
+                expected.append(row_calc.compute(r, orig, PARTNERS[r.partner_id]))
+            except AccrualError as exc:
+                expected.append(RowIssue(r.line, exc.column, "", exc.reason))
+        assert [_facts(a) for a in got.accruals()] == [_facts(a) for a in expected if isinstance(a, Accrual)]
+        assert [(i.line, i.column, i.reason) for i in issues] == [
+            (i.line, i.column, i.reason) for i in expected if isinstance(i, RowIssue)
+        ]
+        assert len(got.tier) == len(got.rate) == len(got.fx_rate) == len(got) == len(good) - len(issues)
+
+
+def _facts(a: Accrual) -> tuple[object, ...]:
+    return (
+        a.row,
+        a.net,
+        a.fx_rate,
+        a.fx_date,
+        a.net_eur,
+        a.tier,
+        a.rate,
+        a.rule_version,
+        a.rate_basis,
+        a.commission,
     )

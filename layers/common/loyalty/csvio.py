@@ -17,12 +17,19 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from typing import IO
 
+_split_columns: Callable[[str, str, int, Sequence[dict[str, str] | None]], list[list[str]] | None] | None
+try:
+    from loyalty._fastcsv import split_columns as _split_columns
+except ImportError:  # not compiled here: the pure-Python path gives the same columns, slower
+    _split_columns = None
+
 SAMPLE_BYTES = 64 * 1024
+CANON_LIMIT = 100_000  # distinct values remembered per repeated column
 DEFAULT_MAX_LINE_BYTES = 8 * 1024
 MARK = "\x1a"
 _MARK_B = b"\x1a"
@@ -53,6 +60,8 @@ class ColumnSpec:
     columns: Sequence[str]
     required: frozenset[str]
     aliases: dict[str, str] = field(default_factory=dict)  # normalized alias -> canonical
+    # columns with few distinct values: parsed into one shared string per value
+    repeated: frozenset[str] = frozenset()
 
     def canonical(self, header: str) -> str | None:
         norm = normalize_header(header)
@@ -273,6 +282,7 @@ class CsvStream:
         if looks_binary(sample):
             raise FileError("not_csv", "the file is binary (not a CSV text file)")
         self.encoding = detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
+        self._line_chars = len(sample) / max(1, sample.count(b"\n"))  # about, for the read size
         self._src = _Source(sample, raw, max_line_bytes)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._src, buffer_size=256 * 1024),
@@ -300,6 +310,9 @@ class CsvStream:
             raise FileError("bad_header", f"the header line is not valid CSV: {exc}") from exc
         self.header = [h.strip() for h in header]
         self._index, self.ignored_columns = self._map_header(self.header)
+        self._canon: list[dict[str, str] | None] = [
+            {} if spec.canonical(h) in spec.repeated else None for h in self.header
+        ]
         self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=False)
         self._csv_from: int | None = 0
 
@@ -338,22 +351,27 @@ class CsvStream:
             - self._marks_seen
         )
 
-    def blocks(self, size: int = 1024) -> Iterator[RawBlock]:
+    def blocks(self, size: int = 1024, chunk_chars: int | None = None) -> Iterator[RawBlock]:
         """Blocks of at most `size` rows. Text without any quote character is split with
         `str.split` (columns come out by slicing, no per-row objects); from the first quote on,
-        the csv module parses the rest. Both give the same rows and line numbers."""
-        yield from self._quote_free_blocks(size)
+        the csv module parses the rest. Both give the same rows and line numbers.
+
+        The text is read `chunk_chars` at a time, by default a little under `size` lines' worth
+        (from the sample's line length): a chunk then makes one block, whose strings are still
+        in the CPU cache while it is validated and computed."""
+        if chunk_chars is None:
+            chunk_chars = max(4096, int(size * self._line_chars * 0.9))
+        yield from self._quote_free_blocks(size, chunk_chars)
         yield from self._csv_blocks(size)
 
-    def _quote_free_blocks(self, size: int) -> Iterator[RawBlock]:
-        width = len(self.header)
+    def _quote_free_blocks(self, size: int, chunk_chars: int) -> Iterator[RawBlock]:
         index = self._index
         delim = self.delimiter
         offset = self._offset + 1
         carry = ""
         consumed = 0
         while True:
-            chunk = self._text.read(1 << 18)
+            chunk = self._text.read(1 << 14)
             text = carry + chunk
             if not chunk:
                 if not text:
@@ -377,16 +395,16 @@ class CsvStream:
                 self._csv_from = consumed
                 return
             first = consumed
-            n = -1 if MARK in text else _uniform_rows(text, delim, width)
-            if n >= 0:
+            cols = None if MARK in text else self._columns(text)
+            if cols is not None:
+                n = len(cols[0])
                 consumed += n
-                flat = text[:-1].replace("\n", delim).split(delim)
-                cols = [flat[i::width] for i in range(width)]
                 for a in range(0, n, size):
                     b = min(n, a + size)
                     self.rows += b - a
                     out: list[Sequence[str]] = [
-                        cols[i][a:b] if i >= 0 else tuple(repeat("", b - a)) for i in index
+                        (cols[i] if b - a == n else cols[i][a:b]) if i >= 0 else tuple(repeat("", b - a))
+                        for i in index
                     ]
                     yield RawBlock(list(range(first + a + offset, first + b + offset)), out, [])
             else:
@@ -398,6 +416,22 @@ class CsvStream:
                 for a in range(0, n, size):
                     b = min(n, a + size)
                     yield self._classify(list(range(first + a, first + b)), rows[a:b], [], offset)
+
+    def _columns(self, text: str) -> list[list[str]] | None:
+        """The columns of `text` (whole lines, no quotes), or None when some line does not
+        have the header's number of fields. In C when the accelerator is compiled."""
+        width, delim = len(self.header), self.delimiter
+        if _split_columns is not None:
+            for seen in self._canon:
+                if seen is not None and len(seen) > CANON_LIMIT:
+                    seen.clear()
+            cols = _split_columns(text, delim, width, self._canon)
+            if cols is not None:
+                return cols
+        if _uniform_rows(text, delim, width) < 0:
+            return None
+        flat = text[:-1].replace("\n", delim).split(delim)
+        return [flat[i::width] for i in range(width)]
 
     def _csv_blocks(self, size: int) -> Iterator[RawBlock]:
         if self._csv_from is None:

@@ -80,6 +80,7 @@ SALES_SPEC = ColumnSpec(
     columns=COLUMNS,
     required=REQUIRED,
     aliases={alias: canon for canon, names in _ALIASES.items() for alias in names},
+    repeated=frozenset({"partner_id", "sold_at", "quantity", "unit_price", "currency", "category"}),
 )
 
 ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -261,7 +262,7 @@ class SalesValidator:
         if dates is None or quantities is None or prices is None or currencies is None or categories is None:
             return None
         if any(orig):
-            if not _ids_ok(orig, False):
+            if not _ids_ok(list(filter(None, orig)), True):
                 return None
             for i in compress(range(len(orig)), orig):
                 if quantities[i] > 0 or orig[i] == sale_id[i]:
@@ -365,7 +366,7 @@ class SalesValidator:
 
 _month = itemgetter(slice(0, 7))
 _LONG_ID = re.compile(r"\n[^\n]{65}")
-_PRINTABLE_ASCII = bytes(range(32, 127))
+_PRINTABLE_ASCII_NL = bytes([10, *range(32, 127)])
 _CACHE_LIMIT = 100_000
 T = TypeVar("T")
 
@@ -379,15 +380,14 @@ def _ids_ok(col: Sequence[str], required: bool) -> bool:
     joined = "\n" + "\n".join(col) + "\n"
     if (required and "\n\n" in joined) or _LONG_ID.search(joined):
         return False
-    flat = joined.replace("\n", "")
-    if flat.isascii():
-        if flat.encode("ascii").translate(None, _PRINTABLE_ASCII):
+    if joined.isascii():
+        if joined.encode("ascii").translate(None, _PRINTABLE_ASCII_NL):
             return False
-    elif not flat.isprintable():
+    elif not joined.replace("\n", "").isprintable():
         return False
-    if " " in flat and ("\n " in joined or " \n" in joined):
+    if " " in joined and ("\n " in joined or " \n" in joined):
         return False
-    return not any(c in flat and "\n" + c in joined for c in "=+-@|")
+    return not any(c in joined and "\n" + c in joined for c in "=+-@|")
 
 
 def _mapped(cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]) -> list[T] | None:
