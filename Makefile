@@ -16,11 +16,10 @@ help:
 	@echo "make bench  - benchmarks -> bench/results.json"
 	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials and the SAM CLI)"
 
-$(STAMP): pyproject.toml setup.py layers/common/loyalty/_fastcsv.c
+$(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
-	$(BIN)/python setup.py -q build_ext --inplace 2>&1 | grep -v -i -E "beta|warnings.warn" || true
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -120,37 +120,23 @@ def reader_once(path: Path) -> tuple[float, int]:
 
 
 def bench_core(path: Path, reps: int) -> dict[str, Any]:
-    """Interleaved repetitions (machine noise hits all three alike): csv.reader, the core as it
-    runs with the C accelerator (when compiled), and the core on the pure-Python path."""
-    from loyalty import csvio
-
-    accelerator = csvio._split_columns
-    core, pure, base = [], [], []
+    core, base = [], []
     rows = 0
-    for _ in range(reps):
+    for _ in range(reps):  # interleaved, so machine noise hits both alike
         tb, _ = reader_once(path)
         tc, rows = core_once(path)
-        csvio._split_columns = None
-        try:
-            tp, _ = core_once(path)
-        finally:
-            csvio._split_columns = accelerator
         base.append(tb)
         core.append(tc)
-        pure.append(tp)
-    mc, mp, mb = statistics.median(core), statistics.median(pure), statistics.median(base)
+    mc, mb = statistics.median(core), statistics.median(base)
     return {
         "rows": rows,
         "repetitions": reps,
-        "accelerator_compiled": accelerator is not None,
         "core_seconds_median": round(mc, 3),
-        "pure_python_core_seconds_median": round(mp, 3),
         "csv_reader_seconds_median": round(mb, 3),
         "core_rows_per_s": round(rows / mc),
-        "pure_python_core_rows_per_s": round(rows / mp),
         "csv_reader_rows_per_s": round(rows / mb),
         "ratio_core_to_csv_reader": round(mb / mc, 3),
-        "ratio_pure_python_core_to_csv_reader": round(mb / mp, 3),
+        "ratio_per_repetition": [round(b / c, 3) for b, c in zip(base, core, strict=True)],
         "target_ratio": 0.35,
     }
 

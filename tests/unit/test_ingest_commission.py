@@ -327,3 +327,36 @@ def _facts(a: Accrual) -> tuple[object, ...]:
         a.rate_basis,
         a.commission,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=10**10),  # price in cents, up to the 100 000 000 limit
+            st.integers(min_value=-1000, max_value=1000).filter(bool),
+            st.sampled_from(["", "services", "hardware"]),
+            st.sampled_from(["P1", "P2"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_block_amounts_round_half_even_like_compute(cases: list[tuple[int, int, str, str]]) -> None:
+    """Block amounts equal `compute`'s for any two-decimal price and quantity, half-cent ties
+    included (0.25 EUR at 2 % is half a cent: 0.00; 0.75 EUR is 1.5 cents: 0.02)."""
+    cases = [(25, 1, "", "P2"), (75, 1, "", "P2"), (75, -1, "", "P2"), (25, -1, "", "P2"), *cases]
+    tiers = Tiers({("P1", "2026-10"): "Gold"})
+    sales = [
+        SaleRow(
+            i + 2, f"S{i}", pid, "2026-10-02T00:00:00Z", "A", q, Decimal(c).scaleb(-2), "EUR", cat, "", ""
+        )
+        for i, (c, q, cat, pid) in enumerate(cases)
+    ]
+    got, issues = Calculator(RULES, tiers, FX).compute_block(SaleBlock.from_rows(sales))
+    one = Calculator(RULES, tiers, FX)
+    assert not issues
+    assert [(a.commission, a.net_eur, a.net) for a in got.accruals()] == [
+        (e.commission, e.net_eur, e.net) for e in map(one.compute, sales)
+    ]
+    assert [a.commission for a in got.accruals()][:4] == [Decimal(0), Decimal("0.02"), Decimal("-0.02"), 0]

@@ -17,19 +17,12 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from typing import IO
 
-_split_columns: Callable[[str, str, int, Sequence[dict[str, str] | None]], list[list[str]] | None] | None
-try:
-    from loyalty._fastcsv import split_columns as _split_columns
-except ImportError:  # not compiled here: the pure-Python path gives the same columns, slower
-    _split_columns = None
-
 SAMPLE_BYTES = 64 * 1024
-CANON_LIMIT = 100_000  # distinct values remembered per repeated column
 DEFAULT_MAX_LINE_BYTES = 8 * 1024
 MARK = "\x1a"
 _MARK_B = b"\x1a"
@@ -60,8 +53,6 @@ class ColumnSpec:
     columns: Sequence[str]
     required: frozenset[str]
     aliases: dict[str, str] = field(default_factory=dict)  # normalized alias -> canonical
-    # columns with few distinct values: parsed into one shared string per value
-    repeated: frozenset[str] = frozenset()
 
     def canonical(self, header: str) -> str | None:
         norm = normalize_header(header)
@@ -243,17 +234,43 @@ class _DecodeErrors:
 codecs.register_error("loyalty_mark", _DecodeErrors.handler)
 
 
-_NOT_STRUCTURE = {d: bytes(c for c in range(256) if c not in {ord(d), ord("\n")}) for d in ",;"}
+_NOT_STRUCTURE = {
+    (d, eol): bytes(c for c in range(256) if chr(c) not in d + eol) for d in ",;" for eol in ("\n", "\r\n")
+}
 
 
-def _uniform_rows(text: str, delim: str, width: int) -> int:
-    """How many lines `text` (ending in a newline) has, if every one has exactly `width - 1`
-    delimiters, else -1. Deletes every other byte in C and compares what is left (the text's
-    skeleton) with the expected one: no per-line Python objects."""
-    shape = (delim * (width - 1) + "\n").encode()
-    skeleton = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE[delim])
+def _uniform_rows(text: str, delim: str, width: int, eol: str = "\n") -> int:
+    """How many lines `text` (ending in `eol`) has, if every one has exactly `width - 1`
+    delimiters and ends in `eol`, else -1. Deletes every other byte in C and compares what is
+    left (the text's skeleton) with the expected one: no per-line Python objects."""
+    shape = (delim * (width - 1) + eol).encode()
+    skeleton = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE[delim, eol])
     rows, rest = divmod(len(skeleton), len(shape))
     return rows if not rest and skeleton == shape * rows else -1
+
+
+_LONG_ID = re.compile(r"\n[^\n]{65}")
+_PRINTABLE_ASCII_NL = bytes([10, *range(32, 127)])
+
+
+def ids_ok(col: Sequence[str], required: bool) -> bool:
+    """True when every value is a clean id: 1-64 printable characters (empty allowed when
+    optional), no surrounding spaces, no formula trigger in front. All in C-level string
+    scans; a False only sends the block down the row-by-row path, which says what is wrong.
+    """
+    if not col:
+        return True
+    joined = "\n" + "\n".join(col) + "\n"
+    if (required and "\n\n" in joined) or _LONG_ID.search(joined):
+        return False
+    if joined.isascii():
+        if joined.encode("ascii").translate(None, _PRINTABLE_ASCII_NL):
+            return False
+    elif not joined.replace("\n", "").isprintable():
+        return False
+    if " " in joined and ("\n " in joined or " \n" in joined):
+        return False
+    return not any(c in joined and "\n" + c in joined for c in "=+-@|")
 
 
 def _span(row: list[str]) -> int:
@@ -310,9 +327,6 @@ class CsvStream:
             raise FileError("bad_header", f"the header line is not valid CSV: {exc}") from exc
         self.header = [h.strip() for h in header]
         self._index, self.ignored_columns = self._map_header(self.header)
-        self._canon: list[dict[str, str] | None] = [
-            {} if spec.canonical(h) in spec.repeated else None for h in self.header
-        ]
         self._reader = csv.reader(self._text, delimiter=self.delimiter, strict=False)
         self._csv_from: int | None = 0
 
@@ -371,7 +385,7 @@ class CsvStream:
         carry = ""
         consumed = 0
         while True:
-            chunk = self._text.read(1 << 14)
+            chunk = self._text.read(chunk_chars)
             text = carry + chunk
             if not chunk:
                 if not text:
@@ -386,16 +400,22 @@ class CsvStream:
                     carry = text
                     continue
                 text, carry = text[: cut + 1], text[cut + 1 :]
-            if "\r" in text and text.count("\r") == text.count("\r\n"):
-                text = text.replace("\r\n", "\n")
-            if '"' in text or "\r" in text:  # quotes or old-Mac line ends: the csv module takes over
-                self._reader = csv.reader(
-                    chain(io.StringIO(text + carry), self._text), delimiter=delim, strict=False
-                )
-                self._csv_from = consumed
-                return
             first = consumed
-            cols = None if MARK in text else self._columns(text)
+            cols = None
+            clean = '"' not in text and MARK not in text
+            if clean and text.endswith("\r\n"):  # Windows line ends throughout: split on them
+                cols = self._columns(text, "\r\n")
+            if cols is None:
+                if "\r" in text and text.count("\r") == text.count("\r\n"):
+                    text = text.replace("\r\n", "\n")
+                if '"' in text or "\r" in text:  # quotes or old-Mac line ends: the csv module takes over
+                    self._reader = csv.reader(
+                        chain(io.StringIO(text + carry), self._text), delimiter=delim, strict=False
+                    )
+                    self._csv_from = consumed
+                    return
+                if clean:
+                    cols = self._columns(text, "\n")
             if cols is not None:
                 n = len(cols[0])
                 consumed += n
@@ -417,20 +437,13 @@ class CsvStream:
                     b = min(n, a + size)
                     yield self._classify(list(range(first + a, first + b)), rows[a:b], [], offset)
 
-    def _columns(self, text: str) -> list[list[str]] | None:
-        """The columns of `text` (whole lines, no quotes), or None when some line does not
-        have the header's number of fields. In C when the accelerator is compiled."""
+    def _columns(self, text: str, eol: str = "\n") -> list[list[str]] | None:
+        """The columns of `text` (whole lines ending in `eol`, no quotes), or None when some
+        line does not have the header's number of fields or another line end."""
         width, delim = len(self.header), self.delimiter
-        if _split_columns is not None:
-            for seen in self._canon:
-                if seen is not None and len(seen) > CANON_LIMIT:
-                    seen.clear()
-            cols = _split_columns(text, delim, width, self._canon)
-            if cols is not None:
-                return cols
-        if _uniform_rows(text, delim, width) < 0:
+        if _uniform_rows(text, delim, width, eol) < 0:
             return None
-        flat = text[:-1].replace("\n", delim).split(delim)
+        flat = text[: -len(eol)].replace(eol, delim).split(delim)
         return [flat[i::width] for i in range(width)]
 
     def _csv_blocks(self, size: int) -> Iterator[RawBlock]:

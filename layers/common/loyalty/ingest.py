@@ -15,7 +15,7 @@ from itertools import compress
 from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
-from loyalty.csvio import ColumnSpec, RawBlock, RowIssue
+from loyalty.csvio import ColumnSpec, RawBlock, RowIssue, ids_ok
 from loyalty.currencies import ISO_4217
 from loyalty.money import parse_decimal
 
@@ -80,7 +80,6 @@ SALES_SPEC = ColumnSpec(
     columns=COLUMNS,
     required=REQUIRED,
     aliases={alias: canon for canon, names in _ALIASES.items() for alias in names},
-    repeated=frozenset({"partner_id", "sold_at", "quantity", "unit_price", "currency", "category"}),
 )
 
 ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
@@ -249,7 +248,7 @@ class SalesValidator:
         `_to_*` maps. A value that fails is never cached there; the row path reports it.
         """
         sale_id, partner_id, sold_at, sku, qty, price, cur, cat, cust, orig = raw.cols
-        if not (_ids_ok(sale_id, True) and _ids_ok(sku, True) and _ids_ok(cust, False)):
+        if not (ids_ok(sale_id, True) and ids_ok(sku, True) and ids_ok(cust, False)):
             return None
         partners = _mapped(self._to_partner, partner_id, self._writable)
         if partners is None:
@@ -262,7 +261,7 @@ class SalesValidator:
         if dates is None or quantities is None or prices is None or currencies is None or categories is None:
             return None
         if any(orig):
-            if not _ids_ok(list(filter(None, orig)), True):
+            if not ids_ok(list(filter(None, orig)), True):
                 return None
             for i in compress(range(len(orig)), orig):
                 if quantities[i] > 0 or orig[i] == sale_id[i]:
@@ -365,29 +364,8 @@ class SalesValidator:
 
 
 _month = itemgetter(slice(0, 7))
-_LONG_ID = re.compile(r"\n[^\n]{65}")
-_PRINTABLE_ASCII_NL = bytes([10, *range(32, 127)])
 _CACHE_LIMIT = 100_000
 T = TypeVar("T")
-
-
-def _ids_ok(col: Sequence[str], required: bool) -> bool:
-    """True when every value is a clean id: 1-64 printable characters (empty allowed when
-    optional), no surrounding spaces, no formula trigger in front. All in C-level string
-    scans; a False only sends the block down the row-by-row path, which says what is wrong."""
-    if not col:
-        return True
-    joined = "\n" + "\n".join(col) + "\n"
-    if (required and "\n\n" in joined) or _LONG_ID.search(joined):
-        return False
-    if joined.isascii():
-        if joined.encode("ascii").translate(None, _PRINTABLE_ASCII_NL):
-            return False
-    elif not joined.replace("\n", "").isprintable():
-        return False
-    if " " in joined and ("\n " in joined or " \n" in joined):
-        return False
-    return not any(c in joined and "\n" + c in joined for c in "=+-@|")
 
 
 def _mapped(cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]) -> list[T] | None:
