@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import Decimal, localcontext
 from itertools import compress, repeat
 from operator import attrgetter, itemgetter, mul, ne
 from typing import Any, Protocol, cast
@@ -70,9 +70,6 @@ class Accrual:
         cat = f", {r.category}" if r.category else ""
         parts.append(f"x {pct:f} % ({basis}{cat}; rules {self.rule_version}) = {self.commission} EUR")
         return " ".join(parts)
-
-
-_quantize = Decimal.quantize
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,13 +339,13 @@ class Calculator:
             else:
                 prog = list(net)
                 self._convert(block, net, prog, fx, problems)
-            commission = list(map(_quantize, map(mul, prog, rates), repeat(CENT), repeat(ROUND_HALF_EVEN)))
+            commission = list(map(CTX.quantize, map(mul, prog, rates), repeat(CENT)))  # half-even
             if cents:  # quantizing to cents is the identity on amounts already in cents
                 net_eur = list(prog)
                 for i in fx:
-                    net_eur[i] = _quantize(prog[i], CENT, ROUND_HALF_EVEN)
+                    net_eur[i] = CTX.quantize(prog[i], CENT)
             else:
-                net_eur = list(map(_quantize, prog, repeat(CENT), repeat(ROUND_HALF_EVEN)))
+                net_eur = list(map(CTX.quantize, prog, repeat(CENT)))
         out = AccrualBlock(block, entry, self._entries, fx, net, net_eur, commission)
         if not problems:
             return out, []
