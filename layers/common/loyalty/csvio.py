@@ -365,8 +365,10 @@ class CsvStream:
             - self._marks_seen
         )
 
-    def blocks(self, size: int = 1024, chunk_chars: int | None = None) -> Iterator[RawBlock]:
-        """Blocks of at most `size` rows. Text without any quote character is split with
+    def blocks(self, size: int = 512, chunk_chars: int | None = None) -> Iterator[RawBlock]:
+        """Blocks of at most `size` rows (512: in the benchmark, blocks of 256 to 512 rows ran 5 to
+        10 % faster than blocks of 1 024, as more of a block stays in the CPU cache between its
+        passes). Text without any quote character is split with
         `str.split` (columns come out by slicing, no per-row objects); from the first quote on,
         the csv module parses the rest. Both give the same rows and line numbers.
 
