@@ -466,7 +466,7 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rss-child")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--cost-rows", type=int, default=20_000)
     ap.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
     ap.add_argument("--only", choices=["ingest", "close"], help="run one part; keep the other's last figures")
