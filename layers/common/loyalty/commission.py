@@ -309,6 +309,8 @@ class Calculator:
         try:
             entry = list(map(keys.__getitem__, zip(block.partner_id, tokens, block.category, strict=True)))
         except KeyError:
+            if len(keys) > _CACHE_LIMIT:
+                keys.clear()
             for k in set(zip(block.partner_id, tokens, block.category, strict=True)).difference(keys):
                 keys[k] = self._resolve(k[0], k[1], k[2], partners)
             entry = list(map(keys.__getitem__, zip(block.partner_id, tokens, block.category, strict=True)))
