@@ -87,6 +87,7 @@ class _RateProblem:
     column: str
     reason: str
     rank: int  # which problem `compute` would report first, when a row has several
+    value: str = ""  # what the row's issue quotes (problems of one row only)
 
 
 @dataclass(slots=True)
@@ -184,10 +185,9 @@ class Calculator:
         self._tokens: dict[str, str] = {}
         self._steady: dict[str, bool] = {}
         self._keys: dict[tuple[str, str, str], int] = {}
-        self._table: list[RateEntry | _RateProblem] = []
-        self._entries: list[RateEntry] = []  # the table with problems blanked (what blocks share)
+        self._entries: list[RateEntry] = []  # the rate table blocks share (blank for a problem)
+        self._problems: dict[int, _RateProblem] = {}  # table index -> problem
         self._index: dict[RateEntry | _RateProblem, int] = {}
-        self._problem_ids: set[int] = set()
         self._decimals: dict[int, Decimal] = {}
         self._rates: list[Decimal] = []  # rate per table index (0 for problems)
         self._cent_prices: set[Decimal] = set()  # prices with exactly two decimals
@@ -315,9 +315,9 @@ class Calculator:
                 keys[k] = self._resolve(k[0], k[1], k[2], partners)
             entry = list(map(keys.__getitem__, zip(block.partner_id, tokens, block.category, strict=True)))
         problems: dict[int, _RateProblem] = {}
-        if not self._problem_ids.isdisjoint(entry):
-            for i in compress(range(n), map(self._problem_ids.__contains__, entry)):
-                problems[i] = self._table[entry[i]]  # type: ignore[assignment]
+        if not self._problems.keys().isdisjoint(entry):
+            for i in compress(range(n), map(self._problems.__contains__, entry)):
+                problems[i] = self._problems[entry[i]]
         if originals and any(block.original_sale_id):
             self._apply_originals(block, originals, entry, problems)
         rates = list(map(self._rates.__getitem__, entry))
@@ -352,15 +352,7 @@ class Calculator:
         if not problems:
             return out, []
         issues = [
-            RowIssue(
-                block.lines[i],
-                pr.column,
-                {"currency": block.currency[i], "sold_at": sold_at[i] if pr.rank == 3 else ""}.get(
-                    pr.column, ""
-                ),
-                pr.reason,
-            )
-            for i, pr in sorted(problems.items())
+            RowIssue(block.lines[i], pr.column, pr.value, pr.reason) for i, pr in sorted(problems.items())
         ]
         return _drop(out, problems.keys()), issues
 
@@ -393,6 +385,7 @@ class Calculator:
                         "currency",
                         f"no {cur}/{home} rate on or before {sold[:10]}; upload a rates file and re-send the row",
                         2,
+                        cur,
                     )
             ok = [h is not None for h in hits]
             rows, hits = list(compress(rows, ok)), list(compress(hits, ok))
@@ -452,14 +445,12 @@ class Calculator:
     def _intern(self, value: RateEntry | _RateProblem) -> int:
         idx = self._index.get(value)
         if idx is None:
-            idx = self._index[value] = len(self._table)
-            self._table.append(value)
+            idx = self._index[value] = len(self._entries)
             if isinstance(value, _RateProblem):
-                self._problem_ids.add(idx)
-                self._entries.append(RateEntry("", _ZERO, "", ""))
-            else:
-                self._entries.append(value)
-            self._rates.append(self._entries[idx].rate)
+                self._problems[idx] = value
+                value = RateEntry("", _ZERO, "", "")
+            self._entries.append(value)
+            self._rates.append(value.rate)
         return idx
 
     def _apply_originals(
@@ -482,6 +473,7 @@ class Calculator:
                     "sold_at",
                     f"a return cannot be dated before the sale it returns ({o}, sold {orig.day})",
                     3,
+                    block.sold_at[i],
                 )
                 continue
             problems.pop(i, None)  # a tier problem does not concern a return at its sale's rate
