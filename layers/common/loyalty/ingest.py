@@ -187,14 +187,19 @@ class SalesValidator:
             raise cached
         return cached
 
-    def _writable(self, partner_id: str) -> str:
-        """The partner id when the uploader may write its sales (as is: no spaces around)."""
-        if partner_id != partner_id.strip() or not partner_id:
-            raise ValueError(partner_id)
+    def _right(self, partner_id: str) -> str | None:
+        """Why the uploader may not write this partner's sales, or None when it may."""
         right = self._rights.get(partner_id, "?")
         if right == "?":
             right = self._may_write(partner_id)
             self._rights[partner_id] = right
+        return right
+
+    def _writable(self, partner_id: str) -> str:
+        """The partner id when the uploader may write its sales (as is: no spaces around)."""
+        if partner_id != partner_id.strip() or not partner_id:
+            raise ValueError(partner_id)
+        right = self._right(partner_id)
         if right is not None:
             raise ValueError(right)
         return partner_id
@@ -300,10 +305,7 @@ class SalesValidator:
                 return RowIssue(
                     line, col, val, f"{col} starts with {val[0]!r} and looks like a spreadsheet formula"
                 )
-        right = self._rights.get(partner_id, "?")
-        if right == "?":
-            right = self._may_write(partner_id)
-            self._rights[partner_id] = right
+        right = self._right(partner_id)
         if right is not None:
             return RowIssue(line, "partner_id", partner_id, right)
         # -- date ----------------------------------------------------------------------------
@@ -312,27 +314,24 @@ class SalesValidator:
         except ValueError as exc:
             return RowIssue(line, "sold_at", sold_at, str(exc))
         # -- quantity ------------------------------------------------------------------------
-        quantity = parse_quantity(qty)
-        if quantity is None:
-            return RowIssue(line, "quantity", qty, "quantity must be a whole number (negative for returns)")
-        if quantity == 0:
-            return RowIssue(line, "quantity", qty, "quantity must not be 0")
-        if abs(quantity) > MAX_QUANTITY:
-            return RowIssue(line, "quantity", qty, f"quantity beyond ±{MAX_QUANTITY}")
+        try:
+            quantity = _quantity(qty)
+        except ValueError as exc:
+            return RowIssue(line, "quantity", qty, str(exc))
         # -- price / currency ----------------------------------------------------------------
         try:
             unit_price = self._price(price)
         except ValueError as exc:
             return RowIssue(line, "unit_price", price, f"unit_price: {exc}")
-        currency = cur.strip().upper()
-        if currency not in ISO_4217:
-            return RowIssue(line, "currency", cur, "not an ISO 4217 currency code")
+        try:
+            currency = _currency(cur)
+        except ValueError as exc:
+            return RowIssue(line, "currency", cur, str(exc))
         # -- optional ------------------------------------------------------------------------
-        category = cat.strip().lower()
-        if category and (len(category) > 40 or is_formula(category) or not ID_RE.match(category)):
-            return RowIssue(
-                line, "category", cat, "category must be up to 40 printable characters, not a formula"
-            )
+        try:
+            category = _category(cat)
+        except ValueError as exc:
+            return RowIssue(line, "category", cat, str(exc))
         customer_id = cust.strip()
         if customer_id and (not ID_RE.match(customer_id) or is_formula(customer_id)):
             return RowIssue(
@@ -384,24 +383,29 @@ def _mapped(cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]
     return list(map(cache.__getitem__, col))
 
 
+# Value checks shared by both paths; the ValueError says what is wrong.
 def _quantity(text: str) -> int:
     n = parse_quantity(text)
-    if n is None or n == 0 or abs(n) > MAX_QUANTITY:
-        raise ValueError(text)
+    if n is None:
+        raise ValueError("quantity must be a whole number (negative for returns)")
+    if n == 0:
+        raise ValueError("quantity must not be 0")
+    if abs(n) > MAX_QUANTITY:
+        raise ValueError(f"quantity beyond ±{MAX_QUANTITY}")
     return n
 
 
 def _currency(text: str) -> str:
     code = text.strip().upper()
     if code not in ISO_4217:
-        raise ValueError(text)
+        raise ValueError("not an ISO 4217 currency code")
     return code
 
 
 def _category(text: str) -> str:
     lc = text.strip().lower()
     if lc and (len(lc) > 40 or is_formula(lc) or not ID_RE.match(lc)):
-        raise ValueError(text)
+        raise ValueError("category must be up to 40 printable characters, not a formula")
     return lc
 
 
