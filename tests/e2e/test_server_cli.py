@@ -58,6 +58,24 @@ def run(*args: str, endpoint: str, tmp: Path | None = None) -> subprocess.Comple
     return subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
+def load_rules_and_registry(server: str, tmp_path: Path, registry_csv: str) -> None:
+    """`loyalty load-rules` (the default program) and `loyalty load-registry` (one partner)."""
+    loyalty = str(BIN / "loyalty")
+    r = run(
+        loyalty,
+        "--endpoint-url",
+        server,
+        "load-rules",
+        str(ROOT / "rules/default-program.yaml"),
+        endpoint=server,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    reg = tmp_path / "partners.csv"
+    reg.write_text(registry_csv)
+    r = run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server)
+    assert r.returncode == 0 and '"accepted": 1' in r.stdout, r.stdout + r.stderr
+
+
 def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) -> None:
     aws = str(BIN / "aws")
     loyalty = str(BIN / "loyalty")
@@ -76,21 +94,11 @@ def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) ->
     assert {"UploadBucketName", "TableName", "ChunkQueueUrl", "EventsTopicArn"} <= set(outputs)
     bucket = outputs["UploadBucketName"]
 
-    r = run(
-        loyalty,
-        "--endpoint-url",
+    load_rules_and_registry(
         server,
-        "load-rules",
-        str(ROOT / "rules/default-program.yaml"),
-        endpoint=server,
+        tmp_path,
+        "partner_id,name,email,segment,joined_on,starting_tier\nP 1,Space Partner,p1@x.example,smb,2026-01-01,Gold\n",
     )
-    assert r.returncode == 0, r.stdout + r.stderr
-    reg = tmp_path / "partners.csv"
-    reg.write_text(
-        "partner_id,name,email,segment,joined_on,starting_tier\nP 1,Space Partner,p1@x.example,smb,2026-01-01,Gold\n"
-    )
-    r = run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server)
-    assert r.returncode == 0 and '"accepted": 1' in r.stdout, r.stdout + r.stderr
 
     sales = tmp_path / "oct.csv"
     sales.write_text(
@@ -144,20 +152,11 @@ def test_loyalty_cli_closes_a_month_and_finance_approves(server: str, tmp_path: 
     """`loyalty close` (operator) and `loyalty approvals` (finance) against the served stack:
     the interpreter runs the real state machine and calls the handlers through the server."""
     loyalty = str(BIN / "loyalty")
-    r = run(
-        loyalty,
-        "--endpoint-url",
+    load_rules_and_registry(
         server,
-        "load-rules",
-        str(ROOT / "rules/default-program.yaml"),
-        endpoint=server,
+        tmp_path,
+        "partner_id,name,email,segment,joined_on,iban\nP 2,Close Partner,p2@x.example,smb,2026-01-01,DE89370400440532013000\n",
     )
-    assert r.returncode == 0, r.stdout + r.stderr
-    reg = tmp_path / "partners.csv"
-    reg.write_text(
-        "partner_id,name,email,segment,joined_on,iban\nP 2,Close Partner,p2@x.example,smb,2026-01-01,DE89370400440532013000\n"
-    )
-    assert run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server).returncode == 0
     sales = tmp_path / "aug.csv"
     sales.write_text(
         "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\nA1,P 2,2026-08-01,A,1,5000.00,EUR\n"
