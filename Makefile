@@ -12,7 +12,7 @@ help:
 	@echo "make demo   - run the whole pipeline end to end on the embedded local cloud"
 	@echo "make test   - unit, integration and e2e tests + lint checks (what CI runs)"
 	@echo "make up     - serve the local cloud on 127.0.0.1:4566 as stack '$(STACK)'"
-	@echo "make lint   - ruff, mypy, cfn-lint, checkov"
+	@echo "make lint   - ruff, mypy, import contracts, cfn-lint, checkov"
 	@echo "make bench  - benchmarks -> bench/results.json"
 	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials and the SAM CLI)"
 
@@ -39,6 +39,7 @@ lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/common/loyalty local/loyalty_local functions bench
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loyalty.ingest import COLUMNS
+from loyalty.ingest.sales import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -84,11 +84,11 @@ def make_file(path: Path, rows: int, partners: int = 200, seed: int = 1) -> Path
 
 # -- (a) core speed --------------------------------------------------------------------------------
 def core_once(path: Path) -> tuple[float, int]:
-    from loyalty.commission import Calculator
-    from loyalty.csvio import CsvStream
-    from loyalty.fx import FxTable
-    from loyalty.ingest import SALES_SPEC, SalesValidator
-    from loyalty.rules import RuleBook, parse_rules
+    from loyalty.earning.commission import Calculator
+    from loyalty.ingest.sales import SALES_SPEC, SalesValidator
+    from loyalty.kernel.csvio import CsvStream
+    from loyalty.program.fx import FxTable
+    from loyalty.program.rules import RuleBook, parse_rules
 
     rules = RuleBook([parse_rules((ROOT / "rules/default-program.yaml").read_text())])
     fx = FxTable([(dt.date(2026, 9, 1) + dt.timedelta(days=d), "USD", Decimal("1.08")) for d in range(60)])
@@ -146,9 +146,9 @@ def rss_child(path: str) -> None:
     """Runs the splitter's path in this (fresh) process and prints its peak RSS in MB."""
     import resource
 
-    from loyalty.ports import UploadRecord
-    from loyalty.registry import Partner
-    from loyalty.services import IngestService, S3Object
+    from loyalty.ingest.records import UploadRecord
+    from loyalty.ingest.splitter import IngestService, S3Object
+    from loyalty.program.registry import Partner
 
     class Store:
         def get_partner(self, pid: str) -> Partner:

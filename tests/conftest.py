@@ -79,7 +79,7 @@ def sales_csv(rows: list[list[Any]], header: str | None = None, delimiter: str =
 
 
 def summary(cloud: LocalCloud, key: str) -> dict[str, Any]:
-    from loyalty.services import report_base
+    from loyalty.ingest.keys import report_base
 
     return cloud.read_json(report_base(key) + ".summary.json")  # type: ignore[no-any-return]
 
@@ -89,7 +89,7 @@ def balances(cloud: LocalCloud, partners: list[str], months: list[str]) -> dict[
     import datetime as dt
 
     from loyalty.adapters.dynamo import DynamoStore
-    from loyalty.services import BalanceService
+    from loyalty.earning.balances import BalanceService
     from loyalty_local.cloud import REGION
 
     store = DynamoStore(cloud.outputs["TableName"], REGION)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.services import Chunk
+from loyalty.ingest.chunks import Chunk
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 

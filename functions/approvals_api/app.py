@@ -21,7 +21,8 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.closing import FINANCE, OPERATOR, Caller, CloseError
+from loyalty.close.runs import CloseError
+from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 from pydantic import BaseModel, Field, ValidationError

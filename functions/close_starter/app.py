@@ -11,8 +11,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.close import period_before
-from loyalty.closing import Caller, CloseError
+from loyalty.close.runs import CloseError
+from loyalty.kernel.identity import Caller
+from loyalty.kernel.periods import period_before
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 

@@ -1,6 +1,6 @@
 """One Lambda for the monthly close's steps: the state machine names the step in the payload
 (`{"step": "review", "period": "2026-10", "run": "close-2026-10", ...}`) and this handler calls the
-matching :class:`loyalty.closing.CloseService` method. The callback step receives the task
+matching :class:`loyalty.close.steps.CloseService` method. The callback step receives the task
 token; it is stored, never logged (no event logging here) and never put in a notification."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.closing import CloseService
+from loyalty.close.steps import CloseService
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 from pydantic import BaseModel, Field

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.services import S3Object
+from loyalty.ingest.splitter import S3Object
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 

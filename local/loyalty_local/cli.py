@@ -19,8 +19,9 @@ from typing import Any
 
 import boto3
 from loyalty.adapters.dynamo import DynamoStore
-from loyalty.money import fmt_eur
-from loyalty.services import BalanceService, report_base
+from loyalty.earning.balances import BalanceService
+from loyalty.ingest.keys import report_base
+from loyalty.kernel.money import fmt_eur
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 

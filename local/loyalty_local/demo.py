@@ -22,9 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loyalty.ingest import COLUMNS
-from loyalty.money import ZERO, fmt_eur
-from loyalty.registry import REGISTRY_SPEC
+from loyalty.ingest.sales import COLUMNS
+from loyalty.kernel.money import ZERO, fmt_eur
+from loyalty.program.registry import REGISTRY_SPEC
 
 from loyalty_local.cli import Progress
 
@@ -302,7 +302,8 @@ def make_sales(partners: list[DemoPartner], total_rows: int, rnd: random.Random)
 
 def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
     from loyalty.adapters.dynamo import DynamoStore
-    from loyalty.services import BalanceService, report_base
+    from loyalty.earning.balances import BalanceService
+    from loyalty.ingest.keys import report_base
 
     from loyalty_local.cloud import REGION, LocalCloud
 
@@ -396,7 +397,7 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
 def monthly_closes(cloud: Any, store: Any, started: float) -> bool:
     """Close the demo months in order: an operator starts each run, a finance controller (another
     person) approves it; print tier movements, payouts and where the files are."""
-    from loyalty.ledger import Ledger
+    from loyalty.close.ledger import Ledger
 
     print("\nmonthly closes (operator olga starts, finance controller frank approves)")
     print(

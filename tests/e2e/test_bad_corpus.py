@@ -22,7 +22,7 @@ LIMIT = "150000"  # MaxUploadBytes of this stack: over_size_limit.csv is larger
 
 @pytest.fixture(scope="module")
 def corpus_results() -> dict[str, Any]:
-    from loyalty.services import report_base
+    from loyalty.ingest.keys import report_base
 
     from tests.conftest import load_program
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
-from loyalty.ledger import Ledger, payable_account
+from loyalty.close.ledger import Ledger, payable_account
 from loyalty_local.cloud import REGION, LocalCloud
 
 from tests.conftest import RATES, RULES, sales_csv, summary

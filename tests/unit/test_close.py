@@ -11,30 +11,14 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.close import (
-    CloseLine,
-    MonthFacts,
-    PartnerFacts,
-    Payment,
-    StatementLine,
-    bank_csv,
-    cutoff,
-    exclude,
-    ledger_entries,
-    mask_iban,
-    next_period,
-    open_period,
-    pain001,
-    period_before,
-    previous_period,
-    review_partner,
-    statement_csv,
-    statement_html,
-    summarize,
-    valid_iban,
-)
-from loyalty.ledger import Ledger, payable_account
-from loyalty.rules import parse_rules
+from loyalty.close.bankfiles import Payment, bank_csv, pain001
+from loyalty.close.ledger import Ledger, payable_account
+from loyalty.close.proposal import summarize
+from loyalty.close.review import CloseLine, MonthFacts, PartnerFacts, exclude, ledger_entries, review_partner
+from loyalty.close.statements import StatementLine, statement_csv, statement_html
+from loyalty.kernel.iban import mask_iban, valid_iban
+from loyalty.kernel.periods import cutoff, next_period, open_period, period_before, previous_period
+from loyalty.program.rules import parse_rules
 
 RULES = parse_rules((Path(__file__).resolve().parents[2] / "rules/default-program.yaml").read_text())
 D = Decimal

@@ -6,8 +6,8 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.csvio import ColumnSpec, CsvStream, FileError, RowIssue, ids_ok
-from loyalty.ingest import SALES_SPEC
+from loyalty.ingest.sales import SALES_SPEC
+from loyalty.kernel.csvio import ColumnSpec, CsvStream, FileError, RowIssue, ids_ok
 
 H = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\n"
 

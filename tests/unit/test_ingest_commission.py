@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.commission import Accrual, AccrualError, Calculator, OriginalRate, PartnerContext
-from loyalty.csvio import RawBlock, RowIssue
-from loyalty.fx import FxTable
-from loyalty.ingest import COLUMNS, SaleBlock, SaleRow, SalesValidator
-from loyalty.reports import safe_cell
-from loyalty.rules import RuleBook, RuleVersion, parse_rules
+from loyalty.earning.commission import Accrual, AccrualError, Calculator, OriginalRate, PartnerContext
+from loyalty.ingest.sales import COLUMNS, SaleBlock, SaleRow, SalesValidator
+from loyalty.kernel.csvio import RawBlock, RowIssue
+from loyalty.kernel.reports import safe_cell
+from loyalty.program.fx import FxTable
+from loyalty.program.rules import RuleBook, RuleVersion, parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = RuleBook([parse_rules((ROOT / "rules/default-program.yaml").read_text())])

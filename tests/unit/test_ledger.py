@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from loyalty.ledger import (
+from loyalty.close.ledger import (
     BANK,
     EXPENSE,
     Entry,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from loyalty.money import fmt_eur, parse_decimal, to_cents
-from loyalty.rules import RuleBook, json_schema, parse_rules
+from loyalty.kernel.money import fmt_eur, parse_decimal, to_cents
+from loyalty.program.rules import RuleBook, json_schema, parse_rules
 from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]

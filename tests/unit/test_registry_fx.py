@@ -4,9 +4,9 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from loyalty.csvio import RowIssue
-from loyalty.fx import FxTable, parse_rates
-from loyalty.registry import parse_registry
+from loyalty.kernel.csvio import RowIssue
+from loyalty.program.fx import FxTable, parse_rates
+from loyalty.program.registry import parse_registry
 
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
 HEAD = "partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier\n"

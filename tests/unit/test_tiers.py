@@ -5,8 +5,9 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-from loyalty.rules import parse_rules
-from loyalty.tiers import TierState, months_back, qualifying_tier, review, trailing_net
+from loyalty.close.tiers import TierState, qualifying_tier, review, trailing_net
+from loyalty.kernel.periods import months_back
+from loyalty.program.rules import parse_rules
 
 RULES = parse_rules((Path(__file__).resolve().parents[2] / "rules/default-program.yaml").read_text())
 CERT = {"CERT-SALES": 1}

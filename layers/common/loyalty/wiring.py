@@ -6,14 +6,14 @@ import datetime as dt
 
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.s3sqs import KmsCipher, S3Blobs, SnsNotifier, SqsFifoQueue, StepFunctions
-from loyalty.closing import ApprovalService, CloseService, Debtor
-from loyalty.services import (
-    AccrualService,
-    BalanceService,
-    ConfigCache,
-    ConfigService,
-    IngestService,
-)
+from loyalty.close.approvals import ApprovalService
+from loyalty.close.bankfiles import Debtor
+from loyalty.close.steps import CloseService
+from loyalty.earning.balances import BalanceService
+from loyalty.earning.writer import AccrualService, ConfigCache
+from loyalty.ingest.finalizer import Finalizer
+from loyalty.ingest.splitter import IngestService
+from loyalty.program.config import ConfigService
 from loyalty.settings import Settings
 
 
@@ -55,7 +55,9 @@ class Container:
             self._config = ConfigCache(
                 self.store, self.settings.cache_seconds, self.settings.program_currency
             )
-        return AccrualService(self.store, self.blobs, self.notifier, self._config)
+        return AccrualService(
+            self.store, self.blobs, self._config, Finalizer(self.store, self.blobs, self.notifier)
+        )
 
     def config(self) -> ConfigService:
         return ConfigService(self.store, self.blobs, self.notifier)

@@ -1,1 +1,1 @@
-"""AWS adapters (boto3, pynamodb) behind the ports of loyalty.ports."""
+"""AWS adapters (boto3, pynamodb) behind the ports each context declares (`loyalty.<context>.ports`)."""

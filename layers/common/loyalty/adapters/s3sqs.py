@@ -11,7 +11,7 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
-from loyalty.ports import QueueMessage
+from loyalty.ingest.ports import QueueMessage
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 

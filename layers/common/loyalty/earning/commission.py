@@ -12,10 +12,10 @@ from itertools import compress, repeat
 from operator import attrgetter, itemgetter, mul, ne
 from typing import Any, Protocol, cast
 
-from loyalty.csvio import RowIssue
-from loyalty.ingest import SaleBlock, SaleRow
-from loyalty.money import CENT, CTX, HUNDRED, to_cents
-from loyalty.rules import RuleBook
+from loyalty.ingest.sales import SaleBlock, SaleRow
+from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.money import CENT, CTX, HUNDRED, to_cents
+from loyalty.program.rules import RuleBook
 
 
 class TierLookup(Protocol):

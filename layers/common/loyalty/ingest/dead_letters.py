@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from loyalty.csvio import RowIssue
-from loyalty.money import ZERO
-from loyalty.ports import BlobStore, ChunkResult, Notifier, Store, UploadRecord
-from loyalty.reports import issues_csv
-from loyalty.services import PARTS, Chunk, Finalizer, now_iso, upload_id_for
+from loyalty.ingest.chunks import Chunk
+from loyalty.ingest.finalizer import Finalizer
+from loyalty.ingest.keys import PARTS, upload_id_for
+from loyalty.ingest.ports import UploadStore as Store
+from loyalty.ingest.records import ChunkResult, UploadRecord
+from loyalty.kernel.clock import now_iso
+from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.money import ZERO
+from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.kernel.reports import issues_csv
 
 
 @dataclass

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from loyalty.rules import RuleVersion
+from loyalty.kernel.periods import months_back
+from loyalty.program.rules import RuleVersion
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,6 @@ class ReviewResult:
     @property
     def state(self) -> TierState:
         return TierState(self.tier_after, self.below_reviews)
-
-
-def months_back(month: str, n: int) -> list[str]:
-    """`n` months ending with `month`, oldest first: months_back("2026-02", 3) -> 2025-12..2026-02."""
-    y, m = int(month[:4]), int(month[5:7])
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-    return out[::-1]
 
 
 def trailing_net(month_net: Mapping[str, Decimal], month: str, window: int) -> Decimal:

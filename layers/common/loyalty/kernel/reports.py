@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from loyalty.csvio import RowIssue
+from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.ids import FORMULA_PREFIXES
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 ERRORS_HEADER = ["line", "column", "value", "reason"]
 
 
@@ -20,7 +20,7 @@ def safe_cell(value: object) -> str:
     """A CSV cell that no spreadsheet will evaluate: text starting with a formula trigger gets a
     leading apostrophe; plain numbers (including negative amounts) stay numbers."""
     s = "" if value is None else str(value)
-    if s and s.startswith(_DANGEROUS) and not _NUMBER.match(s):
+    if s and s.startswith(FORMULA_PREFIXES) and not _NUMBER.match(s):
         return "'" + s
     return s
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from loyalty.money import ZERO, to_cents
+from loyalty.kernel.money import ZERO, to_cents
 
 EXPENSE = "expense:commission"
 BANK = "asset:bank"

@@ -7,7 +7,6 @@ It is the hot path of ingestion, so parsed dates and prices are memoised per dis
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,9 +14,10 @@ from itertools import compress
 from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
-from loyalty.csvio import ColumnSpec, RawBlock, RowIssue, ids_ok
-from loyalty.currencies import ISO_4217
-from loyalty.money import parse_decimal
+from loyalty.kernel.csvio import ColumnSpec, RawBlock, RowIssue, ids_ok
+from loyalty.kernel.currencies import ISO_4217
+from loyalty.kernel.ids import ID_RE, is_formula
+from loyalty.kernel.money import parse_decimal
 
 COLUMNS = (
     "sale_id",
@@ -82,9 +82,6 @@ SALES_SPEC = ColumnSpec(
     aliases={alias: canon for canon, names in _ALIASES.items() for alias in names},
 )
 
-ID_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
-PARTNER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}[A-Za-z0-9]$|^[A-Za-z0-9]$")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "|")
 MAX_QUANTITY = 1_000_000
 MAX_UNIT_PRICE = Decimal("100000000")
 MIN_DATE = dt.date(2000, 1, 1)
@@ -134,10 +131,6 @@ def parse_quantity(text: str) -> int | None:
     if not body or not (body.isascii() and body.isdigit()) or len(body) > 9:
         return None
     return int(q)
-
-
-def is_formula(value: str) -> bool:
-    return value.startswith(FORMULA_PREFIXES)
 
 
 class SalesValidator:

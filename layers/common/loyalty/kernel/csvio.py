@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from typing import IO
 
+from loyalty.kernel.ids import FORMULA_PRINTABLE
+
 SAMPLE_BYTES = 64 * 1024
 DEFAULT_MAX_LINE_BYTES = 8 * 1024
 MARK = "\x1a"
@@ -270,7 +272,7 @@ def ids_ok(col: Sequence[str], required: bool) -> bool:
         return False
     if " " in joined and ("\n " in joined or " \n" in joined):
         return False
-    return not any(c in joined and "\n" + c in joined for c in "=+-@|")
+    return not any(c in joined and "\n" + c in joined for c in FORMULA_PRINTABLE)
 
 
 def _span(row: list[str]) -> int:

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO
 
-from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
-from loyalty.currencies import ISO_4217
-from loyalty.money import parse_decimal
+from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.kernel.currencies import ISO_4217
+from loyalty.kernel.money import parse_decimal
 
 FX_SPEC = ColumnSpec(
     columns=("date", "currency", "units_per_eur"),

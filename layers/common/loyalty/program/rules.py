@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from loyalty.money import HUNDRED
+from loyalty.kernel.money import HUNDRED
 
 
 class Tier(BaseModel):

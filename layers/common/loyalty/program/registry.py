@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from loyalty.close import BIC_RE, mask_iban, normalize_iban, valid_iban
-from loyalty.csvio import ColumnSpec, CsvStream, RowIssue
-from loyalty.ingest import ID_RE, PARTNER_ID_RE, is_formula
+from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.kernel.iban import BIC_RE, mask_iban, normalize_iban, valid_iban
+from loyalty.kernel.ids import ID_RE, PARTNER_ID_RE, is_formula
 
 REGISTRY_SPEC = ColumnSpec(
     columns=(

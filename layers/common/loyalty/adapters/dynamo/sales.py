@@ -1,0 +1,175 @@
+"""Earning items: accrual lines, month totals, frozen periods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from loyalty.adapters.dynamo.models import Tables
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+
+
+class SalesTables(Tables):
+    # -- sales ------------------------------------------------------------------------------
+    def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]:
+        out: dict[tuple[str, str], StoredSale] = {}
+        if not keys:
+            return out
+        items = self.m.Sale.batch_get(
+            [(f"PARTNER#{p}", f"SALE#{s}") for p, s in keys],
+            consistent_read=True,
+            attributes_to_get=[
+                "pk",
+                "sk",
+                "ver",
+                "prev",
+                "rate",
+                "tier",
+                "rules",
+                "sold_at",
+                "net_eur",
+                "comm",
+                "qty",
+                "per",
+            ],
+        )
+        for it in items:
+            p = it.pk[len("PARTNER#") :]
+            s = it.sk[len("SALE#") :]
+            out[(p, s)] = StoredSale(
+                p,
+                s,
+                it.ver,
+                it.prev,
+                it.rate,
+                it.tier,
+                it.rules,
+                it.sold_at[:7],
+                it.net_eur,
+                it.comm,
+                it.sold_at[:10],
+                int(it.qty),
+                it.per or "",
+            )
+        return out
+
+    def put_sales(self, records: Sequence[SaleRecord]) -> None:
+        if not records:
+            return
+        with self.m.Sale.batch_write() as batch:
+            for r in records:
+                batch.save(
+                    self.m.Sale(
+                        f"PARTNER#{r.partner_id}",
+                        f"SALE#{r.sale_id}",
+                        sold_at=r.sold_at,
+                        sku=r.sku,
+                        qty=r.quantity,
+                        price=r.unit_price,
+                        cur=r.currency,
+                        cat=r.category,
+                        cust=r.customer_id,
+                        orig=r.original_sale_id,
+                        net=r.net,
+                        fx=r.fx_rate,
+                        fx_date=r.fx_date,
+                        net_eur=r.net_eur,
+                        tier=r.tier,
+                        rate=r.rate,
+                        rules=r.rule_version,
+                        basis=r.rate_basis,
+                        comm=r.commission,
+                        ver=r.version,
+                        prev=r.prev_version,
+                        src=r.source,
+                        status=r.status,
+                        per=r.period,
+                    )
+                )
+
+    def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
+        M = self.m.Month
+        actions = [
+            M.net.add(delta.net_eur),
+            M.comm.add(delta.commission),
+            M.lines.add(delta.lines),
+            M.returns.add(delta.returns),
+            M.applied.add({chunk_id}),
+        ]
+        if delta.customers:
+            actions.append(M.cust.add(delta.customers))
+        actions += [getattr(M, f"c{day:02d}").add(amount) for day, amount in sorted(delta.by_day.items())]
+        try:
+            M(f"PARTNER#{partner_id}", f"MONTH#{month}").update(
+                actions=actions, condition=~M.applied.contains(chunk_id)
+            )
+            return True
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def month_totals(self, partner_id: str) -> list[MonthTotals]:
+        M = self.m.Month
+        return [
+            self._month(partner_id, it) for it in M.query(f"PARTNER#{partner_id}", M.sk.startswith("MONTH#"))
+        ]
+
+    @staticmethod
+    def _month(partner_id: str, it: Any) -> MonthTotals:
+        return MonthTotals(
+            partner_id,
+            it.sk[len("MONTH#") :],
+            it.net or Decimal(0),
+            it.comm or Decimal(0),
+            int(it.lines or 0),
+            int(it.returns or 0),
+            {d: getattr(it, f"c{d:02d}") for d in range(1, 32) if getattr(it, f"c{d:02d}") is not None},
+            frozenset(it.cust or ()),
+        )
+
+    def frozen_periods(self) -> set[str]:
+        try:
+            it = self.m.Doc.get("CONFIG", "FROZEN", consistent_read=True)
+        except self.m.Doc.DoesNotExist:
+            return set()
+        return set(it.done or ())
+
+    def freeze_period(self, period: str) -> None:
+        self.m.Doc("CONFIG", "FROZEN").update(actions=[self.m.Doc.done.add({period})])
+
+    def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]:
+        """A partner's accrual lines; with `period`, only those sold in it or accrued to it (the
+        filter runs in DynamoDB: fewer items cross the wire and get parsed)."""
+        S = self.m.Sale
+        cond = (S.sold_at.startswith(period) | (S.per == period)) if period else None
+        for it in S.query(f"PARTNER#{partner_id}", S.sk.startswith("SALE#"), filter_condition=cond):
+            yield SaleRecord(
+                partner_id=partner_id,
+                sale_id=it.sk[len("SALE#") :],
+                sold_at=it.sold_at,
+                sku=it.sku,
+                quantity=int(it.qty),
+                unit_price=it.price,
+                currency=it.cur,
+                category=it.cat,
+                customer_id=it.cust,
+                original_sale_id=it.orig,
+                net=it.net,
+                fx_rate=it.fx,
+                fx_date=it.fx_date,
+                net_eur=it.net_eur,
+                tier=it.tier,
+                rate=it.rate,
+                rule_version=it.rules,
+                rate_basis=it.basis,
+                commission=it.comm,
+                version=it.ver,
+                prev_version=it.prev,
+                source=it.src,
+                status=it.status,
+                period=it.per or "",
+            )

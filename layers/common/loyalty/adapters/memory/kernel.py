@@ -1,0 +1,83 @@
+"""In-memory adapters of the kernel's ports (blobs, notifications, field encryption)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+
+class MissingBlob(KeyError):
+    """Reading a key that was never written (S3's NoSuchKey)."""
+
+
+class MemoryBlobs:
+    """A bucket as a dict of key -> (body, content type)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def open(self, key: str) -> IO[bytes]:
+        return io.BytesIO(self.get(key))
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (bytes(body), content_type)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.objects[key][0]
+        except KeyError:
+            raise MissingBlob(key) from None
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
+
+
+@dataclass(frozen=True)
+class Published:
+    subject: str
+    message: Mapping[str, Any]
+    attributes: Mapping[str, str]
+
+
+@dataclass
+class MemoryNotifier:
+    """A topic that keeps what was published (deep copies: later edits of a dict do not leak in)."""
+
+    published: list[Published] = field(default_factory=list)
+
+    def publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+        self.published.append(Published(subject, copy.deepcopy(dict(message)), dict(attributes)))
+
+    def of_type(self, kind: str) -> list[Published]:
+        return [p for p in self.published if p.attributes.get("type") == kind]
+
+
+class WrongContext(ValueError):
+    """A ciphertext presented with another encryption context than it was made with (KMS refuses)."""
+
+
+class MemoryCipher:
+    """Field encryption bound to a context, like KMS with an encryption context: a ciphertext
+    copied to another owner does not decrypt. Not secret (tests and isolated runs only)."""
+
+    def __init__(self, key: bytes = b"local") -> None:
+        self._key = key
+
+    def _tag(self, plain: str, context: str) -> str:
+        return hashlib.sha256(self._key + context.encode() + b"\x00" + plain.encode()).hexdigest()[:16]
+
+    def encrypt(self, plain: str, context: str) -> str:
+        body = base64.b64encode(plain.encode()).decode()
+        return f"{self._tag(plain, context)}.{body}"
+
+    def decrypt(self, token: str, context: str) -> str:
+        tag, _, body = token.partition(".")
+        plain = base64.b64decode(body).decode()
+        if tag != self._tag(plain, context):
+            raise WrongContext("the ciphertext was made for another context")
+        return plain

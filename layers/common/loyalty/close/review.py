@@ -1,0 +1,254 @@
+"""Per-partner close review: KPIs, tier review, payable amount, ledger entries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from loyalty.close.ledger import BANK, EXPENSE, Entry, decide_payout, entry_id, matured, payable_account
+from loyalty.close.tiers import TierState, review, trailing_net
+from loyalty.kernel.money import ZERO, fmt_eur, to_cents
+from loyalty.kernel.periods import cutoff
+from loyalty.program.rules import RuleVersion
+
+# A payout above this multiple of the partner's 6-month average is an anomaly.
+ANOMALY_FACTOR = Decimal(3)
+
+
+@dataclass(frozen=True)
+class MonthFacts:
+    month: str
+    net_eur: Decimal
+    lines: int
+    returns: int
+    by_day: Mapping[int, Decimal]
+    customers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PartnerFacts:
+    partner_id: str
+    name: str
+    segment: str
+    certified: Mapping[str, int]
+    has_bank: bool
+    tier_now: str  # tier in effect for sales of the period
+    months: Sequence[MonthFacts]
+    history: Sequence[CloseLine]  # committed closes before this period, newest first
+
+
+@dataclass
+class CloseLine:
+    """One partner's result of one close: a proposal until the run is approved, then committed."""
+
+    partner_id: str
+    period: str
+    run: str
+    name: str = ""
+    segment: str = ""
+    net_sales: Decimal = ZERO
+    trailing: Decimal = ZERO
+    new_customers: int = 0
+    lines: int = 0
+    returns: int = 0
+    returns_rate: Decimal = ZERO
+    tier_before: str = ""
+    qualifying: str = ""
+    tier_after: str = ""
+    tier_change: str = "hold"
+    below_reviews: int = 0
+    tier_reason: str = ""
+    progress: str = ""
+    matured_total: Decimal = ZERO
+    matured_now: Decimal = ZERO
+    carried_in: Decimal = ZERO
+    payout: Decimal = ZERO
+    carried_out: Decimal = ZERO
+    payout_reason: str = ""
+    anomalies: list[str] = field(default_factory=list)
+    state: str = "proposed"  # proposed -> paid | excluded (carried forward)
+    rule_version: str = ""
+    # nothing happened and nothing changed: no sales, nothing matured, same balance and tier
+    # state as the previous committed close - no write, no statement (the last record stays true)
+    dormant: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, Decimal):
+                d[k] = str(v)
+        return d
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> CloseLine:
+        kw = dict(d)
+        for f in (
+            "net_sales",
+            "trailing",
+            "returns_rate",
+            "matured_total",
+            "matured_now",
+            "carried_in",
+            "payout",
+            "carried_out",
+        ):
+            kw[f] = Decimal(str(kw.get(f, "0")))
+        kw["anomalies"] = list(kw.get("anomalies") or [])
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in kw.items() if k in known})
+
+
+def progress_to_next(rules: RuleVersion, tier: str, trailing: Decimal, certified: Mapping[str, int]) -> str:
+    names = [t.name for t in rules.tiers]
+    i = names.index(tier) if tier in names else 0
+    if i + 1 >= len(names):
+        return f"{tier} is the top tier"
+    nxt = rules.tiers[i + 1]
+    gap = to_cents(nxt.threshold_eur - trailing)
+    parts = []
+    if gap > 0:
+        parts.append(
+            f"EUR {fmt_eur(gap)} more trailing-{rules.tier_review.window_months}-month sales to reach {nxt.name}"
+        )
+    missing = {c: n for c, n in nxt.requires_certifications.items() if certified.get(c, 0) < n}
+    if missing:
+        parts.append(
+            " and ".join(
+                f"{n - certified.get(c, 0)} more certified on {c}" for c, n in sorted(missing.items())
+            )
+            + f" for {nxt.name}"
+        )
+    return "; ".join(parts) if parts else f"qualifies for {nxt.name} at the next review"
+
+
+def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFacts) -> CloseLine:
+    """KPIs, tier review and the payable amount of one partner for one period."""
+    months = [m for m in facts.months if m.month <= period]
+    net = {m.month: m.net_eur for m in months}
+    this = next((m for m in months if m.month == period), None)
+    trailing = trailing_net(net, period, rules.tier_review.window_months)
+    prev = facts.history[0] if facts.history else None
+    state = TierState(facts.tier_now or rules.entry_tier, prev.below_reviews if prev else 0)
+    tr = review(rules, state, trailing, facts.certified)
+    earlier: set[str] = set()
+    for m in months:
+        if m.month < period:
+            earlier |= m.customers
+    new_customers = len(this.customers - earlier) if this else 0
+    by_day: dict[str, Decimal] = {}
+    for m in months:
+        for d, v in m.by_day.items():
+            by_day[f"{m.month}-{d:02d}"] = v
+    matured_total = to_cents(matured(by_day, cutoff(period), rules.holding_days))
+    prev_total = prev.matured_total if prev else ZERO
+    carried_in = to_cents(prev.carried_out if prev else ZERO)
+    matured_now = matured_total - prev_total
+    decision = decide_payout(carried_in, matured_now, rules.minimum_payout_eur)
+    payout, carried_out, reason = decision.payout, to_cents(decision.carried_out), decision.reason
+    anomalies: list[str] = []
+    if payout > 0 and not facts.has_bank:
+        anomalies.append("no bank details on file: payout held and carried forward")
+        payout, carried_out, reason = (
+            ZERO,
+            to_cents(carried_in + matured_now),
+            "held: no bank details on file",
+        )
+    paid = [h.payout for h in facts.history[:6] if h.payout > 0]
+    if payout > 0 and paid:
+        avg = sum(paid, ZERO) / Decimal(len(paid))
+        if payout > ANOMALY_FACTOR * avg:
+            anomalies.append(f"payout EUR {payout} is over 3x the 6-month average EUR {to_cents(avg)}")
+    if carried_out < 0:
+        anomalies.append(f"negative balance EUR {carried_out} (returns after payout) carried forward")
+    lines = this.lines if this else 0
+    returns = this.returns if this else 0
+    dormant = (
+        lines == 0
+        and (this is None or this.net_eur == 0)
+        and matured_now == 0
+        and payout == 0
+        and carried_out == carried_in
+        and tr.change == "hold"
+        and tr.below_reviews == (prev.below_reviews if prev else 0)
+        and not anomalies
+    )
+    return CloseLine(
+        partner_id=facts.partner_id,
+        period=period,
+        run=run,
+        name=facts.name,
+        segment=facts.segment,
+        net_sales=this.net_eur if this else ZERO,
+        trailing=trailing,
+        new_customers=new_customers,
+        lines=lines,
+        returns=returns,
+        returns_rate=(Decimal(returns) / Decimal(lines)).quantize(Decimal("0.0001")) if lines else ZERO,
+        tier_before=tr.tier_before,
+        qualifying=tr.qualifying,
+        tier_after=tr.tier_after,
+        tier_change=tr.change,
+        below_reviews=tr.below_reviews,
+        tier_reason=tr.reason,
+        progress=progress_to_next(rules, tr.tier_after, trailing, facts.certified),
+        matured_total=matured_total,
+        matured_now=matured_now,
+        carried_in=carried_in,
+        payout=payout,
+        carried_out=carried_out,
+        payout_reason=reason,
+        anomalies=anomalies,
+        rule_version=rules.version,
+        dormant=dormant,
+    )
+
+
+def exclude(line: CloseLine, reason: str) -> CloseLine:
+    """Finance excluded the partner from an approved run: everything carries forward."""
+    line.carried_out = to_cents(line.carried_in + line.matured_now)
+    line.payout = ZERO
+    line.payout_reason = reason
+    line.state = "excluded"
+    return line
+
+
+def ledger_entries(line: CloseLine) -> list[Entry]:
+    """The immutable, balanced entries a committed close line posts (ids from period+partner)."""
+    acct = payable_account(line.partner_id)
+    out = []
+    if line.matured_now > 0:
+        out.append(
+            Entry(
+                entry_id(line.period, line.partner_id, "accrual"),
+                line.period,
+                EXPENSE,
+                acct,
+                line.matured_now,
+                f"commission matured by {cutoff(line.period)} (holding period passed)",
+            )
+        )
+    elif line.matured_now < 0:
+        out.append(
+            Entry(
+                entry_id(line.period, line.partner_id, "clawback"),
+                line.period,
+                acct,
+                EXPENSE,
+                -line.matured_now,
+                "returns after payout: commission clawed back",
+            )
+        )
+    if line.payout > 0:
+        out.append(
+            Entry(
+                entry_id(line.period, line.partner_id, "payout"),
+                line.period,
+                acct,
+                BANK,
+                line.payout,
+                f"payout for {line.period}",
+            )
+        )
+    return out

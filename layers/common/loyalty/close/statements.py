@@ -1,0 +1,140 @@
+"""Partner statements (HTML and spreadsheet-safe CSV) of a committed close."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from loyalty.close.review import CloseLine
+from loyalty.kernel.money import ZERO
+from loyalty.kernel.reports import safe_cell
+
+STATEMENT_COLUMNS = [
+    "sale_id",
+    "sold_at",
+    "sku",
+    "category",
+    "quantity",
+    "amount",
+    "currency",
+    "fx_rate",
+    "fx_date",
+    "amount_eur",
+    "tier",
+    "rate_pct",
+    "rule_version",
+    "commission_eur",
+    "basis",
+]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    sale_id: str
+    sold_at: str
+    sku: str
+    category: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    fx_rate: Decimal | None
+    fx_date: str
+    amount_eur: Decimal
+    tier: str
+    rate: Decimal
+    rule_version: str
+    commission: Decimal
+    basis: str
+
+    def cells(self) -> list[str]:
+        return [
+            self.sale_id,
+            self.sold_at,
+            self.sku,
+            self.category,
+            str(self.quantity),
+            str(self.amount),
+            self.currency,
+            "" if self.fx_rate is None else str(self.fx_rate),
+            self.fx_date,
+            str(self.amount_eur),
+            self.tier,
+            str((self.rate * 100).normalize()),
+            self.rule_version,
+            str(self.commission),
+            self.basis,
+        ]
+
+
+def _summary_rows(line: CloseLine) -> list[tuple[str, str]]:
+    return [
+        ("partner", f"{line.partner_id} {line.name}"),
+        ("period", line.period),
+        ("net sales EUR", str(line.net_sales)),
+        ("trailing net sales EUR", str(line.trailing)),
+        ("new customers", str(line.new_customers)),
+        ("returns rate", f"{(line.returns_rate * 100).quantize(Decimal('0.01'))} %"),
+        ("tier this month", line.tier_before),
+        ("tier from next month", f"{line.tier_after} ({line.tier_change}: {line.tier_reason})"),
+        ("progress", line.progress),
+        ("carried in EUR", str(line.carried_in)),
+        ("matured this close EUR", str(line.matured_now)),
+        ("payout EUR", str(line.payout)),
+        ("carried forward EUR", str(line.carried_out)),
+        ("payout note", line.payout_reason),
+        ("rule version", line.rule_version),
+    ]
+
+
+def statement_csv(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(STATEMENT_COLUMNS)
+    total_eur, total_comm, n = ZERO, ZERO, 0
+    for s in sales:
+        w.writerow([safe_cell(c) for c in s.cells()])
+        total_eur += s.amount_eur
+        total_comm += s.commission
+        n += 1
+    w.writerow(
+        [
+            safe_cell(c)
+            for c in ["TOTAL", "", "", "", str(n), "", "", "", "", total_eur, "", "", "", total_comm, ""]
+        ]
+    )
+    w.writerow([])
+    for k, v in _summary_rows(line):
+        w.writerow([safe_cell(k), safe_cell(v)])
+    return buf.getvalue().encode()
+
+
+def statement_html(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
+    e = html.escape
+    rows, total_eur, total_comm, n = [], ZERO, ZERO, 0
+    for s in sales:
+        rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in s.cells()) + "</tr>")
+        total_eur += s.amount_eur
+        total_comm += s.commission
+        n += 1
+    head = "".join(f"<th>{e(c)}</th>" for c in STATEMENT_COLUMNS)
+    summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_rows(line))
+    doc = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Statement {e(line.partner_id)} {e(line.period)}</title>
+<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}</style>
+</head><body>
+<h1>Commission statement {e(line.period)}</h1>
+<table class="summary">{summary}</table>
+<h2>Lines ({n})</h2>
+<table class="lines"><thead><tr>{head}</tr></thead><tbody>
+{"".join(rows)}
+</tbody><tfoot><tr><th colspan="9">Total</th><td>{total_eur}</td><td colspan="3"></td><td>{total_comm}</td><td></td></tr></tfoot></table>
+<p>Commission per line = amount in EUR x rate of the tier in effect for the month of sale (returns at
+the rate of the sale they return), rounded once, half-even, to cents. It becomes payable once its
+holding period has passed at a month's cut-off; payable balances below the minimum carry forward.</p>
+</body></html>
+"""
+    return doc.encode()

@@ -1,0 +1,1 @@
+"""Earning: commission per line, the accrual writer (lines and month totals) and balances."""

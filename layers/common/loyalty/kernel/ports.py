@@ -1,0 +1,23 @@
+"""Ports every context may use: blobs (S3), notifications (SNS), field encryption (KMS)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import IO, Any, Protocol
+
+
+class BlobStore(Protocol):
+    def open(self, key: str) -> IO[bytes]: ...
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+    def get(self, key: str) -> bytes: ...
+
+
+class Cipher(Protocol):
+    """Field encryption for secrets at rest (bank details); `context` binds a ciphertext to its owner."""
+
+    def encrypt(self, plain: str, context: str) -> str: ...
+    def decrypt(self, token: str, context: str) -> str: ...
+
+
+class Notifier(Protocol):
+    def publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...

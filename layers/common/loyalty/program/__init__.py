@@ -1,0 +1,1 @@
+"""The program: rule versions, FX rates, the partner registry and how configuration is loaded."""

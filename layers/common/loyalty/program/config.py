@@ -1,0 +1,130 @@
+"""Configuration uploads: registry/partners.csv, rates/*.csv and rules/*.yaml|json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from loyalty.kernel.clock import now_iso
+from loyalty.kernel.csvio import FileError, RowIssue
+from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.program.fx import parse_rates
+from loyalty.program.ports import ProgramStore
+from loyalty.program.registry import parse_registry
+from loyalty.program.rules import RuleBook, parse_rules
+
+
+@dataclass
+class LoadReport:
+    kind: str
+    key: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    issues: list[RowIssue] = field(default_factory=list)
+    file_error: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "status": "rejected" if self.file_error else "processed",
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "reconciled": self.rows == self.accepted + self.rejected or bool(self.file_error),
+            "file_error": self.file_error or None,
+            "errors": [asdict(i) for i in self.issues[:1000]],
+            "processed_at": now_iso(),
+            **self.detail,
+        }
+
+
+class ConfigService:
+    """registry/partners.csv, rates/*.csv and rules/*.yaml|json uploads."""
+
+    def __init__(self, store: ProgramStore, blobs: BlobStore, notifier: Notifier) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.notifier = notifier
+
+    def handle(self, key: str) -> LoadReport:
+        if key.startswith("registry/") and key.lower().endswith(".csv"):
+            report = self._registry(key)
+        elif key.startswith("rates/") and key.lower().endswith(".csv"):
+            report = self._rates(key)
+        elif key.startswith("rules/") and key.lower().endswith((".yaml", ".yml", ".json")):
+            report = self._rules(key)
+        else:
+            report = LoadReport("unknown", key, file_error="not a registry, rates or rules file")
+        out = f"reports/config/{key}.report.json"
+        self.blobs.put(out, json.dumps(report.to_json(), indent=2, default=str).encode(), "application/json")
+        self.notifier.publish(
+            subject=f"{report.kind} loaded",
+            message=report.to_json(),
+            attributes={"type": f"{report.kind}_loaded", "partner": "program"},
+        )
+        return report
+
+    def _registry(self, key: str) -> LoadReport:
+        rep = LoadReport("registry", key)
+        books = RuleBook(self.store.rule_versions())
+        tiers = [t.name for t in books.versions[-1].tiers] if books else []
+        try:
+            partners, issues, rows = parse_registry(self.blobs.open(key), tiers)
+        except FileError as exc:
+            rep.file_error = exc.message
+            return rep
+        if not tiers:
+            issues += [
+                RowIssue(0, "starting_tier", p.starting_tier, "no rules loaded: upload rules first")
+                for p in partners
+                if p.starting_tier
+            ]
+            partners = [p for p in partners if not p.starting_tier]
+        self.store.put_partners(partners)
+        for p in partners:
+            if p.starting_tier:
+                self.store.put_tier(
+                    p.partner_id, p.joined_on.isoformat()[:7], p.starting_tier, "starting tier (registry)"
+                )
+        rep.rows, rep.accepted, rep.rejected, rep.issues = rows, len(partners), len(issues), issues
+        return rep
+
+    def _rates(self, key: str) -> LoadReport:
+        rep = LoadReport("rates", key)
+        good: list[tuple[Any, str, Decimal]] = []
+        try:
+            for item in parse_rates(self.blobs.open(key)):
+                if isinstance(item, RowIssue):
+                    rep.issues.append(item)
+                else:
+                    good.append(item)
+        except FileError as exc:
+            rep.file_error = exc.message
+            return rep
+        self.store.put_fx_rates(good)
+        rep.rows = len(good) + len(rep.issues)
+        rep.accepted, rep.rejected = len(good), len(rep.issues)
+        rep.detail = {"currencies": sorted({c for _, c, _ in good})}
+        return rep
+
+    def _rules(self, key: str) -> LoadReport:
+        rep = LoadReport("rules", key, rows=1)
+        try:
+            rules = parse_rules(self.blobs.get(key).decode("utf-8"))
+        except Exception as exc:  # pydantic ValidationError, YAML errors, bad UTF-8
+            rep.file_error = f"invalid rules file: {exc}"
+            rep.rejected = 1
+            return rep
+        created = self.store.put_rule_version(rules, key)
+        rep.accepted = 1
+        rep.detail = {
+            "version": rules.version,
+            "effective_from": rules.effective_from.isoformat(),
+            "new": created,
+        }
+        return rep

@@ -1,0 +1,48 @@
+"""Ports of the program context: partners, tiers of a month, rule versions, FX rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from loyalty.program.registry import Partner
+from loyalty.program.rules import RuleVersion
+
+
+class PartnerLookup(Protocol):
+    def get_partner(self, partner_id: str) -> Partner | None: ...
+
+
+class PartnerDirectory(PartnerLookup, Protocol):
+    def put_partners(self, partners: Sequence[Partner]) -> None: ...
+    def list_partners(self) -> Iterator[Partner]: ...
+
+
+class TierLookup(Protocol):
+    def tier_for(self, partner_id: str, month: str) -> str | None: ...
+
+
+class TierBook(TierLookup, Protocol):
+    def put_tier(self, partner_id: str, month: str, tier: str, reason: str) -> None: ...
+
+
+class RuleSource(Protocol):
+    def rule_versions(self) -> list[RuleVersion]: ...
+
+
+class RuleStore(RuleSource, Protocol):
+    def put_rule_version(self, rules: RuleVersion, source: str) -> bool: ...
+
+
+class FxSource(Protocol):
+    def fx_rates(self) -> Iterable[tuple[dt.date, str, Decimal]]: ...
+
+
+class FxStore(FxSource, Protocol):
+    def put_fx_rates(self, rates: Sequence[tuple[Any, str, Decimal]]) -> None: ...
+
+
+class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, Protocol):
+    """What configuration loads write."""
