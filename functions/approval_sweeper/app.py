@@ -23,6 +23,6 @@ container = Container(Settings.from_env())
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     now = dt.datetime.fromisoformat(event.time.replace("Z", "+00:00"))
-    result = container.approvals().sweep(now)
+    result = container.approvals().sweep(now).to_json()
     logger.info("approvals swept", extra=result)
     return result

@@ -82,24 +82,24 @@ def invalid(exc: ValidationError) -> Response[Any]:
 
 @app.get("/closes")
 def list_closes() -> dict[str, Any]:
-    return {"closes": container.approvals().closes(caller())}
+    return {"closes": [m.to_json() for m in container.approvals().closes(caller())]}
 
 
 @app.get("/approvals")
 def pending() -> dict[str, Any]:
-    return {"approvals": container.approvals().pending(caller())}
+    return {"approvals": [m.to_json() for m in container.approvals().pending(caller())]}
 
 
 @app.get("/closes/<period>")
 def show(period: str) -> dict[str, Any]:
-    return container.approvals().show(caller(), period)
+    return container.approvals().show(caller(), period).to_json()
 
 
 @app.post("/closes")
 def start() -> dict[str, Any]:
     body = StartBody.model_validate(app.current_event.json_body or {})
     who = caller()
-    result = container.close().start(container.workflow(), body.period, who, body.rerun, now())
+    result = container.close().start(container.workflow(), body.period, who, body.rerun, now()).to_json()
     logger.info("close start", extra={"user": who.user, **result})
     return result
 
@@ -108,7 +108,7 @@ def start() -> dict[str, Any]:
 def approve(period: str) -> dict[str, Any]:
     body = ApproveBody.model_validate(app.current_event.json_body or {})
     who = caller()
-    result = container.approvals().approve(who, period, body.comment, body.exclude, now())
+    result = container.approvals().approve(who, period, body.comment, body.exclude, now()).to_json()
     logger.info("approved", extra={"user": who.user, "period": period, "excluded": len(body.exclude)})
     return result
 
@@ -117,7 +117,7 @@ def approve(period: str) -> dict[str, Any]:
 def reject(period: str) -> dict[str, Any]:
     body = RejectBody.model_validate(app.current_event.json_body or {})
     who = caller()
-    result = container.approvals().reject(who, period, body.comment)
+    result = container.approvals().reject(who, period, body.comment).to_json()
     logger.info("rejected", extra={"user": who.user, "period": period})
     return result
 

@@ -30,7 +30,9 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     now = dt.datetime.fromisoformat(event.time.replace("Z", "+00:00"))
     period = str(event.detail.get("period") or period_before(now.date()))
     try:
-        result = container.close().start(container.workflow(), period, SCHEDULE, rerun=False, now=now)
+        result = (
+            container.close().start(container.workflow(), period, SCHEDULE, rerun=False, now=now).to_json()
+        )
     except CloseError as exc:  # e.g. the previous attempt was rejected: needs an operator's --rerun
         logger.warning("close not started", extra={"period": period, "reason": str(exc)})
         return {"period": period, "started": False, "reason": str(exc)}

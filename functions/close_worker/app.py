@@ -6,11 +6,14 @@ token; it is stored, never logged (no event logging here) and never put in a not
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from loyalty.close.header import Decision
+from loyalty.close.results import StepResult
 from loyalty.close.steps import CloseService
 from loyalty.settings import Settings
 from loyalty.wiring import Container
@@ -44,28 +47,24 @@ class StepEvent(BaseModel):
     cause: str | None = ""  # null when the failure carries no cause
 
 
-def run_step(svc: CloseService, e: StepEvent, now: dt.datetime) -> dict[str, Any]:
-    match e.step:
-        case "freeze":
-            return svc.freeze(e.period, e.run)
-        case "plan":
-            return svc.plan(e.period, e.run)
-        case "review":
-            return svc.review(e.period, e.run, e.batch)
-        case "propose":
-            return svc.propose(e.period, e.run, e.manifest)
-        case "request_approval":
-            return svc.request_approval(e.period, e.run, e.token, now)
-        case "pay":
-            return svc.pay(e.period, e.run, e.batch, e.decision)
-        case "bank_files":
-            return svc.bank_files(e.period, e.run, e.manifest, now)
-        case "statements":
-            return svc.statements(e.period, e.run, e.batch)
-        case "finish":
-            return svc.finish(e.period, e.run, now)
-        case "outcome":
-            return svc.outcome(e.period, e.run, e.error or "", e.cause or "")
+Step = Callable[[CloseService, StepEvent, dt.datetime], StepResult]
+STEPS: dict[str, Step] = {
+    "freeze": lambda svc, e, now: svc.freeze(e.period, e.run),
+    "plan": lambda svc, e, now: svc.plan(e.period, e.run),
+    "review": lambda svc, e, now: svc.review(e.period, e.run, e.batch),
+    "propose": lambda svc, e, now: svc.propose(e.period, e.run, e.manifest),
+    "request_approval": lambda svc, e, now: svc.request_approval(e.period, e.run, e.token, now),
+    "pay": lambda svc, e, now: svc.pay(e.period, e.run, e.batch, Decision.from_json(e.decision)),
+    "bank_files": lambda svc, e, now: svc.bank_files(e.period, e.run, e.manifest, now),
+    "statements": lambda svc, e, now: svc.statements(e.period, e.run, e.batch),
+    "finish": lambda svc, e, now: svc.finish(e.period, e.run, now),
+    "outcome": lambda svc, e, now: svc.outcome(e.period, e.run, e.error or "", e.cause or ""),
+}
+
+
+def run_step(svc: CloseService, e: StepEvent, now: dt.datetime) -> StepResult:
+    """The step the state machine named, as a typed result (its JSON is the step's output)."""
+    return STEPS[e.step](svc, e, now)
 
 
 @tracer.capture_lambda_handler
@@ -73,6 +72,6 @@ def run_step(svc: CloseService, e: StepEvent, now: dt.datetime) -> dict[str, Any
 @event_parser(model=StepEvent)
 def handler(event: StepEvent, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(step=event.step, period=event.period, run=event.run)
-    result = run_step(container.close(), event, dt.datetime.now(dt.UTC))
+    result = run_step(container.close(), event, dt.datetime.now(dt.UTC)).to_json()
     logger.info("close step done", extra={"result": result})
     return result

@@ -156,7 +156,7 @@ def test_summary_totals_by_tier_segment_and_top() -> None:
         for i in range(1, 30)
     ]
     lines[4].anomalies.append("x")
-    s = summarize("2026-08", "r", lines)
+    s = summarize("2026-08", "r", lines).to_json()
     assert s["partners"] == 29 and s["payees"] == 29
     assert s["totals"]["payout"] == str(sum(D(i * 10) for i in range(1, 30)))
     assert [t["partner_id"] for t in s["top"][:2]] == ["P29", "P28"] and len(s["top"]) == 20

@@ -4,16 +4,57 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from enum import Enum
 
-from loyalty.close.ports import CloseStore, Workflow
-from loyalty.close.runs import CloseError
+from loyalty.close.header import CloseMeta, Decision
+from loyalty.close.notices import approval_reminder
+from loyalty.close.ports import ApprovalStore, Workflow
+from loyalty.close.results import Approved, CloseView, Rejected, Sweep
+from loyalty.close.runs import CloseError, CloseStatus
 from loyalty.kernel.clock import _iso, _parse
 from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
 from loyalty.kernel.ids import PARTNER_ID_RE
 from loyalty.kernel.periods import check_period
 from loyalty.kernel.ports import BlobStore, Notifier
+
+AWAITING = CloseStatus.AWAITING_APPROVAL
+
+
+class Due(Enum):
+    """What the hourly sweep owes a run that awaits finance."""
+
+    TIMEOUT = "timeout"  # no decision in time: reject it
+    REMIND = "remind"  # heartbeat and remind finance (once)
+    HEARTBEAT = "heartbeat"  # keep the callback alive
+
+
+def require_finance(caller: Caller) -> None:
+    if FINANCE not in caller.roles:
+        raise CloseError(f"{caller.user} does not hold the finance role", 403)
+
+
+def require_reader(caller: Caller) -> None:
+    if not caller.roles & {FINANCE, OPERATOR}:
+        raise CloseError(f"{caller.user} holds neither the finance nor the operator role", 403)
+
+
+def check_approver(caller: Caller, meta: CloseMeta, exclude: Sequence[str]) -> None:
+    """Maker-checker: who started a run may not approve it; exclusions must be partner ids."""
+    if caller.user == meta.started_by:
+        raise CloseError(f"{caller.user} started this run and may not approve it (maker-checker)", 403)
+    bad = [p for p in exclude if not PARTNER_ID_RE.match(p)]
+    if bad:
+        raise CloseError(f"not partner ids: {', '.join(bad)}", 400)
+
+
+def due(meta: CloseMeta, now: dt.datetime, reminder: dt.timedelta, timeout: dt.timedelta) -> Due:
+    age = now - _parse(meta.requested_at or "")
+    if age >= timeout:
+        return Due.TIMEOUT
+    if age >= reminder and not meta.reminded_at:
+        return Due.REMIND
+    return Due.HEARTBEAT
 
 
 class ApprovalService:
@@ -22,7 +63,7 @@ class ApprovalService:
 
     def __init__(
         self,
-        store: CloseStore,
+        store: ApprovalStore,
         blobs: BlobStore,
         finance: Notifier,
         workflow: Workflow,
@@ -36,148 +77,102 @@ class ApprovalService:
         self.reminder = reminder
         self.timeout = timeout
 
-    @staticmethod
-    def _require_finance(caller: Caller) -> None:
-        if FINANCE not in caller.roles:
-            raise CloseError(f"{caller.user} does not hold the finance role", 403)
+    def pending(self, caller: Caller) -> list[CloseMeta]:
+        require_reader(caller)
+        return [m for m in self.store.list_closes() if m.status == AWAITING]
 
-    @staticmethod
-    def _require_reader(caller: Caller) -> None:
-        if not caller.roles & {FINANCE, OPERATOR}:
-            raise CloseError(f"{caller.user} holds neither the finance nor the operator role", 403)
+    def closes(self, caller: Caller) -> list[CloseMeta]:
+        require_reader(caller)
+        return self.store.list_closes()
 
-    def pending(self, caller: Caller) -> list[dict[str, Any]]:
-        self._require_reader(caller)
-        return [_public(m) for m in self.store.list_closes() if m["status"] == "awaiting_approval"]
-
-    def closes(self, caller: Caller) -> list[dict[str, Any]]:
-        self._require_reader(caller)
-        return [_public(m) for m in self.store.list_closes()]
-
-    def show(self, caller: Caller, period: str) -> dict[str, Any]:
-        self._require_reader(caller)
+    def show(self, caller: Caller, period: str) -> CloseView:
+        require_reader(caller)
         meta = self.store.close_meta(check_period(period))
         if meta is None:
             raise CloseError(f"no close for {period}", 404)
-        out = _public(meta)
-        if meta.get("proposal"):
-            out["proposal"] = json.loads(self.blobs.get(meta["proposal"]))
-        out["audit"] = self.store.audit_log(period)
-        return out
+        proposal = json.loads(self.blobs.get(meta.proposal)) if meta.proposal else None
+        return CloseView(meta, proposal, self.store.audit_log(period))
 
-    def _awaiting(self, period: str) -> tuple[dict[str, Any], str]:
+    def _awaiting(self, period: str) -> tuple[CloseMeta, str]:
         meta = self.store.close_meta(check_period(period))
         if meta is None:
             raise CloseError(f"no close for {period}", 404)
-        if meta["status"] != "awaiting_approval":
-            raise CloseError(f"the close of {period} is {meta['status']}, not awaiting approval", 409)
+        if meta.status != AWAITING:
+            raise CloseError(f"the close of {period} is {meta.status}, not awaiting approval", 409)
         token = self.store.close_token(period)
         if not token:
             raise CloseError(f"the close of {period} has no pending approval", 409)
         return meta, token
 
+    def _decide(self, meta: CloseMeta, status: CloseStatus) -> None:
+        meta.status = status
+        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run, clear_token=True):
+            raise CloseError(f"the close of {meta.period} was decided concurrently", 409)
+
     def approve(
         self, caller: Caller, period: str, comment: str, exclude: Sequence[str], now: dt.datetime
-    ) -> dict[str, Any]:
-        self._require_finance(caller)
+    ) -> Approved:
+        require_finance(caller)
         meta, token = self._awaiting(period)
-        if caller.user == meta.get("started_by"):
-            raise CloseError(f"{caller.user} started this run and may not approve it (maker-checker)", 403)
-        bad = [p for p in exclude if not PARTNER_ID_RE.match(p)]
-        if bad:
-            raise CloseError(f"not partner ids: {', '.join(bad)}", 400)
-        run = meta["run"]
-        decision = {
-            "approved_by": caller.user,
-            "approved_at": _iso(now),
-            "comment": comment,
-            "exclude": sorted(set(exclude)),
-        }
-        meta.update(decision)
-        if not self.store.save_close_meta(
-            period, "approved", run, meta, expect=("awaiting_approval",), expect_run=run, clear_token=True
-        ):
-            raise CloseError(f"the close of {period} was decided concurrently", 409)
+        check_approver(caller, meta, exclude)
+        decision = Decision(caller.user, _iso(now), comment, tuple(sorted(set(exclude))))
+        meta.approved_by, meta.approved_at = decision.approved_by, decision.approved_at
+        meta.comment, meta.exclude = comment, list(decision.exclude)
+        self._decide(meta, CloseStatus.APPROVED)
         self.store.audit(
-            period, caller.user, "approved", {"run": run, "comment": comment, "exclude": decision["exclude"]}
+            period,
+            caller.user,
+            "approved",
+            {"run": meta.run, "comment": comment, "exclude": list(decision.exclude)},
         )
-        self.workflow.succeed(token, decision)
-        return {"period": period, "run": run, "status": "approved", **decision}
+        self.workflow.succeed(token, decision.to_json())
+        return Approved(period, meta.run, decision)
 
-    def reject(self, caller: Caller, period: str, comment: str) -> dict[str, Any]:
-        self._require_finance(caller)
+    def reject(self, caller: Caller, period: str, comment: str) -> Rejected:
+        require_finance(caller)
         if not comment.strip():
             raise CloseError("a rejection needs a comment saying why", 400)
         meta, token = self._awaiting(period)
-        run = meta["run"]
-        meta.update(rejected_by=caller.user, comment=comment)
-        if not self.store.save_close_meta(
-            period, "rejected", run, meta, expect=("awaiting_approval",), expect_run=run, clear_token=True
-        ):
-            raise CloseError(f"the close of {period} was decided concurrently", 409)
-        self.store.audit(period, caller.user, "rejected", {"run": run, "comment": comment})
+        meta.rejected_by, meta.comment = caller.user, comment
+        self._decide(meta, CloseStatus.REJECTED)
+        self.store.audit(period, caller.user, "rejected", {"run": meta.run, "comment": comment})
         self.workflow.fail(token, "Approval.Rejected", f"rejected by {caller.user}: {comment}")
-        return {
-            "period": period,
-            "run": run,
-            "status": "rejected",
-            "rejected_by": caller.user,
-            "comment": comment,
-        }
+        return Rejected(period, meta.run, caller.user, comment)
 
-    def sweep(self, now: dt.datetime) -> dict[str, Any]:
-        reminded, expired, beats = [], [], 0
+    def sweep(self, now: dt.datetime) -> Sweep:
+        reminded: list[str] = []
+        expired: list[str] = []
+        beats = 0
         for meta in self.store.list_closes():
-            if meta["status"] != "awaiting_approval" or not meta.get("requested_at"):
-                continue
-            period, run = meta["period"], meta["run"]
-            token = self.store.close_token(period)
+            token = (
+                self.store.close_token(meta.period) if meta.status == AWAITING and meta.requested_at else None
+            )
             if not token:
                 continue
-            age = now - _parse(meta["requested_at"])
-            if age >= self.timeout:
-                meta.update(rejected_by="system", comment=f"no decision within {self.timeout}")
-                if self.store.save_close_meta(
-                    period,
-                    "timed_out",
-                    run,
-                    meta,
-                    expect=("awaiting_approval",),
-                    expect_run=run,
-                    clear_token=True,
-                ):
-                    self.store.audit(
-                        period, "system", "approval timed out", {"run": run, "after": str(self.timeout)}
-                    )
-                    self.workflow.fail(
-                        token, "Approval.TimedOut", f"no finance decision within {self.timeout}"
-                    )
-                    expired.append(period)
+            todo = due(meta, now, self.reminder, self.timeout)
+            if todo is Due.TIMEOUT:
+                expired += [meta.period] if self._time_out(meta, token) else []
                 continue
             self.workflow.heartbeat(token)
             beats += 1
-            if age >= self.reminder and not meta.get("reminded_at"):
-                meta["reminded_at"] = _iso(now)
-                self.store.save_close_meta(
-                    period, "awaiting_approval", run, meta, expect=("awaiting_approval",), expect_run=run
-                )
-                self.store.audit(period, "system", "reminder sent", {"run": run})
-                self.finance.publish(
-                    f"Reminder: payout run {period} awaits approval",
-                    {
-                        "type": "approval_reminder",
-                        "period": period,
-                        "run": run,
-                        "waiting_since": meta["requested_at"],
-                        "auto_reject_at": _iso(_parse(meta["requested_at"]) + self.timeout),
-                        "summary": meta.get("summary", {}),
-                    },
-                    {"type": "approval_reminder", "period": period},
-                )
-                reminded.append(period)
-        return {"reminded": reminded, "timed_out": expired, "heartbeats": beats}
+            if todo is Due.REMIND:
+                self._remind(meta, now)
+                reminded.append(meta.period)
+        return Sweep(reminded, expired, beats)
 
+    def _time_out(self, meta: CloseMeta, token: str) -> bool:
+        meta.rejected_by, meta.comment = "system", f"no decision within {self.timeout}"
+        meta.status = CloseStatus.TIMED_OUT
+        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run, clear_token=True):
+            return False
+        self.store.audit(
+            meta.period, "system", "approval timed out", {"run": meta.run, "after": str(self.timeout)}
+        )
+        self.workflow.fail(token, "Approval.TimedOut", f"no finance decision within {self.timeout}")
+        return True
 
-def _public(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """What may be shown: never the task token."""
-    return {k: v for k, v in meta.items() if k not in {"token", "has_token"}}
+    def _remind(self, meta: CloseMeta, now: dt.datetime) -> None:
+        meta.reminded_at = _iso(now)
+        self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run)
+        self.store.audit(meta.period, "system", "reminder sent", {"run": meta.run})
+        approval_reminder(meta, self.timeout).send(self.finance)

@@ -4,62 +4,151 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from loyalty.close.review import CloseLine
 from loyalty.kernel.money import ZERO, to_cents
 
+MAX_ANOMALIES = 200  # listed in the proposal file; all of them are counted
 
-def summarize(period: str, run: str, lines: Iterable[CloseLine], top: int = 20) -> dict[str, Any]:
-    by_tier: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    by_segment: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    moves: Counter[str] = Counter()
-    tops: list[tuple[Decimal, str, str]] = []
-    anomalies: list[dict[str, str]] = []
-    partners = 0
-    dormant = 0
-    total = {"payout": ZERO, "carried_out": ZERO, "matured_now": ZERO, "net_sales": ZERO}
-    payees = 0
-    for ln in lines:
-        partners += 1
-        dormant += ln.dormant
-        for key, bucket in ((ln.tier_after, by_tier), (ln.segment, by_segment)):
-            b = bucket[key]
-            b["partners"] += 1
-            b["payout"] += ln.payout
-            b["net_sales"] += ln.net_sales
-        total["payout"] += ln.payout
-        total["carried_out"] += ln.carried_out
-        total["matured_now"] += ln.matured_now
-        total["net_sales"] += ln.net_sales
-        payees += ln.payout > 0
-        moves[ln.tier_change] += 1
-        if ln.payout > 0:
-            tops.append((ln.payout, ln.partner_id, ln.name))
-            tops.sort(key=lambda t: (-t[0], t[1]))
-            del tops[top:]
-        for a in ln.anomalies:
-            anomalies.append({"partner_id": ln.partner_id, "anomaly": a})
 
-    def plain(d: Mapping[str, Mapping[str, Decimal]]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class SummaryFigures:
+    """The few figures of a proposal that travel: in the close header, the finance notification
+    and the Propose step's output."""
+
+    partners: int
+    payees: int
+    totals: Mapping[str, str]
+    tier_moves: Mapping[str, int]
+    anomaly_count: int
+
+    def to_json(self) -> dict[str, Any]:
         return {
-            k: {kk: int(vv) if kk == "partners" else str(to_cents(vv)) for kk, vv in sorted(v.items())}
-            for k, v in sorted(d.items())
+            "partners": self.partners,
+            "payees": self.payees,
+            "totals": dict(self.totals),
+            "tier_moves": dict(self.tier_moves),
+            "anomaly_count": self.anomaly_count,
         }
 
-    return {
-        "period": period,
-        "run": run,
-        "partners": partners,
-        "payees": payees,
-        "dormant": dormant,
-        "totals": {k: str(v) for k, v in total.items()},
-        "by_currency": {"EUR": str(total["payout"])},
-        "by_tier": plain(by_tier),
-        "by_segment": plain(by_segment),
-        "tier_moves": dict(sorted(moves.items())),
-        "top": [{"partner_id": p, "name": n, "payout": str(a)} for a, p, n in tops],
-        "anomalies": anomalies[:200],
-        "anomaly_count": len(anomalies),
-    }
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> SummaryFigures:
+        return cls(
+            partners=int(d.get("partners", 0)),
+            payees=int(d.get("payees", 0)),
+            totals=dict(d.get("totals") or {}),
+            tier_moves=dict(d.get("tier_moves") or {}),
+            anomaly_count=int(d.get("anomaly_count", 0)),
+        )
+
+
+@dataclass
+class Bucket:
+    """Partners, payout and net sales of one tier or one segment."""
+
+    partners: int = 0
+    payout: Decimal = ZERO
+    net_sales: Decimal = ZERO
+
+    def add(self, line: CloseLine) -> None:
+        self.partners += 1
+        self.payout += line.payout
+        self.net_sales += line.net_sales
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "net_sales": str(to_cents(self.net_sales)),
+            "partners": self.partners,
+            "payout": str(to_cents(self.payout)),
+        }
+
+
+@dataclass(frozen=True)
+class TopPayout:
+    partner_id: str
+    name: str
+    payout: Decimal
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    partner_id: str
+    anomaly: str
+
+
+@dataclass
+class Proposal:
+    """What finance approves or rejects (`proposal.json` of a run)."""
+
+    period: str
+    run: str
+    partners: int = 0
+    payees: int = 0
+    dormant: int = 0
+    totals: dict[str, Decimal] = field(
+        default_factory=lambda: {"payout": ZERO, "carried_out": ZERO, "matured_now": ZERO, "net_sales": ZERO}
+    )
+    by_tier: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
+    by_segment: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
+    tier_moves: Counter[str] = field(default_factory=Counter)
+    top: list[TopPayout] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+    def add(self, ln: CloseLine, top: int) -> None:
+        self.partners += 1
+        self.dormant += ln.dormant
+        self.by_tier[ln.tier_after].add(ln)
+        self.by_segment[ln.segment].add(ln)
+        for k, v in (
+            ("payout", ln.payout),
+            ("carried_out", ln.carried_out),
+            ("matured_now", ln.matured_now),
+            ("net_sales", ln.net_sales),
+        ):
+            self.totals[k] += v
+        self.payees += ln.payout > 0
+        self.tier_moves[ln.tier_change] += 1
+        if ln.payout > 0:
+            self.top.append(TopPayout(ln.partner_id, ln.name, ln.payout))
+            self.top.sort(key=lambda t: (-t.payout, t.partner_id))
+            del self.top[top:]
+        self.anomalies.extend(Anomaly(ln.partner_id, a) for a in ln.anomalies)
+
+    @property
+    def figures(self) -> SummaryFigures:
+        return SummaryFigures(
+            partners=self.partners,
+            payees=self.payees,
+            totals={k: str(v) for k, v in self.totals.items()},
+            tier_moves=dict(sorted(self.tier_moves.items())),
+            anomaly_count=len(self.anomalies),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "run": self.run,
+            "partners": self.partners,
+            "payees": self.payees,
+            "dormant": self.dormant,
+            "totals": {k: str(v) for k, v in self.totals.items()},
+            "by_currency": {"EUR": str(self.totals["payout"])},
+            "by_tier": {k: b.to_json() for k, b in sorted(self.by_tier.items())},
+            "by_segment": {k: b.to_json() for k, b in sorted(self.by_segment.items())},
+            "tier_moves": dict(sorted(self.tier_moves.items())),
+            "top": [{"partner_id": t.partner_id, "name": t.name, "payout": str(t.payout)} for t in self.top],
+            "anomalies": [
+                {"partner_id": a.partner_id, "anomaly": a.anomaly} for a in self.anomalies[:MAX_ANOMALIES]
+            ],
+            "anomaly_count": len(self.anomalies),
+        }
+
+
+def summarize(period: str, run: str, lines: Iterable[CloseLine], top: int = 20) -> Proposal:
+    proposal = Proposal(period, run)
+    for ln in lines:
+        proposal.add(ln, top)
+    return proposal

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.close.ledger import BANK, EXPENSE, Entry, decide_payout, entry_id, matured, payable_account
+from loyalty.close.tiers import ReviewResult as TierReview
 from loyalty.close.tiers import TierState, review, trailing_net
 from loyalty.kernel.money import ZERO, fmt_eur, to_cents
-from loyalty.kernel.periods import cutoff
+from loyalty.kernel.periods import cutoff, next_period
 from loyalty.program.rules import RuleVersion
 
 # A payout above this multiple of the partner's 6-month average is an anomaly.
@@ -123,28 +124,51 @@ def progress_to_next(rules: RuleVersion, tier: str, trailing: Decimal, certified
     return "; ".join(parts) if parts else f"qualifies for {nxt.name} at the next review"
 
 
-def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFacts) -> CloseLine:
-    """KPIs, tier review and the payable amount of one partner for one period."""
-    months = [m for m in facts.months if m.month <= period]
-    net = {m.month: m.net_eur for m in months}
+@dataclass(frozen=True)
+class NextTier:
+    """The tier a close sets for the partner's sales from `month` on."""
+
+    month: str
+    tier: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Payable:
+    """What a close pays and carries, and why (after the bank-details and anomaly checks)."""
+
+    matured_total: Decimal
+    carried_in: Decimal
+    matured_now: Decimal
+    payout: Decimal
+    carried_out: Decimal
+    reason: str
+    anomalies: list[str]
+
+
+def new_customers(months: Sequence[MonthFacts], period: str) -> int:
+    """Customers who bought in `period` and in none of the months before it."""
     this = next((m for m in months if m.month == period), None)
-    trailing = trailing_net(net, period, rules.tier_review.window_months)
-    prev = facts.history[0] if facts.history else None
-    state = TierState(facts.tier_now or rules.entry_tier, prev.below_reviews if prev else 0)
-    tr = review(rules, state, trailing, facts.certified)
+    if this is None:
+        return 0
     earlier: set[str] = set()
     for m in months:
         if m.month < period:
             earlier |= m.customers
-    new_customers = len(this.customers - earlier) if this else 0
-    by_day: dict[str, Decimal] = {}
-    for m in months:
-        for d, v in m.by_day.items():
-            by_day[f"{m.month}-{d:02d}"] = v
-    matured_total = to_cents(matured(by_day, cutoff(period), rules.holding_days))
-    prev_total = prev.matured_total if prev else ZERO
+    return len(this.customers - earlier)
+
+
+def day_totals(months: Sequence[MonthFacts]) -> dict[str, Decimal]:
+    """Commission per ISO day, from the months' per-day totals."""
+    return {f"{m.month}-{d:02d}": v for m in months for d, v in m.by_day.items()}
+
+
+def payable(rules: RuleVersion, period: str, facts: PartnerFacts, months: Sequence[MonthFacts]) -> Payable:
+    """Matured commission, the minimum payout, held payouts and the anomalies finance sees."""
+    prev = facts.history[0] if facts.history else None
+    matured_total = to_cents(matured(day_totals(months), cutoff(period), rules.holding_days))
     carried_in = to_cents(prev.carried_out if prev else ZERO)
-    matured_now = matured_total - prev_total
+    matured_now = matured_total - (prev.matured_total if prev else ZERO)
     decision = decide_payout(carried_in, matured_now, rules.minimum_payout_eur)
     payout, carried_out, reason = decision.payout, to_cents(decision.carried_out), decision.reason
     anomalies: list[str] = []
@@ -162,18 +186,34 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
             anomalies.append(f"payout EUR {payout} is over 3x the 6-month average EUR {to_cents(avg)}")
     if carried_out < 0:
         anomalies.append(f"negative balance EUR {carried_out} (returns after payout) carried forward")
+    return Payable(matured_total, carried_in, matured_now, payout, carried_out, reason, anomalies)
+
+
+def is_dormant(this: MonthFacts | None, pay: Payable, tier: TierReview, below_before: int) -> bool:
+    """Nothing happened and nothing changed: no sales, nothing matured or paid, the same balance
+    and tier state as the previous committed close, nothing to flag. Such a partner gets no new
+    record and no statement (its last record stays true)."""
+    return (
+        (this is None or (this.lines == 0 and this.net_eur == 0))
+        and pay.matured_now == 0
+        and pay.payout == 0
+        and pay.carried_out == pay.carried_in
+        and tier.change == "hold"
+        and tier.below_reviews == below_before
+        and not pay.anomalies
+    )
+
+
+def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFacts) -> CloseLine:
+    """KPIs, tier review and the payable amount of one partner for one period."""
+    months = [m for m in facts.months if m.month <= period]
+    this = next((m for m in months if m.month == period), None)
+    trailing = trailing_net({m.month: m.net_eur for m in months}, period, rules.tier_review.window_months)
+    below_before = facts.history[0].below_reviews if facts.history else 0
+    tr = review(rules, TierState(facts.tier_now or rules.entry_tier, below_before), trailing, facts.certified)
+    pay = payable(rules, period, facts, months)
     lines = this.lines if this else 0
     returns = this.returns if this else 0
-    dormant = (
-        lines == 0
-        and (this is None or this.net_eur == 0)
-        and matured_now == 0
-        and payout == 0
-        and carried_out == carried_in
-        and tr.change == "hold"
-        and tr.below_reviews == (prev.below_reviews if prev else 0)
-        and not anomalies
-    )
     return CloseLine(
         partner_id=facts.partner_id,
         period=period,
@@ -182,7 +222,7 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         segment=facts.segment,
         net_sales=this.net_eur if this else ZERO,
         trailing=trailing,
-        new_customers=new_customers,
+        new_customers=new_customers(months, period),
         lines=lines,
         returns=returns,
         returns_rate=(Decimal(returns) / Decimal(lines)).quantize(Decimal("0.0001")) if lines else ZERO,
@@ -193,16 +233,23 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         below_reviews=tr.below_reviews,
         tier_reason=tr.reason,
         progress=progress_to_next(rules, tr.tier_after, trailing, facts.certified),
-        matured_total=matured_total,
-        matured_now=matured_now,
-        carried_in=carried_in,
-        payout=payout,
-        carried_out=carried_out,
-        payout_reason=reason,
-        anomalies=anomalies,
+        matured_total=pay.matured_total,
+        matured_now=pay.matured_now,
+        carried_in=pay.carried_in,
+        payout=pay.payout,
+        carried_out=pay.carried_out,
+        payout_reason=pay.reason,
+        anomalies=pay.anomalies,
         rule_version=rules.version,
-        dormant=dormant,
+        dormant=is_dormant(this, pay, tr, below_before),
     )
+
+
+def next_tier(line: CloseLine) -> NextTier | None:
+    """A committed up- or downgrade applies to the partner's sales from the next month on."""
+    if line.tier_change in {"up", "down"}:
+        return NextTier(next_period(line.period), line.tier_after, line.tier_reason)
+    return None
 
 
 def exclude(line: CloseLine, reason: str) -> CloseLine:

@@ -1,10 +1,49 @@
-"""Close runs: statuses, execution names, errors, the file prefix of a run."""
+"""Close runs: the status of a close, execution names, errors, and the pure rules that decide
+what a start, a re-run or a failed step may do."""
 
 from __future__ import annotations
 
-FINISHED = "paid"
-RERUNNABLE = ("rejected", "timed_out", "failed")
-ACTIVE = ("started", "frozen", "proposed", "awaiting_approval", "approved", "paying")
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
+
+from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
+from loyalty.kernel.periods import previous_period
+
+
+class CloseStatus(StrEnum):
+    """Where the close of a period stands (the `state` attribute of its header item)."""
+
+    STARTED = "started"
+    FROZEN = "frozen"
+    PROPOSED = "proposed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    PAYING = "paying"
+    PAID = "paid"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"
+
+
+FINISHED = CloseStatus.PAID
+RERUNNABLE = frozenset({CloseStatus.REJECTED, CloseStatus.TIMED_OUT, CloseStatus.FAILED})
+ACTIVE = frozenset(
+    {
+        CloseStatus.STARTED,
+        CloseStatus.FROZEN,
+        CloseStatus.PROPOSED,
+        CloseStatus.AWAITING_APPROVAL,
+        CloseStatus.APPROVED,
+        CloseStatus.PAYING,
+    }
+)
+# Step Functions error names -> how the run ended (anything else is a failure)
+_ENDINGS = {
+    "Approval.Rejected": CloseStatus.REJECTED,
+    "Approval.TimedOut": CloseStatus.TIMED_OUT,
+    "States.Timeout": CloseStatus.TIMED_OUT,
+}
 
 
 class CloseError(Exception):
@@ -22,3 +61,39 @@ def run_name(period: str, attempt: int) -> str:
 
 def _prefix(period: str, run: str) -> str:
     return f"close/{period}/{run}/"
+
+
+def check_may_start(period: str, caller: Caller, now: dt.datetime) -> None:
+    """The schedule, finance or an operator may start the close of a month that is over."""
+    if caller.user != "schedule" and not caller.roles & {FINANCE, OPERATOR}:
+        raise CloseError(f"{caller.user} may not start a close (needs the finance or operator role)", 403)
+    if period >= f"{now.year:04d}-{now.month:02d}":
+        raise CloseError(
+            f"{period} is not over yet; a period can be closed from the 1st of the next month", 400
+        )
+
+
+def starts_new_attempt(period: str, status: CloseStatus | None, rerun: bool) -> bool:
+    """False: the close is finished or under way (report it, start nothing). True: start a new
+    attempt (no close yet, or a rejected/timed-out/failed one with `rerun`)."""
+    if status is not None and (status == FINISHED or status in ACTIVE):
+        return False
+    if status in RERUNNABLE and not rerun:
+        raise CloseError(
+            f"the close of {period} ended {status}; start it again with --rerun (a new attempt)", 409
+        )
+    return True
+
+
+def unclosed_predecessor(period: str, closes: Mapping[str, CloseStatus]) -> str | None:
+    """Closes run in order (balances carry from one to the next): once any earlier period was
+    closed, the previous month must be paid before this one. Returns the month to close first."""
+    prev = previous_period(period)
+    if any(p < period for p in closes) and closes.get(prev) != FINISHED:
+        return prev
+    return None
+
+
+def ending(error: str) -> CloseStatus:
+    """How a run that did not pay ended, from the Step Functions error."""
+    return _ENDINGS.get(error, CloseStatus.FAILED)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from loyalty.close.review import CloseLine
+from loyalty.earning.records import SaleRecord
 from loyalty.kernel.money import ZERO
 from loyalty.kernel.reports import safe_cell
 
@@ -49,6 +50,26 @@ class StatementLine:
     rule_version: str
     commission: Decimal
     basis: str
+
+    @classmethod
+    def of(cls, s: SaleRecord) -> StatementLine:
+        return cls(
+            s.sale_id,
+            s.sold_at,
+            s.sku,
+            s.category,
+            s.quantity,
+            s.net,
+            s.currency,
+            s.fx_rate,
+            s.fx_date,
+            s.net_eur,
+            s.tier,
+            s.rate,
+            s.rule_version,
+            s.commission,
+            s.rate_basis,
+        )
 
     def cells(self) -> list[str]:
         return [

@@ -4,21 +4,56 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection
 from decimal import Decimal
-from typing import Any
 
 from loyalty.close.bankfiles import Debtor, Payment, bank_csv, pain001
+from loyalty.close.batches import JSON, PaymentRow, RunFiles
+from loyalty.close.header import CloseMeta, Decision
+from loyalty.close.notices import approval_requested, close_finished, partner_notices
 from loyalty.close.ports import CloseStore, Workflow
 from loyalty.close.proposal import summarize
-from loyalty.close.review import CloseLine, MonthFacts, PartnerFacts, exclude, ledger_entries, review_partner
-from loyalty.close.runs import ACTIVE, FINISHED, RERUNNABLE, CloseError, _prefix, run_name
+from loyalty.close.results import (
+    BankFiles,
+    Frozen,
+    Paid,
+    Plan,
+    Proposed,
+    Reviewed,
+    StartResult,
+    Statements,
+    StatusResult,
+)
+from loyalty.close.review import (
+    CloseLine,
+    MonthFacts,
+    PartnerFacts,
+    ledger_entries,
+    next_tier,
+    review_partner,
+)
+from loyalty.close.runs import (
+    ACTIVE,
+    FINISHED,
+    RERUNNABLE,
+    CloseError,
+    CloseStatus,
+    _prefix,
+    check_may_start,
+    ending,
+    run_name,
+    starts_new_attempt,
+    unclosed_predecessor,
+)
+from loyalty.close.settlement import payment_of, settle
 from loyalty.close.statements import StatementLine, statement_csv, statement_html
 from loyalty.kernel.clock import _iso, _parse
-from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
-from loyalty.kernel.periods import check_period, cutoff, next_period, previous_period
+from loyalty.kernel.identity import Caller
+from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.program.rules import RuleBook, RuleVersion
+
+S = CloseStatus
 
 
 class CloseService:
@@ -35,6 +70,7 @@ class CloseService:
     ) -> None:
         self.store = store
         self.blobs = blobs
+        self.files = RunFiles(blobs)
         self.events = events
         self.finance = finance
         self.debtor = debtor
@@ -43,355 +79,207 @@ class CloseService:
     # -- starting -----------------------------------------------------------------------------
     def start(
         self, workflow: Workflow, period: str, caller: Caller, rerun: bool, now: dt.datetime
-    ) -> dict[str, Any]:
+    ) -> StartResult:
         """Start (or find) the close of a period. Idempotent: the execution name is derived from
         the period and attempt; a finished or running close is reported, not started again."""
         check_period(period)
-        if caller.user != "schedule" and not caller.roles & {FINANCE, OPERATOR}:
-            raise CloseError(f"{caller.user} may not start a close (needs the finance or operator role)", 403)
-        this_month = f"{now.year:04d}-{now.month:02d}"
-        if period >= this_month:
-            raise CloseError(
-                f"{period} is not over yet; a period can be closed from the 1st of the next month", 400
-            )
+        check_may_start(period, caller, now)
         meta = self.store.close_meta(period)
-        status = meta["status"] if meta else ""
-        if status == FINISHED:
-            return {"period": period, "run": meta["run"] if meta else "", "status": status, "started": False}
-        if status in ACTIVE:  # already under way: the same execution, nothing new
+        if not starts_new_attempt(period, meta.status if meta else None, rerun):
             assert meta is not None
-            out = {"period": period, "run": meta["run"], "status": status, "started": False}
-            if status == "started":  # a crash may have come between recording and starting it
-                out["execution"] = workflow.start(meta["run"], {"period": period, "run": meta["run"]})[0]
-            return out
-        if status in RERUNNABLE and not rerun:
-            raise CloseError(
-                f"the close of {period} ended {status}; start it again with --rerun (a new attempt)", 409
-            )
-        attempt = int(meta.get("attempt", 0)) + 1 if meta else 1
+            return self._report(workflow, meta)
+        attempt = meta.attempt + 1 if meta else 1
         run = run_name(period, attempt)
-        data = {"attempt": attempt, "started_by": caller.user, "started_at": _iso(now)}
-        if not self.store.save_close_meta(
-            period, "started", run, data, expect=(status,) if status else ("",)
-        ):
+        new = CloseMeta(period, S.STARTED, run, attempt=attempt, started_by=caller.user, started_at=_iso(now))
+        if not self.store.save_close_meta(new, expect=(meta.status if meta else None,)):
             raise CloseError(f"the close of {period} was started concurrently; look again", 409)
         self.store.audit(period, caller.user, "close started", {"run": run, "rerun": rerun})
         arn, started = workflow.start(run, {"period": period, "run": run})
-        return {"period": period, "run": run, "status": "started", "started": started, "execution": arn}
+        return StartResult(period, run, S.STARTED, started, arn)
+
+    @staticmethod
+    def _report(workflow: Workflow, meta: CloseMeta) -> StartResult:
+        """A finished or running close: nothing new (a crash may have come between recording a
+        start and starting its execution: starting it again by its name is a no-op otherwise)."""
+        execution = None
+        if meta.status == S.STARTED:
+            execution = workflow.start(meta.run, {"period": meta.period, "run": meta.run})[0]
+        return StartResult(meta.period, meta.run, meta.status, False, execution)
 
     # -- workflow steps -----------------------------------------------------------------------
-    def _meta(self, period: str, run: str) -> dict[str, Any]:
+    def _meta(self, period: str, run: str) -> CloseMeta:
         meta = self.store.close_meta(period)
-        if meta is None or meta["run"] != run:
+        if meta is None or meta.run != run:
             raise CloseError(f"run {run} is not the current run of {period}", 409)
         return meta
 
-    def freeze(self, period: str, run: str) -> dict[str, Any]:
+    def _advance(self, meta: CloseMeta, status: CloseStatus, expect: Collection[CloseStatus]) -> bool:
+        run = meta.run
+        meta.status = status
+        return self.store.save_close_meta(meta, expect=expect, expect_run=run)
+
+    def freeze(self, period: str, run: str) -> Frozen:
         check_period(period)
         meta = self._meta(period, run)
-        if meta["status"] == FINISHED:
-            return {"period": period, "run": run, "already_closed": True}
-        closes = {c["period"]: c["status"] for c in self.store.list_closes()}
-        earlier = [p for p in closes if p < period]
-        prev = previous_period(period)
-        if earlier and closes.get(prev) != FINISHED:
-            raise CloseError(f"close {prev} first: closes run in order (balances carry from one to the next)")
-        self.store.freeze_period(period)
-        if meta["status"] == "started":
-            self.store.save_close_meta(period, "frozen", run, meta, expect=("started",), expect_run=run)
-        return {"period": period, "run": run, "already_closed": False}
-
-    def plan(self, period: str, run: str) -> dict[str, Any]:
-        """Partner list -> batch files in S3 and a manifest the Distributed Map reads."""
-        prefix = _prefix(period, run)
-        batch: list[dict[str, Any]] = []
-        items: list[dict[str, str]] = []
-        total = 0
-
-        def flush() -> None:
-            key = f"{prefix}batches/{len(items):05d}.json"
-            self.blobs.put(key, json.dumps(batch).encode(), "application/json")
-            items.append({"batch": key})
-            batch.clear()
-
-        for p in sorted(self.store.list_partners(), key=lambda p: p.partner_id):
-            batch.append(
-                {
-                    "id": p.partner_id,
-                    "name": p.name,
-                    "segment": p.segment,
-                    "certified": p.certifications,
-                    "has_bank": bool(p.iban),
-                    "starting_tier": p.starting_tier,
-                }
+        if meta.status == FINISHED:
+            return Frozen(period, run, already_closed=True)
+        first = unclosed_predecessor(period, {c.period: c.status for c in self.store.list_closes()})
+        if first is not None:
+            raise CloseError(
+                f"close {first} first: closes run in order (balances carry from one to the next)"
             )
-            total += 1
-            if len(batch) >= self.batch_size:
-                flush()
-        if batch or not items:
-            flush()
-        manifest = f"{prefix}manifest.json"
-        self.blobs.put(manifest, json.dumps(items).encode(), "application/json")
-        return {"manifest": manifest, "partners": total, "batches": len(items)}
+        self.store.freeze_period(period)
+        if meta.status == S.STARTED:
+            self._advance(meta, S.FROZEN, (S.STARTED,))
+        return Frozen(period, run, already_closed=False)
+
+    def plan(self, period: str, run: str) -> Plan:
+        """Partner list -> batch files in S3 and a manifest the Distributed Map reads."""
+        partners = sorted(self.store.list_partners(), key=lambda p: p.partner_id)
+        manifest, total, batches = self.files.write_plan(_prefix(period, run), partners, self.batch_size)
+        return Plan(manifest, total, batches)
 
     def _rules(self, period: str) -> RuleVersion:
         return RuleBook(self.store.rule_versions()).in_effect(cutoff(period))
 
-    def review(self, period: str, run: str, batch_key: str) -> dict[str, Any]:
+    def review(self, period: str, run: str, batch_key: str) -> Reviewed:
         """KPIs, tier review and payable amount of each partner of a batch. The proposal is a file
         (`.../review/<batch>.json`): nothing in the table changes until finance approves."""
         rules = self._rules(period)
         lines = []
-        for p in self._batch(batch_key):
-            pid = p["id"]
-            months, history = self.store.close_facts(pid, period)
+        for p in self.files.batch(batch_key):
+            months, history = self.store.close_facts(p.partner_id, period)
             facts = PartnerFacts(
-                partner_id=pid,
-                name=p["name"],
-                segment=p["segment"],
-                certified=p["certified"],
-                has_bank=p["has_bank"],
-                tier_now=self.store.tier_for(pid, period) or p["starting_tier"] or rules.entry_tier,
+                partner_id=p.partner_id,
+                name=p.name,
+                segment=p.segment,
+                certified=p.certified,
+                has_bank=p.has_bank,
+                tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
                 months=[
                     MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers) for t in months
                 ],
                 history=history,
             )
             lines.append(review_partner(rules, period, run, facts))
-        out_key = batch_key.replace("/batches/", "/review/")
-        self.blobs.put(out_key, json.dumps([ln.to_json() for ln in lines]).encode(), "application/json")
-        return {"partners": len(lines), "dormant": sum(ln.dormant for ln in lines)}
+        self.files.put_review(batch_key, lines)
+        return Reviewed(len(lines), sum(ln.dormant for ln in lines))
 
-    def _batch(self, batch_key: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = json.loads(self.blobs.get(batch_key))
-        return items
-
-    def _batch_results(self, manifest: str, part: str) -> Iterator[dict[str, Any]]:
-        for item in json.loads(self.blobs.get(manifest)):
-            yield from json.loads(self.blobs.get(item["batch"].replace("/batches/", f"/{part}/")))
-
-    def propose(self, period: str, run: str, manifest: str) -> dict[str, Any]:
+    def propose(self, period: str, run: str, manifest: str) -> Proposed:
         meta = self._meta(period, run)
-        summary = summarize(
-            period, run, (CloseLine.from_json(d) for d in self._batch_results(manifest, "review"))
-        )
+        proposal = summarize(period, run, self.files.reviews(manifest))
         key = f"{_prefix(period, run)}proposal.json"
-        self.blobs.put(key, json.dumps(summary, indent=1).encode(), "application/json")
-        compact = {k: summary[k] for k in ("partners", "payees", "totals", "tier_moves", "anomaly_count")}
-        meta.update(proposal=key, summary=compact, manifest=manifest)
-        self.store.save_close_meta(
-            period, "proposed", run, meta, expect=("frozen", "proposed"), expect_run=run
-        )
-        return {"proposal": key, **compact}
+        self.blobs.put(key, json.dumps(proposal.to_json(), indent=1).encode(), JSON)
+        meta.proposal, meta.summary, meta.manifest = key, proposal.figures, manifest
+        self._advance(meta, S.PROPOSED, (S.FROZEN, S.PROPOSED))
+        return Proposed(key, proposal.figures)
 
-    def request_approval(self, period: str, run: str, token: str, now: dt.datetime) -> dict[str, Any]:
+    def request_approval(self, period: str, run: str, token: str, now: dt.datetime) -> StatusResult:
         """The callback task: keep the token (never shown), tell finance what to decide."""
         meta = self._meta(period, run)
-        meta.update(requested_at=_iso(now), reminded_at="")
-        if not self.store.save_close_meta(
-            period,
-            "awaiting_approval",
-            run,
-            meta,
-            expect=("proposed", "awaiting_approval"),
-            expect_run=run,
-            token=token,
-        ):
+        meta.requested_at, meta.reminded_at = _iso(now), ""
+        meta.status = S.AWAITING_APPROVAL
+        expect = (S.PROPOSED, S.AWAITING_APPROVAL)
+        if not self.store.save_close_meta(meta, expect=expect, expect_run=run, token=token):
             raise CloseError(f"{period} is not waiting for a proposal decision")
-        self.store.audit(
-            period, "system", "approval requested", {"run": run, "summary": meta.get("summary", {})}
-        )
-        self.finance.publish(
-            subject=f"Payout run {period} awaits approval",
-            message={
-                "type": "approval_requested",
-                "period": period,
-                "run": run,
-                "started_by": meta.get("started_by", ""),
-                "summary": meta.get("summary", {}),
-                "proposal": meta.get("proposal", ""),
-                "how": f"loyalty approvals show {period}; loyalty approvals approve|reject {period}",
-            },
-            attributes={"type": "approval_requested", "period": period},
-        )
-        return {"period": period, "status": "awaiting_approval"}
+        self.store.audit(period, "system", "approval requested", {"run": run, "summary": meta.summary_json()})
+        approval_requested(meta).send(self.finance)
+        return StatusResult(period, S.AWAITING_APPROVAL)
 
-    def pay(self, period: str, run: str, batch_key: str, decision: Mapping[str, Any]) -> dict[str, Any]:
+    def pay(self, period: str, run: str, batch_key: str, decision: Decision) -> Paid:
         """Commit each partner once: close line, payout, ledger entries and next tier in one
         transaction keyed by (partner, period). A retry finds the committed ones and skips them."""
-        excluded = set(decision.get("exclude") or ())
-        proposals = [
-            CloseLine.from_json(d)
-            for d in json.loads(self.blobs.get(batch_key.replace("/batches/", "/review/")))
-        ]
-        current = self.store.close_lines(period, [ln.partner_id for ln in proposals if not ln.dormant])
-        payments, committed, already = [], 0, 0
+        proposals = [ln for ln in self.files.review(batch_key) if not ln.dormant]
+        current = self.store.close_lines(period, [ln.partner_id for ln in proposals])
+        payments: list[PaymentRow] = []
+        committed = already = 0
         for proposal in proposals:
-            pid, line = proposal.partner_id, proposal
-            if line.dormant:
-                continue
-            if pid in current:
-                line = current[pid]
-                already += 1
-            else:
-                if pid in excluded:
-                    exclude(line, f"excluded by finance ({decision.get('approved_by', '')}); carried forward")
-                else:
-                    line.state = "paid"
-                tier = None
-                if line.tier_change in {"up", "down"}:
-                    tier = (next_period(period), line.tier_after, line.tier_reason)
-                if self.store.commit_close(line, ledger_entries(line), tier):
-                    committed += 1
-                else:  # committed by an earlier attempt that crashed before answering
-                    line = self.store.close_lines(period, [pid])[pid]
-                    already += 1
-            if line.state == "paid" and line.payout > 0:
-                payments.append({"partner_id": pid, "name": line.name, "amount": str(line.payout)})
-        out_key = batch_key.replace("/batches/", "/pay/")
-        self.blobs.put(out_key, json.dumps(payments).encode(), "application/json")
-        return {"committed": committed, "already": already, "payments": len(payments)}
+            line, new = self._commit(current.get(proposal.partner_id), proposal, decision)
+            committed += new
+            already += not new
+            row = payment_of(line)
+            if row is not None:
+                payments.append(row)
+        self.files.put_payments(batch_key, payments)
+        return Paid(committed, already, len(payments))
 
-    def bank_files(self, period: str, run: str, manifest: str, now: dt.datetime) -> dict[str, Any]:
+    def _commit(
+        self, current: CloseLine | None, proposal: CloseLine, decision: Decision
+    ) -> tuple[CloseLine, bool]:
+        """The partner's committed line, and whether this call committed it."""
+        if current is not None:
+            return current, False
+        line = settle(proposal, decision)
+        if self.store.commit_close(line, ledger_entries(line), next_tier(line)):
+            return line, True
+        # committed by an earlier attempt that crashed before answering
+        return self.store.close_lines(line.period, [line.partner_id])[line.partner_id], False
+
+    def bank_files(self, period: str, run: str, manifest: str, now: dt.datetime) -> BankFiles:
         meta = self._meta(period, run)
-        rows = list(self._batch_results(manifest, "pay"))
-        bank = self.store.bank_details([r["partner_id"] for r in rows])
-        payments = []
-        for r in rows:
-            iban, bic = bank.get(r["partner_id"], ("", ""))
-            payments.append(
-                Payment(
-                    r["partner_id"], r["name"], Decimal(r["amount"]), iban, bic, f"{period}-{r['partner_id']}"
-                )
+        rows = self.files.payments(manifest)
+        bank = self.store.bank_details([r.partner_id for r in rows])
+        payments = [
+            Payment(
+                r.partner_id, r.name, r.amount, *bank.get(r.partner_id, ("", "")), f"{period}-{r.partner_id}"
             )
-        created = _parse(meta.get("approved_at") or _iso(now))
+            for r in rows
+        ]
+        created = _parse(meta.approved_at or _iso(now))
         base = f"payouts/{period}/"
         self.blobs.put(base + "payouts.csv", bank_csv(payments), "text/csv")
-        self.blobs.put(
-            base + "pain001.xml",
-            pain001(
-                payments, run, created, created.date(), self.debtor.name, self.debtor.iban, self.debtor.bic
-            ),
-            "application/xml",
-        )
+        d = self.debtor
+        xml = pain001(payments, run, created, created.date(), d.name, d.iban, d.bic)
+        self.blobs.put(base + "pain001.xml", xml, "application/xml")
         total = sum((p.amount for p in payments), Decimal(0))
-        meta.update(
-            bank_files=[base + "payouts.csv", base + "pain001.xml"],
-            paid_total=str(total),
-            payees=len(payments),
-        )
-        self.store.save_close_meta(period, "paying", run, meta, expect=("approved", "paying"), expect_run=run)
-        return {"payments": len(payments), "total": str(total), "files": meta["bank_files"]}
+        meta.bank_files = [base + "payouts.csv", base + "pain001.xml"]
+        meta.paid_total, meta.payees = str(total), len(payments)
+        self._advance(meta, S.PAYING, (S.APPROVED, S.PAYING))
+        return BankFiles(len(payments), total, meta.bank_files)
 
-    def statements(self, period: str, run: str, batch_key: str) -> dict[str, Any]:
+    def statements(self, period: str, run: str, batch_key: str) -> Statements:
         """Statement and notifications for every partner with a committed line (dormant partners,
         with nothing new to say, get none)."""
-        ids = [p["id"] for p in self._batch(batch_key)]
+        ids = [p.partner_id for p in self.files.batch(batch_key)]
         lines = self.store.close_lines(period, ids)
-        written = 0
         for pid in ids:
-            if pid not in lines:
-                continue
-            line = lines[pid]
-            sales = sorted(
-                (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
-                key=lambda s: (s.sold_at, s.sale_id),
-            )
-            rows = [
-                StatementLine(
-                    s.sale_id,
-                    s.sold_at,
-                    s.sku,
-                    s.category,
-                    s.quantity,
-                    s.net,
-                    s.currency,
-                    s.fx_rate,
-                    s.fx_date,
-                    s.net_eur,
-                    s.tier,
-                    s.rate,
-                    s.rule_version,
-                    s.commission,
-                    s.rate_basis,
-                )
-                for s in sales
-            ]
-            base = f"statements/{pid}/{period}"
-            self.blobs.put(base + ".csv", statement_csv(line, rows), "text/csv")
-            self.blobs.put(base + ".html", statement_html(line, rows), "text/html")
-            written += 1
-            attrs = {"partner": pid}
-            self.events.publish(
-                f"Statement {period} ready",
-                {
-                    "type": "statement_ready",
-                    "partner_id": pid,
-                    "period": period,
-                    "csv": base + ".csv",
-                    "html": base + ".html",
-                },
-                {**attrs, "type": "statement_ready"},
-            )
-            if line.tier_change in {"up", "down"}:
-                self.events.publish(
-                    f"Tier changed to {line.tier_after}",
-                    {
-                        "type": "tier_changed",
-                        "partner_id": pid,
-                        "from": line.tier_before,
-                        "to": line.tier_after,
-                        "applies_from": next_period(period),
-                        "reason": line.tier_reason,
-                    },
-                    {**attrs, "type": "tier_changed"},
-                )
-            if line.payout > 0 and line.state == "paid":
-                self.events.publish(
-                    f"Payout {period} sent",
-                    {
-                        "type": "payout_sent",
-                        "partner_id": pid,
-                        "period": period,
-                        "amount_eur": str(line.payout),
-                    },
-                    {**attrs, "type": "payout_sent"},
-                )
-        return {"statements": written}
+            if pid in lines:
+                self._statement(lines[pid])
+        return Statements(sum(pid in lines for pid in ids))
 
-    def finish(self, period: str, run: str, now: dt.datetime) -> dict[str, Any]:
+    def _statement(self, line: CloseLine) -> None:
+        pid, period = line.partner_id, line.period
+        sales = sorted(
+            (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
+            key=lambda s: (s.sold_at, s.sale_id),
+        )
+        rows = [StatementLine.of(s) for s in sales]
+        base = f"statements/{pid}/{period}"
+        self.blobs.put(base + ".csv", statement_csv(line, rows), "text/csv")
+        self.blobs.put(base + ".html", statement_html(line, rows), "text/html")
+        for notice in partner_notices(line, base + ".csv", base + ".html"):
+            notice.send(self.events)
+
+    def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:
         meta = self._meta(period, run)
-        if meta["status"] != FINISHED:
-            meta.update(finished_at=_iso(now))
-            self.store.save_close_meta(period, FINISHED, run, meta, expect=("paying",), expect_run=run)
-            self.store.audit(
-                period, "system", "close finished", {"run": run, "paid_total": meta.get("paid_total")}
-            )
-            self.finance.publish(
-                f"Payout run {period} paid",
-                {
-                    "type": "close_finished",
-                    "period": period,
-                    "run": run,
-                    "paid_total": meta.get("paid_total"),
-                    "files": meta.get("bank_files"),
-                },
-                {"type": "close_finished", "period": period},
-            )
-        return {"period": period, "status": FINISHED}
+        if meta.status != FINISHED:
+            meta.finished_at = _iso(now)
+            self._advance(meta, FINISHED, (S.PAYING,))
+            self.store.audit(period, "system", "close finished", {"run": run, "paid_total": meta.paid_total})
+            close_finished(meta).send(self.finance)
+        return StatusResult(period, FINISHED)
 
-    def outcome(self, period: str, run: str, error: str, cause: str) -> dict[str, Any]:
+    def outcome(self, period: str, run: str, error: str, cause: str) -> StatusResult:
         """The run ended without paying (rejected, timed out or failed): record why."""
-        status = {
-            "Approval.Rejected": "rejected",
-            "Approval.TimedOut": "timed_out",
-            "States.Timeout": "timed_out",
-        }.get(error, "failed")
+        status = ending(error)
         meta = self._meta(period, run)
-        if meta["status"] not in RERUNNABLE:
-            meta.update(ended=error, reason=cause[:500])
-            self.store.save_close_meta(period, status, run, meta, expect_run=run, clear_token=True)
+        if meta.status not in RERUNNABLE:
+            meta.ended, meta.reason, meta.status = error, cause[:500], status
+            self.store.save_close_meta(meta, expect_run=run, clear_token=True)
             self.store.audit(
                 period, "system", f"run {status}", {"run": run, "error": error, "cause": cause[:500]}
             )
-        return {"period": period, "status": status}
+        return StatusResult(period, status)
+
+
+__all__ = ["ACTIVE", "FINISHED", "RERUNNABLE", "CloseError", "CloseService"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,21 +13,21 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.sales import SalesTables
+from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
-from loyalty.close.review import CloseLine
+from loyalty.close.review import CloseLine, NextTier
+from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals
 
 
 class CloseTables(SalesTables):
     # -- monthly close ------------------------------------------------------------------------
-    def close_meta(self, period: str) -> dict[str, Any] | None:
+    def close_meta(self, period: str) -> CloseMeta | None:
         try:
             it = self.m.Close.get(f"CLOSE#{period}", "META", consistent_read=True)
         except self.m.Close.DoesNotExist:
             return None
-        d: dict[str, Any] = json.loads(it.data or "{}")
-        d.update(period=period, status=it.state, run=it.run, has_token=bool(it.token))
-        return d
+        return CloseMeta.from_data(period, it.state, it.run, json.loads(it.data or "{}"), bool(it.token))
 
     def close_token(self, period: str) -> str | None:
         try:
@@ -37,24 +37,21 @@ class CloseTables(SalesTables):
 
     def save_close_meta(
         self,
-        period: str,
-        status: str,
-        run: str,
-        data: dict[str, Any],
-        expect: tuple[str, ...] | None = None,
+        meta: CloseMeta,
+        expect: Collection[CloseStatus | None] | None = None,
         expect_run: str | None = None,
         token: str | None = None,
         clear_token: bool = False,
     ) -> bool:
-        """Write the close's header; `expect` makes it conditional on the current status."""
+        """Write the close's header; `expect` makes it conditional on the current status (None:
+        no header yet), `expect_run` on the current run."""
         C = self.m.Close
-        body = {k: v for k, v in data.items() if k not in {"period", "status", "run", "has_token"}}
         actions = [
-            C.state.set(status),
-            C.run.set(run),
-            C.data.set(json.dumps(body, default=str)),
+            C.state.set(str(meta.status)),
+            C.run.set(meta.run),
+            C.data.set(json.dumps(meta.to_data(), default=str)),
             C.gsi1pk.set("CLOSES"),
-            C.gsi1sk.set(period),
+            C.gsi1sk.set(meta.period),
         ]
         if token is not None:
             actions.append(C.token.set(token))
@@ -62,39 +59,43 @@ class CloseTables(SalesTables):
             actions.append(C.token.remove())
         cond = None
         if expect is not None:
-            cond = C.state.is_in(*expect) if expect else C.pk.does_not_exist()
-            if "" in expect:
+            states = ["" if s is None else str(s) for s in expect]
+            cond = C.state.is_in(*states) if states else C.pk.does_not_exist()
+            if "" in states:
                 cond = cond | C.pk.does_not_exist()
         if expect_run is not None:
             rc = C.run == expect_run
             cond = rc if cond is None else cond & rc
         try:
-            C(f"CLOSE#{period}", "META").update(actions=actions, condition=cond)
+            C(f"CLOSE#{meta.period}", "META").update(actions=actions, condition=cond)
             return True
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
 
-    def list_closes(self) -> list[dict[str, Any]]:
-        out = []
-        for it in self.m.Close.by_list.query("CLOSES"):
-            d: dict[str, Any] = json.loads(it.data or "{}")
-            d.update(period=it.gsi1sk, status=it.state, run=it.run)
-            out.append(d)
-        return out
+    def list_closes(self) -> list[CloseMeta]:
+        return [
+            CloseMeta.from_data(it.gsi1sk, it.state, it.run, json.loads(it.data or "{}"))
+            for it in self.m.Close.by_list.query("CLOSES")
+        ]
 
-    def audit(self, period: str, actor: str, action: str, detail: dict[str, Any]) -> None:
+    def audit(self, period: str, actor: str, action: str, detail: Mapping[str, Any]) -> None:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        sk = f"AUDIT#{now}#{hashlib.sha256(json.dumps([actor, action, detail], default=str).encode()).hexdigest()[:8]}"
-        entry = {"at": now, "actor": actor, "action": action, **detail}
-        self.m.Close(f"CLOSE#{period}", sk, data=json.dumps(entry, default=str), state=action).save(
-            condition=self.m.Close.pk.does_not_exist()
-        )
+        digest = hashlib.sha256(json.dumps([actor, action, dict(detail)], default=str).encode()).hexdigest()[
+            :8
+        ]
+        entry = AuditEntry(now, actor, action, detail).to_json()
+        self.m.Close(
+            f"CLOSE#{period}", f"AUDIT#{now}#{digest}", data=json.dumps(entry, default=str), state=action
+        ).save(condition=self.m.Close.pk.does_not_exist())
 
-    def audit_log(self, period: str) -> list[dict[str, Any]]:
+    def audit_log(self, period: str) -> list[AuditEntry]:
         C = self.m.Close
-        return [json.loads(it.data) for it in C.query(f"CLOSE#{period}", C.sk.startswith("AUDIT#"))]
+        return [
+            AuditEntry.from_json(json.loads(it.data))
+            for it in C.query(f"CLOSE#{period}", C.sk.startswith("AUDIT#"))
+        ]
 
     def close_facts(
         self, partner_id: str, before: str, history: int = 7
@@ -144,9 +145,7 @@ class CloseTables(SalesTables):
         )
         return {ln.partner_id: ln for ln in lines}
 
-    def commit_close(
-        self, line: CloseLine, entries: Sequence[Entry], tier: tuple[str, str, str] | None
-    ) -> bool:
+    def commit_close(self, line: CloseLine, entries: Sequence[Entry], tier: NextTier | None) -> bool:
         """Commit one partner's close at once: the line (once per partner and period), its payout,
         its immutable ledger entries and its next tier. False if already committed."""
         C, L, P = self.m.Close, self.m.Ledger, self.m.Payout
@@ -186,8 +185,7 @@ class CloseTables(SalesTables):
                         condition=L.pk.does_not_exist(),
                     )
                 if tier is not None:
-                    month, name, reason = tier
-                    tx.save(self.m.Tier(pk, f"TIER#{month}", tier=name, reason=reason))
+                    tx.save(self.m.Tier(pk, f"TIER#{tier.month}", tier=tier.tier, reason=tier.reason))
             return True
         except TransactWriteError as exc:
             if exc.cause_response_code == "TransactionCanceledException":

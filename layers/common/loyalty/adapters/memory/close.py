@@ -1,0 +1,250 @@
+"""In-memory adapters of the close's ports, held to the DynamoDB ones by
+`tests/contract/test_close_store.py`: the same answers, and conditional writes refuse the same
+things (a second commit of a partner's close, a header write with a stale status or run, an
+existing ledger entry). Values are stored as their wire form and read back as new objects, so a
+caller's later edits never leak into the store (as with a real table).
+
+`MemoryCloseStore` adds simple in-memory versions of the few program and earning methods the
+close reads (partners, tiers, rules, month totals, accrual lines, frozen periods) so the close's
+services can run on it alone; `MemoryWorkflow` stands in for Step Functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from loyalty.close.header import AuditEntry, CloseMeta
+from loyalty.close.ledger import Entry
+from loyalty.close.ports import ApprovalStore, Books, CloseStore
+from loyalty.close.review import CloseLine, NextTier
+from loyalty.close.runs import CloseStatus
+from loyalty.earning.records import MonthTotals, SaleRecord
+from loyalty.program.registry import Partner
+from loyalty.program.rules import RuleVersion
+
+
+@dataclass
+class _Header:
+    status: str
+    run: str
+    data: str
+    token: str | None = None
+
+
+class MemoryCloseTables:
+    """Close headers, audit trail, committed close lines, payouts and the ledger."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, _Header] = {}
+        self.audits: dict[str, list[str]] = {}
+        self.lines: dict[tuple[str, str], str] = {}  # (partner, period) -> close line JSON
+        self.payouts: dict[tuple[str, str], Decimal] = {}
+        self.entries: dict[tuple[str, str, str], Entry] = {}  # (partner, period, entry id) -> entry
+        self.next_tiers: dict[tuple[str, str], NextTier] = {}  # (partner, month) -> tier
+
+    # -- headers ------------------------------------------------------------------------------
+    def close_meta(self, period: str) -> CloseMeta | None:
+        h = self.headers.get(period)
+        if h is None:
+            return None
+        return CloseMeta.from_data(period, h.status, h.run, json.loads(h.data), bool(h.token))
+
+    def close_token(self, period: str) -> str | None:
+        h = self.headers.get(period)
+        return (h.token or None) if h else None
+
+    def save_close_meta(
+        self,
+        meta: CloseMeta,
+        expect: Collection[CloseStatus | None] | None = None,
+        expect_run: str | None = None,
+        token: str | None = None,
+        clear_token: bool = False,
+    ) -> bool:
+        h = self.headers.get(meta.period)
+        if expect is not None and not _status_matches(h, expect):
+            return False
+        if expect_run is not None and (h is None or h.run != expect_run):
+            return False
+        keep = h.token if h else None
+        new_token = token if token is not None else (None if clear_token else keep)
+        data = json.dumps(meta.to_data(), default=str)
+        self.headers[meta.period] = _Header(str(meta.status), meta.run, data, new_token)
+        return True
+
+    def list_closes(self) -> list[CloseMeta]:
+        return [
+            CloseMeta.from_data(p, h.status, h.run, json.loads(h.data))
+            for p, h in sorted(self.headers.items())
+        ]
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(self, period: str, actor: str, action: str, detail: Mapping[str, Any]) -> None:
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        entry = AuditEntry(now, actor, action, detail).to_json()
+        self.audits.setdefault(period, []).append(json.dumps(entry, default=str))
+
+    def audit_log(self, period: str) -> list[AuditEntry]:
+        return [AuditEntry.from_json(json.loads(e)) for e in self.audits.get(period, [])]
+
+    # -- committed closes ---------------------------------------------------------------------
+    def close_lines(self, period: str, partner_ids: Sequence[str]) -> dict[str, CloseLine]:
+        out = {}
+        for p in dict.fromkeys(partner_ids):
+            raw = self.lines.get((p, period))
+            if raw is not None:
+                out[p] = CloseLine.from_json(json.loads(raw))
+        return out
+
+    def commit_close(self, line: CloseLine, entries: Sequence[Entry], tier: NextTier | None) -> bool:
+        """All or nothing, like the DynamoDB transaction: refused if the line, its payout or any
+        of its ledger entries exists already."""
+        pid, period = line.partner_id, line.period
+        if (pid, period) in self.lines or (line.payout > 0 and (pid, period) in self.payouts):
+            return False
+        if any((pid, e.period, e.entry_id) in self.entries for e in entries):
+            return False
+        self.lines[(pid, period)] = json.dumps(line.to_json())
+        if line.payout > 0:
+            self.payouts[(pid, period)] = line.payout
+        for e in entries:
+            self.entries[(pid, e.period, e.entry_id)] = e
+        if tier is not None:
+            self.next_tiers[(pid, tier.month)] = tier
+        return True
+
+    def ledger_entries(self, partner_id: str | None = None, period: str | None = None) -> list[Entry]:
+        if partner_id is not None:
+            return [e for (p, _, _), e in sorted(self.entries.items()) if p == partner_id]
+        if period is not None:  # the period index is ordered by partner, then entry id
+            return [e for (_, per, _), e in sorted(self.entries.items()) if per == period]
+        raise ValueError("ledger_entries needs a partner or a period")
+
+    def payout(self, partner_id: str, period: str) -> Decimal | None:
+        return self.payouts.get((partner_id, period))
+
+    def _history(self, partner_id: str, before: str, limit: int) -> list[CloseLine]:
+        periods = sorted((per for p, per in self.lines if p == partner_id and per < before), reverse=True)
+        return [CloseLine.from_json(json.loads(self.lines[(partner_id, per)])) for per in periods[:limit]]
+
+    def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]:
+        return self._history(partner_id, before, limit)
+
+
+def _status_matches(h: _Header | None, expect: Collection[CloseStatus | None]) -> bool:
+    states = {"" if s is None else str(s) for s in expect}
+    if h is None:
+        return not states or "" in states
+    return h.status in states
+
+
+class MemoryCloseStore(MemoryCloseTables):
+    """The close's tables plus what it reads of the program and the earning, in memory.
+    (Simple stand-ins: the program's and the earning's own in-memory adapters live in
+    `adapters/memory/program.py` and `earning.py`.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partners: dict[str, Partner] = {}
+        self.tiers: dict[tuple[str, str], tuple[str, str]] = {}
+        self.rules: list[RuleVersion] = []
+        self.months: dict[tuple[str, str], MonthTotals] = {}
+        self.sales: dict[tuple[str, str], SaleRecord] = {}
+        self.frozen: set[str] = set()
+
+    # program
+    def put_partners(self, partners: Sequence[Partner]) -> None:
+        self.partners.update((p.partner_id, p) for p in partners)
+
+    def get_partner(self, partner_id: str) -> Partner | None:
+        return self.partners.get(partner_id)
+
+    def list_partners(self) -> Iterator[Partner]:
+        return iter([self.partners[k] for k in sorted(self.partners)])
+
+    def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found = (self.partners.get(p) for p in dict.fromkeys(partner_ids))
+        return {p.partner_id: (p.iban, p.bic) for p in found if p is not None and p.iban}
+
+    def put_tier(self, partner_id: str, month: str, tier: str, reason: str) -> None:
+        self.tiers[(partner_id, month)] = (tier, reason)
+
+    def tier_for(self, partner_id: str, month: str) -> str | None:
+        months = [m for p, m in self.tiers if p == partner_id and m <= month]
+        return self.tiers[(partner_id, max(months))][0] if months else None
+
+    def rule_versions(self) -> list[RuleVersion]:
+        return list(self.rules)
+
+    def put_rule_version(self, rules: RuleVersion, source: str) -> bool:
+        if any(r.version == rules.version for r in self.rules):
+            return False
+        self.rules.append(rules)
+        return True
+
+    def commit_close(self, line: CloseLine, entries: Sequence[Entry], tier: NextTier | None) -> bool:
+        if not super().commit_close(line, entries, tier):
+            return False
+        if tier is not None:
+            self.put_tier(line.partner_id, tier.month, tier.tier, tier.reason)
+        return True
+
+    # earning
+    def put_month(self, totals: MonthTotals) -> None:
+        self.months[(totals.partner_id, totals.month)] = totals
+
+    def put_sales(self, records: Sequence[SaleRecord]) -> None:
+        self.sales.update(((r.partner_id, r.sale_id), replace(r)) for r in records)
+
+    def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]:
+        for (p, _), s in sorted(self.sales.items()):
+            if p == partner_id and (period is None or s.sold_at.startswith(period) or s.period == period):
+                yield replace(s)
+
+    def frozen_periods(self) -> set[str]:
+        return set(self.frozen)
+
+    def freeze_period(self, period: str) -> None:
+        self.frozen.add(period)
+
+    def close_facts(
+        self, partner_id: str, before: str, history: int = 7
+    ) -> tuple[list[MonthTotals], list[CloseLine]]:
+        months = [self.months[k] for k in sorted(self.months) if k[0] == partner_id]
+        return months, self._history(partner_id, before, history)
+
+
+@dataclass
+class MemoryWorkflow:
+    """Step Functions in memory: executions by name (a second start of a name starts nothing),
+    and the callbacks finance and the sweep sent."""
+
+    executions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    succeeded: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    heartbeats: list[str] = field(default_factory=list)
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
+        arn = f"arn:aws:states:local:000000000000:execution:close:{name}"
+        if name in self.executions:
+            return arn, False
+        self.executions[name] = dict(payload)
+        return arn, True
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> None:
+        self.succeeded.append((token, json.loads(json.dumps(output))))
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self.failed.append((token, error, cause))
+
+    def heartbeat(self, token: str) -> None:
+        self.heartbeats.append(token)
+
+
+def _conforms(store: MemoryCloseStore) -> tuple[CloseStore, ApprovalStore, Books]:
+    """Checked by mypy: the in-memory store implements every port of the close."""
+    return store, store, store

@@ -1,0 +1,114 @@
+"""The notifications of a close: to finance (approval requested, reminder, paid) and to each
+partner (statement ready, tier changed, payout sent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loyalty.close.header import CloseMeta
+from loyalty.close.review import CloseLine
+from loyalty.kernel.clock import _iso, _parse
+from loyalty.kernel.periods import next_period
+from loyalty.kernel.ports import Notifier
+
+
+@dataclass(frozen=True)
+class Notice:
+    subject: str
+    message: Mapping[str, Any]
+    attributes: Mapping[str, str]
+
+    def send(self, to: Notifier) -> None:
+        to.publish(self.subject, self.message, self.attributes)
+
+
+def approval_requested(meta: CloseMeta) -> Notice:
+    period, run = meta.period, meta.run
+    return Notice(
+        f"Payout run {period} awaits approval",
+        {
+            "type": "approval_requested",
+            "period": period,
+            "run": run,
+            "started_by": meta.started_by,
+            "summary": meta.summary_json(),
+            "proposal": meta.proposal or "",
+            "how": f"loyalty approvals show {period}; loyalty approvals approve|reject {period}",
+        },
+        {"type": "approval_requested", "period": period},
+    )
+
+
+def approval_reminder(meta: CloseMeta, timeout: dt.timedelta) -> Notice:
+    requested = meta.requested_at or ""
+    return Notice(
+        f"Reminder: payout run {meta.period} awaits approval",
+        {
+            "type": "approval_reminder",
+            "period": meta.period,
+            "run": meta.run,
+            "waiting_since": requested,
+            "auto_reject_at": _iso(_parse(requested) + timeout),
+            "summary": meta.summary_json(),
+        },
+        {"type": "approval_reminder", "period": meta.period},
+    )
+
+
+def close_finished(meta: CloseMeta) -> Notice:
+    return Notice(
+        f"Payout run {meta.period} paid",
+        {
+            "type": "close_finished",
+            "period": meta.period,
+            "run": meta.run,
+            "paid_total": meta.paid_total,
+            "files": meta.bank_files,
+        },
+        {"type": "close_finished", "period": meta.period},
+    )
+
+
+def partner_notices(line: CloseLine, csv_key: str, html_key: str) -> list[Notice]:
+    """Statement ready; tier changed (up or down); payout sent (paid lines with a payout)."""
+    pid, period = line.partner_id, line.period
+    out = [
+        Notice(
+            f"Statement {period} ready",
+            {
+                "type": "statement_ready",
+                "partner_id": pid,
+                "period": period,
+                "csv": csv_key,
+                "html": html_key,
+            },
+            {"partner": pid, "type": "statement_ready"},
+        )
+    ]
+    if line.tier_change in {"up", "down"}:
+        out.append(
+            Notice(
+                f"Tier changed to {line.tier_after}",
+                {
+                    "type": "tier_changed",
+                    "partner_id": pid,
+                    "from": line.tier_before,
+                    "to": line.tier_after,
+                    "applies_from": next_period(period),
+                    "reason": line.tier_reason,
+                },
+                {"partner": pid, "type": "tier_changed"},
+            )
+        )
+    if line.payout > 0 and line.state == "paid":
+        out.append(
+            Notice(
+                f"Payout {period} sent",
+                {"type": "payout_sent", "partner_id": pid, "period": period, "amount_eur": str(line.payout)},
+                {"partner": pid, "type": "payout_sent"},
+            )
+        )
+    return out

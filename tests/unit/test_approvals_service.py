@@ -1,0 +1,139 @@
+"""Finance's side of the close on the in-memory adapters: roles, maker-checker, decisions and
+the hourly sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from loyalty.close.approvals import Due, due
+from loyalty.close.runs import CloseError, CloseStatus
+from loyalty.kernel.identity import Caller
+
+from tests.unit.test_close_service import FIONA, FRANK, NOW, OLGA, World, meta, to_approval, world
+
+S = CloseStatus
+H = dt.timedelta(hours=1)
+
+
+def awaiting() -> tuple[World, str]:
+    w = world()
+    run, _ = to_approval(w)
+    return w, run
+
+
+def test_only_finance_decides_and_only_finance_or_operators_read() -> None:
+    w, _ = awaiting()
+    with pytest.raises(CloseError, match="finance role") as operator:
+        w.approvals.approve(OLGA, "2026-08", "", (), NOW)
+    with pytest.raises(CloseError, match="neither") as stranger:
+        w.approvals.closes(Caller("eve", frozenset({"sales-rep"})))
+    assert (operator.value.status, stranger.value.status) == (403, 403)
+    assert [m.period for m in w.approvals.pending(OLGA)] == ["2026-08"]
+
+
+def test_who_started_a_run_may_not_approve_it() -> None:
+    w = world()
+    to_approval(w, caller=FIONA)
+    with pytest.raises(CloseError, match="maker-checker") as refused:
+        w.approvals.approve(FIONA, "2026-08", "mine", (), NOW)
+    assert refused.value.status == 403 and meta(w).status == S.AWAITING_APPROVAL
+    assert w.workflow.succeeded == []
+
+
+def test_approve_hands_the_decision_to_the_workflow_once() -> None:
+    w, run = awaiting()
+    result = w.approvals.approve(FRANK, "2026-08", "checked", ["P00003", "P00001", "P00003"], NOW)
+    assert result.to_json() == {
+        "period": "2026-08",
+        "run": run,
+        "status": "approved",
+        "approved_by": "frank",
+        "approved_at": "2026-09-01T02:00:00Z",
+        "comment": "checked",
+        "exclude": ["P00001", "P00003"],
+    }
+    decision = {
+        "approved_by": "frank",
+        "approved_at": "2026-09-01T02:00:00Z",
+        "comment": "checked",
+        "exclude": ["P00001", "P00003"],
+    }
+    assert w.workflow.succeeded == [(f"token-{run}", decision)]
+    assert meta(w).status == S.APPROVED and w.store.close_token("2026-08") is None
+    assert w.store.audit_log("2026-08")[-1].detail == {
+        "run": run,
+        "comment": "checked",
+        "exclude": ["P00001", "P00003"],
+    }
+    with pytest.raises(CloseError, match="is approved, not awaiting approval") as twice:
+        w.approvals.approve(FRANK, "2026-08", "again", (), NOW)
+    assert twice.value.status == 409 and len(w.workflow.succeeded) == 1
+
+
+def test_exclusions_must_be_partner_ids() -> None:
+    w, _ = awaiting()
+    with pytest.raises(CloseError, match="not partner ids: bad id!") as bad:
+        w.approvals.approve(FRANK, "2026-08", "", ["P00001", "bad id!"], NOW)
+    assert bad.value.status == 400 and meta(w).status == S.AWAITING_APPROVAL
+
+
+def test_reject_needs_a_reason_and_fails_the_callback() -> None:
+    w, run = awaiting()
+    with pytest.raises(CloseError, match="needs a comment") as empty:
+        w.approvals.reject(FRANK, "2026-08", "  ")
+    assert empty.value.status == 400
+    rejected = w.approvals.reject(FRANK, "2026-08", "volumes look wrong")
+    assert rejected.to_json() == {
+        "period": "2026-08",
+        "run": run,
+        "status": "rejected",
+        "rejected_by": "frank",
+        "comment": "volumes look wrong",
+    }
+    assert w.workflow.failed == [
+        (f"token-{run}", "Approval.Rejected", "rejected by frank: volumes look wrong")
+    ]
+    assert (meta(w).status, meta(w).rejected_by) == (S.REJECTED, "frank")
+
+
+def test_show_gives_the_proposal_and_the_audit_but_never_the_token() -> None:
+    w, run = awaiting()
+    view = w.approvals.show(FRANK, "2026-08").to_json()
+    assert view["status"] == "awaiting_approval" and view["proposal"]["totals"]["payout"] == "660.00"
+    assert [a["action"] for a in view["audit"]] == ["close started", "approval requested"]
+    assert f"token-{run}" not in json.dumps(view) and "has_token" not in view
+    with pytest.raises(CloseError, match="no close for 2026-05") as missing:
+        w.approvals.show(FRANK, "2026-05")
+    assert missing.value.status == 404
+    assert [m.to_json()["status"] for m in w.approvals.closes(FRANK)] == ["awaiting_approval"]
+
+
+def test_the_sweep_rule_times_out_then_reminds_then_heartbeats() -> None:
+    w, _ = awaiting()
+    header = meta(w)
+    assert header.requested_at == "2026-09-01T02:00:00Z"
+    rules = (24 * H, 72 * H)
+    assert due(header, NOW + H, *rules) is Due.HEARTBEAT
+    assert due(header, NOW + 25 * H, *rules) is Due.REMIND
+    header.reminded_at = "2026-09-02T03:00:00Z"
+    assert due(header, NOW + 26 * H, *rules) is Due.HEARTBEAT
+    assert due(header, NOW + 72 * H, *rules) is Due.TIMEOUT
+
+
+def test_the_sweep_heartbeats_reminds_once_and_times_out() -> None:
+    w, run = awaiting()
+    token = f"token-{run}"
+    assert w.approvals.sweep(NOW + H).to_json() == {"reminded": [], "timed_out": [], "heartbeats": 1}
+    assert w.approvals.sweep(NOW + 25 * H).reminded == ["2026-08"]
+    assert w.approvals.sweep(NOW + 26 * H).reminded == []
+    [reminder] = w.finance.of_type("approval_reminder")
+    assert reminder.message["auto_reject_at"] == "2026-09-04T02:00:00Z"
+    assert w.workflow.heartbeats == [token] * 3
+    swept = w.approvals.sweep(NOW + 73 * H)
+    assert (swept.timed_out, swept.heartbeats) == (["2026-08"], 0)
+    assert w.workflow.failed == [(token, "Approval.TimedOut", "no finance decision within 3 days, 0:00:00")]
+    assert (meta(w).status, meta(w).rejected_by) == (S.TIMED_OUT, "system")
+    assert w.store.audit_log("2026-08")[-1].action == "approval timed out"
+    assert w.approvals.sweep(NOW + 74 * H).to_json() == {"reminded": [], "timed_out": [], "heartbeats": 0}
