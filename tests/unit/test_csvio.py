@@ -6,8 +6,10 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.ingest.sales import SALES_SPEC
-from loyalty.kernel.csvio import ColumnSpec, CsvStream, FileError, RowIssue, ids_ok
+from loyalty.ingest.sales.contract import SALES_SPEC
+from loyalty.kernel.csvio.fast import ids_ok
+from loyalty.kernel.csvio.model import ColumnSpec, FileError, RowIssue
+from loyalty.kernel.csvio.stream import CsvStream
 
 H = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\n"
 

@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.earning.commission import Accrual, AccrualError, Calculator, OriginalRate, PartnerContext
-from loyalty.ingest.sales import COLUMNS, SaleBlock, SaleRow, SalesValidator
-from loyalty.kernel.csvio import RawBlock, RowIssue
+from loyalty.earning.commission.calculator import Calculator
+from loyalty.earning.commission.model import Accrual, AccrualError, OriginalRate, PartnerContext
+from loyalty.ingest.sales.block import SaleBlock
+from loyalty.ingest.sales.contract import COLUMNS, SaleRow
+from loyalty.ingest.sales.validator import SalesValidator
+from loyalty.kernel.csvio.model import RawBlock, RowIssue
 from loyalty.kernel.reports import safe_cell
 from loyalty.program.fx import FxTable
 from loyalty.program.rules import RuleBook, RuleVersion, parse_rules

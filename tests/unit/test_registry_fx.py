@@ -4,7 +4,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.csvio.model import RowIssue
 from loyalty.program.fx import FxTable, parse_rates
 from loyalty.program.registry import parse_registry
 

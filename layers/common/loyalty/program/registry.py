@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
-from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.kernel.csvio.model import ColumnSpec, RowIssue
+from loyalty.kernel.csvio.stream import CsvStream
 from loyalty.kernel.iban import BIC_RE, mask_iban, normalize_iban, valid_iban
 from loyalty.kernel.ids import ID_RE, PARTNER_ID_RE, is_formula
 
