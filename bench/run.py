@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loyalty.ingest.sales import COLUMNS
+from loyalty.ingest.sales.contract import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -84,9 +84,10 @@ def make_file(path: Path, rows: int, partners: int = 200, seed: int = 1) -> Path
 
 # -- (a) core speed --------------------------------------------------------------------------------
 def core_once(path: Path) -> tuple[float, int]:
-    from loyalty.earning.commission import Calculator
-    from loyalty.ingest.sales import SALES_SPEC, SalesValidator
-    from loyalty.kernel.csvio import CsvStream
+    from loyalty.earning.commission.calculator import Calculator
+    from loyalty.ingest.sales.contract import SALES_SPEC
+    from loyalty.ingest.sales.validator import SalesValidator
+    from loyalty.kernel.csvio.stream import CsvStream
     from loyalty.program.fx import FxTable
     from loyalty.program.rules import RuleBook, parse_rules
 

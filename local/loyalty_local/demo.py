@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from loyalty.ingest.sales import COLUMNS
+from loyalty.ingest.sales.contract import COLUMNS
 from loyalty.kernel.money import ZERO, fmt_eur
 from loyalty.program.registry import REGISTRY_SPEC
 

@@ -6,8 +6,12 @@ import io
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.ingest.sales import SALES_SPEC
-from loyalty.kernel.csvio import ColumnSpec, CsvStream, FileError, RowIssue, ids_ok
+from loyalty.ingest.sales.contract import SALES_SPEC
+from loyalty.kernel.csvio.fast import ids_ok
+from loyalty.kernel.csvio.header import map_header, read_header_line, split_header
+from loyalty.kernel.csvio.model import ColumnSpec, FileError, RowIssue
+from loyalty.kernel.csvio.sniff import check_sample
+from loyalty.kernel.csvio.stream import CsvStream
 
 H = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency\n"
 
@@ -189,3 +193,30 @@ def test_blocks_are_the_same_whatever_the_read_size() -> None:
     assert collect(None) == small == collect(1 << 20)
     assert len(small) == 5000
     assert sum(isinstance(v, RowIssue) for _, v in small) == 5000 // 97
+
+
+def test_header_line_and_mapping_on_their_own() -> None:
+    text = io.StringIO("\n  \nSale-ID;partner;Date;SKU;QTY;Price;ccy;Notes\nS1;P1\n")
+    line, lines_read = read_header_line(text)
+    assert lines_read == 3 and text.readline() == "S1;P1\n"
+    header, delimiter = split_header(line)
+    assert delimiter == ";" and header[-1] == "Notes"
+    index, ignored = map_header(SALES_SPEC, header, delimiter)
+    assert index == [0, 1, 2, 3, 4, 5, 6, -1, -1, -1] and ignored == ["Notes"]
+    with pytest.raises(FileError, match="both mean 'sale_id'") as err:
+        map_header(SALES_SPEC, ["sale_id", "Sale ID"], ",")
+    assert err.value.code == "bad_header"
+
+
+def test_the_sample_says_what_the_file_is() -> None:
+    assert check_sample(H.encode()) == "utf-8"
+    assert check_sample("Дата;Цена\n".encode("cp1251")) == "cp1251"
+    assert check_sample(b"\xef\xbb\xbf" + H.encode()) == "utf-8-sig"
+    for data, code in (
+        (b" \r\n", "empty_file"),
+        (b"\xff\xfea\x00", "unsupported_encoding"),
+        (b"\x00" * 9, "not_csv"),
+    ):
+        with pytest.raises(FileError) as err:
+            check_sample(data)
+        assert err.value.code == code

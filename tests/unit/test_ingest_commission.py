@@ -7,9 +7,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.earning.commission import Accrual, AccrualError, Calculator, OriginalRate, PartnerContext
-from loyalty.ingest.sales import COLUMNS, SaleBlock, SaleRow, SalesValidator
-from loyalty.kernel.csvio import RawBlock, RowIssue
+from loyalty.earning.commission.calculator import Calculator
+from loyalty.earning.commission.model import Accrual, AccrualError, OriginalRate, PartnerContext, RateEntry
+from loyalty.earning.commission.rates import PeriodTokens, RateProblem, RateTable, resolve_rate
+from loyalty.ingest.sales.block import SaleBlock
+from loyalty.ingest.sales.contract import COLUMNS, SaleRow
+from loyalty.ingest.sales.validator import SalesValidator
+from loyalty.kernel.csvio.model import RawBlock, RowIssue
 from loyalty.kernel.reports import safe_cell
 from loyalty.program.fx import FxTable
 from loyalty.program.rules import RuleBook, RuleVersion, parse_rules
@@ -360,3 +364,50 @@ def test_block_amounts_round_half_even_like_compute(cases: list[tuple[int, int, 
         (e.commission, e.net_eur, e.net) for e in map(one.compute, sales)
     ]
     assert [a.commission for a in got.accruals()][:4] == [Decimal(0), Decimal("0.02"), Decimal("-0.02"), 0]
+
+
+# -- the rate table's pure parts -------------------------------------------------------------------
+def test_resolve_rate_tier_scope_and_problems() -> None:
+    tiers = {("P1", "2026-09"): "Gold", ("P1", "2026-10"): "Gold", ("P3", "2026-10"): "Diamond"}.get
+
+    def tier_of(partner_id: str, month: str) -> str:
+        return tiers((partner_id, month)) or ""
+
+    def resolve(
+        partner: str, token: str, category: str, ctx: PartnerContext | None = None
+    ) -> RateEntry | RateProblem:
+        return resolve_rate(HARD_RULES, tier_of, partner, token, category, ctx)
+
+    # a month token reads the version of the 1st; the partner's tier of that month, else the entry tier
+    assert resolve("P1", "2026-09", "services") == RateEntry("Gold", Decimal("0.05"), "2026.1", "month")
+    assert resolve("P2", "2026-09", "") == RateEntry("Bronze", Decimal("0.02"), "2026.1", "month")
+    # a day token reads that day's version: the category bonus of 2026.2, the pilot for its cohort
+    assert resolve("P1", "2026-10-16", "services") == RateEntry("Gold", Decimal("0.055"), "2026.2", "month")
+    pilot, general = resolve("P2", "2026-10-21", "", PartnerContext("c1")), resolve("P2", "2026-10-21", "")
+    assert isinstance(pilot, RateEntry) and pilot.rule_version == "pilot"
+    assert isinstance(general, RateEntry) and general.rule_version == "2026.2"
+    before = resolve("P1", "2025-12-31", "")
+    assert before == RateProblem("sold_at", "no program rules in effect on 2025-12-31", 1)
+    unknown = resolve("P3", "2026-10-02", "")
+    assert unknown == RateProblem("partner_id", "tier 'Diamond' is not defined in rules 2026.1", 4)
+
+
+def test_rate_table_interns_entries_and_problems_once() -> None:
+    table = RateTable()
+    gold = RateEntry("Gold", Decimal("0.04"), "2026.1", "month")
+    problem = RateProblem("sold_at", "no program rules in effect on 2025-12-31", 1)
+    assert [table.intern(gold), table.intern(problem), table.intern(gold), table.intern(problem)] == [
+        0,
+        1,
+        0,
+        1,
+    ]
+    assert table.rates == [Decimal("0.04"), Decimal(0)]
+    assert table.entries[0] == gold and table.entries[1].tier == "" and table.problems == {1: problem}
+
+
+def test_period_tokens_are_months_unless_a_version_starts_within_the_month() -> None:
+    tokens = PeriodTokens(HARD_RULES)
+    sold = ["2026-09-30T23:00:00Z", "2026-10-01T00:00:00Z", "2026-10-28T10:00:00Z", "2025-12-31T00:00:00Z"]
+    assert tokens.of(sold) == ["2026-09", "2026-10-01", "2026-10-28", "2025-12-31"]
+    assert tokens.of(sold[:1]) == ["2026-09"]  # the second call is answered from the cache

@@ -6,7 +6,8 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-from loyalty.earning.commission import Calculator, OriginalRate, PartnerContext
+from loyalty.earning.commission.calculator import Calculator
+from loyalty.earning.commission.model import OriginalRate, PartnerContext
 from loyalty.earning.ports import ProgramView, UploadFinalizer, WriterStore
 from loyalty.earning.records import MonthDelta, SaleRecord
 from loyalty.ingest.chunks import Chunk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from loyalty.ingest.sales import SaleBlock
+from loyalty.ingest.sales.block import SaleBlock
 
 
 @dataclass

@@ -21,7 +21,7 @@ from loyalty.ingest.keys import PARTS, upload_id_for
 from loyalty.ingest.ports import UploadStore as Store
 from loyalty.ingest.records import ChunkResult, UploadRecord
 from loyalty.kernel.clock import now_iso
-from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.csvio.model import RowIssue
 from loyalty.kernel.money import ZERO
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.kernel.reports import issues_csv

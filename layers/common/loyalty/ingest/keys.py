@@ -8,7 +8,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from loyalty.kernel.csvio import FileError
+from loyalty.kernel.csvio.model import FileError
 from loyalty.kernel.ids import PARTNER_ID_RE
 
 INCOMING = "incoming/"

@@ -14,9 +14,12 @@ from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.keys import PARTS, chunk_group, parse_upload_key, upload_id_for
 from loyalty.ingest.ports import ChunkQueue, QueueMessage, SplitterStore
 from loyalty.ingest.records import UploadRecord
-from loyalty.ingest.sales import SALES_SPEC, SaleBlock, SalesValidator, concat
+from loyalty.ingest.sales.block import SaleBlock, concat
+from loyalty.ingest.sales.contract import SALES_SPEC
+from loyalty.ingest.sales.validator import SalesValidator
 from loyalty.kernel.clock import now_iso
-from loyalty.kernel.csvio import CsvStream, FileError
+from loyalty.kernel.csvio.model import FileError
+from loyalty.kernel.csvio.stream import CsvStream
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.kernel.reports import ErrorsWriter
 

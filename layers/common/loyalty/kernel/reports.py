@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from loyalty.kernel.csvio import RowIssue
+from loyalty.kernel.csvio.model import RowIssue
 from loyalty.kernel.ids import FORMULA_PREFIXES
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")

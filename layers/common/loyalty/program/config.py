@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.kernel.clock import now_iso
-from loyalty.kernel.csvio import FileError, RowIssue
+from loyalty.kernel.csvio.model import FileError, RowIssue
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.program.fx import parse_rates
 from loyalty.program.ports import ProgramStore

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO
 
-from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.kernel.csvio.model import ColumnSpec, RowIssue
+from loyalty.kernel.csvio.stream import CsvStream
 from loyalty.kernel.currencies import ISO_4217
 from loyalty.kernel.money import parse_decimal
 

@@ -6,9 +6,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, NamedTuple
 
-from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
+from loyalty.kernel.csvio.model import ColumnSpec, RowIssue
+from loyalty.kernel.csvio.stream import CsvStream
 from loyalty.kernel.iban import BIC_RE, mask_iban, normalize_iban, valid_iban
 from loyalty.kernel.ids import ID_RE, PARTNER_ID_RE, is_formula
 
@@ -84,12 +85,30 @@ def _split_ids(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[|\s]+", text) if p.strip()]
 
 
+class _Fields(NamedTuple):
+    """A registry row's values, stripped, in the order of `REGISTRY_SPEC.columns`."""
+
+    partner_id: str
+    name: str
+    email: str
+    segment: str
+    country: str
+    sponsor_id: str
+    joined_on: str
+    cohort: str
+    distributor_for: str
+    starting_tier: str
+    certified: str
+    iban: str
+    bic: str
+
+
 def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner], list[RowIssue], int]:
     """Returns (partners, issues, rows). Cross-row checks: duplicates, unknown sponsors, cycles."""
     tier_names = {t.lower(): t for t in tiers}
     stream = CsvStream(raw, REGISTRY_SPEC)
     partners: dict[str, Partner] = {}
-    lines: dict[str, int] = {}
+    lines: dict[str, int] = {}  # partner id -> its line
     issues: list[RowIssue] = []
     rows = 0
     for line, values in stream.rows_iter():
@@ -97,90 +116,129 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
         if isinstance(values, RowIssue):
             issues.append(values)
             continue
-        pid, name, email, segment, country, sponsor, joined, cohort, dist, tier, cert, iban_raw, bic = (
-            v.strip() for v in values
-        )
-        iban, bic = normalize_iban(iban_raw), bic.replace(" ", "").upper()
-        problem: RowIssue | None = None
-        if not PARTNER_ID_RE.match(pid):
-            problem = RowIssue(
-                line, "partner_id", pid, "partner_id must be 1-64 letters, digits, space, '_', '.', '-'"
-            )
-        elif pid in partners:
-            problem = RowIssue(line, "partner_id", pid, f"duplicate partner_id (first on line {lines[pid]})")
-        elif not name or not ID_RE.match(name) or is_formula(name):
-            problem = RowIssue(line, "name", name, "name is required (printable, not a formula)")
-        elif not EMAIL_RE.match(email) or is_formula(email):
-            problem = RowIssue(line, "email", email, "not a valid e-mail address")
-        elif not segment or not ID_RE.match(segment) or is_formula(segment):
-            problem = RowIssue(line, "segment", segment, "segment is required (printable, not a formula)")
-        elif country and not re.fullmatch(r"[A-Za-z]{2}", country):
-            problem = RowIssue(line, "country", country, "country must be an ISO 3166 alpha-2 code")
-        elif sponsor == pid:
-            problem = RowIssue(line, "sponsor_id", sponsor, "a partner cannot sponsor itself")
-        elif cohort.lower() not in COHORTS:
-            problem = RowIssue(line, "cohort", cohort, "cohort must be 'pilot', 'control' or empty")
-        elif tier and tier.lower() not in tier_names:
-            problem = RowIssue(
-                line,
-                "starting_tier",
-                tier,
-                f"unknown tier; the rules define {', '.join(tier_names.values())}",
-            )
-        elif iban and not valid_iban(iban):
-            problem = RowIssue(line, "iban", mask_iban(iban), "not a valid IBAN (format or check digits)")
-        elif bic and not BIC_RE.match(bic):
-            problem = RowIssue(line, "bic", bic, "not a valid BIC (8 or 11 characters)")
-        certified: tuple[tuple[str, int], ...] = ()
-        if problem is None:
-            try:
-                certified = parse_certified(cert)
-            except ValueError as exc:
-                problem = RowIssue(line, "certified", cert, str(exc))
-        if problem is None:
-            try:
-                joined_on = dt.date.fromisoformat(joined)
-            except ValueError:
-                problem = RowIssue(line, "joined_on", joined, "not an ISO date (YYYY-MM-DD)")
-        if problem is None:
-            bad = [d for d in _split_ids(dist) if not PARTNER_ID_RE.match(d)]
-            if bad:
-                problem = RowIssue(line, "distributor_for", dist, f"not partner ids: {', '.join(bad)}")
-        if problem is not None:
-            issues.append(problem)
+        parsed = _partner(line, _Fields._make(v.strip() for v in values), tier_names, lines)
+        if isinstance(parsed, RowIssue):
+            issues.append(parsed)
             continue
-        partners[pid] = Partner(
-            partner_id=pid,
-            name=name,
-            email=email,
-            segment=segment,
-            country=country.upper(),
-            sponsor_id=sponsor,
-            joined_on=joined_on,
-            cohort=cohort.lower(),
-            distributor_for=tuple(_split_ids(dist)),
-            starting_tier=tier_names.get(tier.lower(), "") if tier else "",
-            certified=certified,
-            iban=iban,
-            bic=bic,
-        )
-        lines[pid] = line
+        partners[parsed.partner_id] = parsed
+        lines[parsed.partner_id] = line
     # sponsors must not form a cycle, and must exist (removing a partner can orphan its recruits)
-    in_cycle = []
-    for pid, partner in partners.items():
-        seen, cur = set(), partner.sponsor_id
-        while cur and cur in partners and cur not in seen:
-            if cur == pid:
-                in_cycle.append(pid)
-                break
-            seen.add(cur)
-            cur = partners[cur].sponsor_id
-    for pid in in_cycle:
-        issues.append(
-            RowIssue(lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle")
+    issues += _drop_cycles(partners, lines)
+    issues += _drop_orphans(partners, lines)
+    issues.sort(key=lambda i: i.line)
+    return list(partners.values()), issues, rows
+
+
+def _partner(line: int, f: _Fields, tier_names: dict[str, str], lines: dict[str, int]) -> Partner | RowIssue:
+    """The row's partner, or its first problem (`lines`: the partners already read)."""
+    iban, bic = normalize_iban(f.iban), f.bic.replace(" ", "").upper()
+    problem = (
+        _id_problem(line, f, lines)
+        or _contact_problem(line, f)
+        or _program_problem(line, f, tier_names)
+        or _bank_problem(line, iban, bic)
+    )
+    if problem is not None:
+        return problem
+    try:
+        certified = parse_certified(f.certified)
+    except ValueError as exc:
+        return RowIssue(line, "certified", f.certified, str(exc))
+    try:
+        joined_on = dt.date.fromisoformat(f.joined_on)
+    except ValueError:
+        return RowIssue(line, "joined_on", f.joined_on, "not an ISO date (YYYY-MM-DD)")
+    bad = [d for d in _split_ids(f.distributor_for) if not PARTNER_ID_RE.match(d)]
+    if bad:
+        return RowIssue(line, "distributor_for", f.distributor_for, f"not partner ids: {', '.join(bad)}")
+    return Partner(
+        partner_id=f.partner_id,
+        name=f.name,
+        email=f.email,
+        segment=f.segment,
+        country=f.country.upper(),
+        sponsor_id=f.sponsor_id,
+        joined_on=joined_on,
+        cohort=f.cohort.lower(),
+        distributor_for=tuple(_split_ids(f.distributor_for)),
+        starting_tier=tier_names.get(f.starting_tier.lower(), "") if f.starting_tier else "",
+        certified=certified,
+        iban=iban,
+        bic=bic,
+    )
+
+
+def _id_problem(line: int, f: _Fields, lines: dict[str, int]) -> RowIssue | None:
+    pid = f.partner_id
+    if not PARTNER_ID_RE.match(pid):
+        return RowIssue(
+            line, "partner_id", pid, "partner_id must be 1-64 letters, digits, space, '_', '.', '-'"
         )
+    if pid in lines:
+        return RowIssue(line, "partner_id", pid, f"duplicate partner_id (first on line {lines[pid]})")
+    return None
+
+
+def _contact_problem(line: int, f: _Fields) -> RowIssue | None:
+    if not f.name or not ID_RE.match(f.name) or is_formula(f.name):
+        return RowIssue(line, "name", f.name, "name is required (printable, not a formula)")
+    if not EMAIL_RE.match(f.email) or is_formula(f.email):
+        return RowIssue(line, "email", f.email, "not a valid e-mail address")
+    if not f.segment or not ID_RE.match(f.segment) or is_formula(f.segment):
+        return RowIssue(line, "segment", f.segment, "segment is required (printable, not a formula)")
+    if f.country and not re.fullmatch(r"[A-Za-z]{2}", f.country):
+        return RowIssue(line, "country", f.country, "country must be an ISO 3166 alpha-2 code")
+    return None
+
+
+def _program_problem(line: int, f: _Fields, tier_names: dict[str, str]) -> RowIssue | None:
+    if f.sponsor_id == f.partner_id:
+        return RowIssue(line, "sponsor_id", f.sponsor_id, "a partner cannot sponsor itself")
+    if f.cohort.lower() not in COHORTS:
+        return RowIssue(line, "cohort", f.cohort, "cohort must be 'pilot', 'control' or empty")
+    if f.starting_tier and f.starting_tier.lower() not in tier_names:
+        return RowIssue(
+            line,
+            "starting_tier",
+            f.starting_tier,
+            f"unknown tier; the rules define {', '.join(tier_names.values())}",
+        )
+    return None
+
+
+def _bank_problem(line: int, iban: str, bic: str) -> RowIssue | None:
+    if iban and not valid_iban(iban):
+        return RowIssue(line, "iban", mask_iban(iban), "not a valid IBAN (format or check digits)")
+    if bic and not BIC_RE.match(bic):
+        return RowIssue(line, "bic", bic, "not a valid BIC (8 or 11 characters)")
+    return None
+
+
+def _drop_cycles(partners: dict[str, Partner], lines: dict[str, int]) -> list[RowIssue]:
+    """Removes the partners whose sponsor chain leads back to them; their issues."""
+    in_cycle = [pid for pid in partners if _in_cycle(pid, partners)]
+    issues = [
+        RowIssue(lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle")
+        for pid in in_cycle
+    ]
     for pid in in_cycle:
         del partners[pid]
+    return issues
+
+
+def _in_cycle(pid: str, partners: dict[str, Partner]) -> bool:
+    seen, cur = set(), partners[pid].sponsor_id
+    while cur and cur in partners and cur not in seen:
+        if cur == pid:
+            return True
+        seen.add(cur)
+        cur = partners[cur].sponsor_id
+    return False
+
+
+def _drop_orphans(partners: dict[str, Partner], lines: dict[str, int]) -> list[RowIssue]:
+    """Removes, until none is left, the partners whose sponsor is not a partner; their issues."""
+    issues: list[RowIssue] = []
     changed = True
     while changed:
         changed = False
@@ -193,5 +251,4 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
                 )
                 del partners[pid]
                 changed = True
-    issues.sort(key=lambda i: i.line)
-    return list(partners.values()), issues, rows
+    return issues
