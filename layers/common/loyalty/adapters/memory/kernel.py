@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 
 class MissingBlob(KeyError):
-    """Reading a key that was never written (S3's NoSuchKey)."""
+    """Reading a key that was never written (S3's NoSuchKey; `S3Blobs` raises this too)."""
 
 
 class MemoryBlobs:
@@ -46,12 +46,15 @@ class Published:
 
 @dataclass
 class MemoryNotifier:
-    """A topic that keeps what was published (deep copies: later edits of a dict do not leak in)."""
+    """A topic that keeps what was published as a subscriber receives it from SNS: the message
+    through JSON (Decimals and dates as strings; later edits of a dict do not leak in), the
+    subject cut to SNS's 100 characters."""
 
     published: list[Published] = field(default_factory=list)
 
     def publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
-        self.published.append(Published(subject, copy.deepcopy(dict(message)), dict(attributes)))
+        body = json.loads(json.dumps(message, default=str))
+        self.published.append(Published(subject[:100], body, dict(attributes)))
 
     def of_type(self, kind: str) -> list[Published]:
         return [p for p in self.published if p.attributes.get("type") == kind]
