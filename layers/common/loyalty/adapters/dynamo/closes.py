@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.sales import SalesTables
@@ -49,7 +51,7 @@ class CloseTables(SalesTables):
         """Write the close's header; `expect` makes it conditional on the current status."""
         C = self.m.Close
         body = {k: v for k, v in data.items() if k not in {"period", "status", "run", "has_token"}}
-        actions = [
+        actions: list[Action] = [
             C.state.set(status),
             C.run.set(run),
             C.data.set(json.dumps(body, default=str)),
@@ -60,7 +62,7 @@ class CloseTables(SalesTables):
             actions.append(C.token.set(token))
         elif clear_token:
             actions.append(C.token.remove())
-        cond = None
+        cond: Condition | None = None
         if expect is not None:
             cond = C.state.is_in(*expect) if expect else C.pk.does_not_exist()
             if "" in expect:
