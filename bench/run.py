@@ -84,6 +84,7 @@ def make_file(path: Path, rows: int, partners: int = 200, seed: int = 1) -> Path
 
 # -- (a) core speed --------------------------------------------------------------------------------
 def core_once(path: Path) -> tuple[float, int]:
+    from loyalty.adapters.memory import MemoryStore
     from loyalty.earning.commission.calculator import Calculator
     from loyalty.ingest.sales.contract import SALES_SPEC
     from loyalty.ingest.sales.validator import SalesValidator
@@ -93,13 +94,12 @@ def core_once(path: Path) -> tuple[float, int]:
 
     rules = RuleBook([parse_rules((ROOT / "rules/default-program.yaml").read_text())])
     fx = FxTable([(dt.date(2026, 9, 1) + dt.timedelta(days=d), "USD", Decimal("1.08")) for d in range(60)])
-
-    class Tiers:
-        def tier_for(self, partner_id: str, month: str) -> str | None:
-            return "Silver" if partner_id.endswith("7") else None
+    tiers = MemoryStore()
+    for i in range(7, 200, 10):  # partners P00007, P00017, ... are Silver
+        tiers.put_tier(f"P{i:05d}", "2026-01", "Silver", "bench")
 
     t = time.perf_counter()
-    calc = Calculator(rules, Tiers(), fx)
+    calc = Calculator(rules, tiers, fx)
     with path.open("rb") as f:
         stream = CsvStream(f, SALES_SPEC)
         validator = SalesValidator(lambda p: None, today=dt.date(2026, 11, 23))
@@ -147,15 +147,19 @@ def rss_child(path: str) -> None:
     """Runs the splitter's path in this (fresh) process and prints its peak RSS in MB."""
     import resource
 
+    from loyalty.adapters.memory import MemoryStore
+    from loyalty.adapters.memory.ingest import MemoryQueue
+    from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryNotifier
     from loyalty.ingest.records import UploadRecord
     from loyalty.ingest.splitter import IngestService, S3Object
     from loyalty.program.registry import Partner
 
-    class Store:
-        def get_partner(self, pid: str) -> Partner:
-            return Partner(
-                pid,
-                pid,
+    store = MemoryStore()
+    store.put_partners(
+        [
+            Partner(
+                "D00000",
+                "D00000",
                 "x@x.example",
                 "smb",
                 "DE",
@@ -164,50 +168,23 @@ def rss_child(path: str) -> None:
                 "",
                 tuple(f"P{i:05d}" for i in range(200)),
             )
-
-        def get_upload(self, upload_id: str) -> None:
-            return None
-
-        def create_upload(self, rec: UploadRecord) -> UploadRecord:
-            return rec
-
-        def save_upload(self, rec: UploadRecord) -> None:
-            self.rec = rec
-
-    class Blobs:
-        def open(self, key: str) -> Any:
-            return open(path, "rb")
-
-        def put(self, key: str, body: bytes, content_type: str) -> None:
-            pass
-
-    class Queue:
-        sent = 0
-        bytes = 0
-
-        def send(self, messages: Any) -> None:
-            for m in messages:
-                Queue.sent += 1
-                Queue.bytes += len(m.body)
-
-    store = Store()
+        ]
+        + [
+            Partner(f"P{i:05d}", "P", "x@x.example", "smb", "DE", "", dt.date(2026, 1, 1), "")
+            for i in range(200)
+        ]
+    )
+    blobs = MemoryBlobs()
+    key = "incoming/D00000/big.csv"
+    blobs.link(key, Path(path))  # streamed from the file, never held in memory
+    queue = MemoryQueue(keep=False)  # counts the chunks without keeping them
     svc = IngestService(
-        store,  # type: ignore[arg-type]
-        Blobs(),  # type: ignore[arg-type]
-        Queue(),
-        None,  # type: ignore[arg-type]
-        max_upload_bytes=10**12,
-        chunk_rows=500,
-        chunk_groups=64,
+        store, blobs, queue, MemoryNotifier(), max_upload_bytes=10**12, chunk_rows=500, chunk_groups=64
     )
-    rec = UploadRecord("u", "k", "D00000", "v")
-    svc._split(
-        S3Object("b", "incoming/D00000/big.csv", os.path.getsize(path), "e", "1", "2026-11-01T00:00:00.000Z"),
-        rec,
-    )
-    store.rec = rec
+    rec = UploadRecord("u", key, "D00000", "v")
+    svc._split(S3Object("b", key, os.path.getsize(path), "e", "1", "2026-11-01T00:00:00.000Z"), rec)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": store.rec.rows, "chunks": Queue.sent, "peak_rss_mb": round(peak_mb, 1)}))
+    print(json.dumps({"rows": rec.rows, "chunks": queue.sent, "peak_rss_mb": round(peak_mb, 1)}))
 
 
 def bench_memory(paths: dict[str, Path]) -> dict[str, Any]:

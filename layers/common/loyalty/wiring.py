@@ -11,6 +11,7 @@ from loyalty.close.bankfiles import Debtor
 from loyalty.close.steps import CloseService
 from loyalty.earning.balances import BalanceService
 from loyalty.earning.writer import AccrualService, ConfigCache
+from loyalty.ingest.dead_letters import DlqService
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.splitter import IngestService
 from loyalty.program.config import ConfigService
@@ -64,6 +65,10 @@ class Container:
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)
+
+    def dlq(self) -> DlqService:
+        """Poison messages: operators hear of each, partners get the upload report."""
+        return DlqService(self.store, self.blobs, self.ops_notifier, self.notifier)
 
     def workflow(self) -> StepFunctions:
         return StepFunctions(

@@ -11,6 +11,7 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
+from loyalty.adapters.memory.kernel import MissingBlob
 from loyalty.ingest.ports import QueueMessage
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
@@ -37,10 +38,13 @@ class S3Blobs:
         self.s3 = client("s3", region, endpoint_url)
 
     def open(self, key: str) -> IO[bytes]:
-        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
+        except self.s3.exceptions.NoSuchKey:
+            raise MissingBlob(key) from None  # the same error as the in-memory blobs (contract tests)
 
     def get(self, key: str) -> bytes:
-        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+        return self.open(key).read()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.s3.put_object(

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import tempfile
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loyalty.ingest.chunking import GroupBuffers, Outgoing, chunk_message, route
 from loyalty.ingest.finalizer import Finalizer
-from loyalty.ingest.keys import PARTS, chunk_group, parse_upload_key, upload_id_for
+from loyalty.ingest.keys import PARTS, parse_upload_key, upload_id_for
 from loyalty.ingest.ports import ChunkQueue, QueueMessage, SplitterStore
 from loyalty.ingest.records import UploadRecord
-from loyalty.ingest.sales.block import SaleBlock, concat
 from loyalty.ingest.sales.contract import SALES_SPEC
 from loyalty.ingest.sales.validator import SalesValidator
 from loyalty.kernel.clock import now_iso
@@ -22,6 +20,8 @@ from loyalty.kernel.csvio.model import FileError
 from loyalty.kernel.csvio.stream import CsvStream
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.kernel.reports import ErrorsWriter
+from loyalty.program.ports import PartnerLookup
+from loyalty.program.registry import Partner
 
 
 @dataclass
@@ -98,110 +98,86 @@ class IngestService:
         uploader = self.store.get_partner(key.uploader)
         if uploader is None:
             raise FileError("unknown_uploader", f"{key.uploader!r} is not a registered partner")
-        allowed = set(uploader.distributor_for)
-        known: dict[str, bool] = {}
-
-        def may_write(pid: str) -> str | None:
-            if pid == uploader.partner_id:
-                return None
-            if pid not in allowed:
-                return (
-                    f"{uploader.partner_id} may not create sales for partner {pid!r}"
-                    " (not itself, nor a partner it is a registered distributor for)"
-                )
-            if pid not in known:
-                known[pid] = self.store.get_partner(pid) is not None
-            return None if known[pid] else f"partner {pid!r} is not in the registry"
-
-        body = self.blobs.open(obj.key)
-        stream = CsvStream(body, SALES_SPEC)
-        validator = SalesValidator(may_write, today=self.today())
-        groups: dict[int, list[SaleBlock]] = defaultdict(list)
-        fill: dict[int, int] = defaultdict(int)
-        buffered = 0
-        seq = 0
-        sent_rows = 0
-        outbox: list[QueueMessage] = []
+        stream = CsvStream(self.blobs.open(obj.key), SALES_SPEC)
+        validator = SalesValidator(UploadRights(uploader, self.store), today=self.today())
+        buffers = GroupBuffers(self.chunk_rows, self.chunk_rows * max(16, self.chunk_groups))
+        sender = ChunkSender(self.queue, rec, key.uploader)
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as errfile:
             errors = ErrorsWriter(errfile)
-
-            def emit(g: int, block: SaleBlock) -> None:
-                nonlocal seq, sent_rows
-                seq += 1
-                sent_rows += len(block)
-                msg = {
-                    "upload_id": rec.upload_id,
-                    "chunk_id": f"{g:04d}-{seq:06d}",
-                    "key": obj.key,
-                    "uploader": key.uploader,
-                    "version": rec.version,
-                    "rows": block.to_wire(),
-                }
-                outbox.append(
-                    QueueMessage(
-                        body=json.dumps(msg, separators=(",", ":")),
-                        group=f"g{g:04d}",
-                        dedup_id=f"{rec.upload_id}-{g:04d}-{seq:06d}",
-                    )
-                )
-                if len(outbox) >= 10:
-                    self.queue.send(outbox)
-                    outbox.clear()
-
-            def flush(g: int, everything: bool) -> None:
-                """Send the group's buffered rows in chunks of `chunk_rows` (and the rest if asked)."""
-                nonlocal buffered
-                block = concat(groups.pop(g))
-                n = len(block)
-                size = self.chunk_rows
-                full = n - n % size if not everything else n
-                for start in range(0, full, size):
-                    emit(g, block.slice(start, min(start + size, full)))
-                buffered -= full
-                if full < n:
-                    groups[g] = [block.slice(full, n)]
-                    fill[g] = n - full
-                else:
-                    fill.pop(g, None)
-
             for raw in stream.blocks():
                 good, issues = validator.validate_block(raw)
                 errors.write(issues)
-                if not len(good):
-                    continue
-                gid_of = {p: chunk_group(p, self.chunk_groups) for p in set(good.partner_id)}
-                gids = list(map(gid_of.__getitem__, good.partner_id))
-                order: dict[int, list[int]] = defaultdict(list)
-                for i, g in enumerate(gids):
-                    order[g].append(i)
-                for g, idx in order.items():
-                    part = SaleBlock(*([getattr(good, f)[i] for i in idx] for f in SaleBlock.__slots__))  # type: ignore[attr-defined]
-                    groups[g].append(part)
-                    fill[g] += len(idx)
-                    buffered += len(idx)
-                    if fill[g] >= self.chunk_rows:
-                        flush(g, everything=False)
-                if buffered >= self.chunk_rows * max(
-                    16, self.chunk_groups
-                ):  # bound memory: flush the fullest
-                    for g in sorted(fill, key=fill.__getitem__, reverse=True)[:8]:
-                        flush(g, everything=True)
-            for g in sorted(groups):
-                flush(g, everything=True)
-            if outbox:
-                self.queue.send(outbox)
+                if len(good):
+                    sender.send(buffers.add(route(good, self.chunk_groups)))
+            sender.send(buffers.drain())
+            sender.flush()
             if stream.rows == 0:
                 raise FileError("no_rows", "the file has a header but no data rows")
-            rec.rows = stream.rows
-            rec.accepted = sent_rows
-            rec.rejected = errors.count
-            rec.blank_lines = stream.blank_lines
-            rec.encoding = stream.encoding
-            rec.delimiter = stream.delimiter
-            rec.ignored_columns = stream.ignored_columns
-            rec.chunks_total = seq
-            rec.state = "split"
+            _record_split(rec, stream, sender, errors.count)
             if errors.count:
                 errfile.flush()
                 errfile.seek(0)
                 self.blobs.put(f"{PARTS}{rec.upload_id}/split.csv", errfile.read().encode(), "text/csv")
+
+
+class UploadRights:
+    """Whether the uploader may write a row's partner: itself, or a registered partner it is a
+    distributor for (a registry lookup per partner, once)."""
+
+    def __init__(self, uploader: Partner, registry: PartnerLookup) -> None:
+        self.uploader = uploader
+        self.registry = registry
+        self.allowed = set(uploader.distributor_for)
+        self.known: dict[str, bool] = {}
+
+    def __call__(self, pid: str) -> str | None:
+        if pid == self.uploader.partner_id:
+            return None
+        if pid not in self.allowed:
+            return (
+                f"{self.uploader.partner_id} may not create sales for partner {pid!r}"
+                " (not itself, nor a partner it is a registered distributor for)"
+            )
+        if pid not in self.known:
+            self.known[pid] = self.registry.get_partner(pid) is not None
+        return None if self.known[pid] else f"partner {pid!r} is not in the registry"
+
+
+class ChunkSender:
+    """Numbers the chunks of an upload and sends them to the queue in batches of 10."""
+
+    def __init__(self, queue: ChunkQueue, rec: UploadRecord, uploader: str) -> None:
+        self.queue = queue
+        self.rec = rec
+        self.uploader = uploader
+        self.seq = 0
+        self.rows = 0
+        self.outbox: list[QueueMessage] = []
+
+    def send(self, chunks: list[Outgoing]) -> None:
+        for c in chunks:
+            self.seq += 1
+            self.rows += len(c.block)
+            r = self.rec
+            self.outbox.append(
+                chunk_message(r.upload_id, r.key, self.uploader, r.version, c.group, self.seq, c.block)
+            )
+            if len(self.outbox) >= 10:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.outbox:
+            self.queue.send(self.outbox)
+            self.outbox = []
+
+
+def _record_split(rec: UploadRecord, stream: CsvStream, sender: ChunkSender, rejected: int) -> None:
+    rec.rows = stream.rows
+    rec.accepted = sender.rows
+    rec.rejected = rejected
+    rec.blank_lines = stream.blank_lines
+    rec.encoding = stream.encoding
+    rec.delimiter = stream.delimiter
+    rec.ignored_columns = stream.ignored_columns
+    rec.chunks_total = sender.seq
+    rec.state = "split"

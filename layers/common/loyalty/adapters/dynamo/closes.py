@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.sales import SalesTables
@@ -46,7 +48,7 @@ class CloseTables(SalesTables):
         """Write the close's header; `expect` makes it conditional on the current status (None:
         no header yet), `expect_run` on the current run."""
         C = self.m.Close
-        actions = [
+        actions: list[Action] = [
             C.state.set(str(meta.status)),
             C.run.set(meta.run),
             C.data.set(json.dumps(meta.to_data(), default=str)),
@@ -57,7 +59,7 @@ class CloseTables(SalesTables):
             actions.append(C.token.set(token))
         elif clear_token:
             actions.append(C.token.remove())
-        cond = None
+        cond: Condition | None = None
         if expect is not None:
             states = ["" if s is None else str(s) for s in expect]
             cond = C.state.is_in(*states) if states else C.pk.does_not_exist()

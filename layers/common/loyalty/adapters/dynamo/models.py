@@ -1,10 +1,34 @@
-"""pynamodb models of the single table, bound per table by make_models."""
+"""pynamodb models of the single table: one static class per item type (mypy checks attribute
+names), bound to a table, region and endpoint per store by `make_models`.
+
+The key table (also in docs/architecture.md):
+
+| item                         | model      | pk                | sk                           | gsi1pk / gsi1sk                      |
+|------------------------------|------------|-------------------|------------------------------|--------------------------------------|
+| partner profile              | PartnerItem| `PARTNER#<id>`    | `PROFILE`                    | `PARTNERS` / `<id>`                  |
+| tier of a month              | TierItem   | `PARTNER#<id>`    | `TIER#<YYYY-MM>`             |                                      |
+| accrual line                 | SaleItem   | `PARTNER#<id>`    | `SALE#<sale_id>`             |                                      |
+| month totals                 | MonthItem  | `PARTNER#<id>`    | `MONTH#<YYYY-MM>`            |                                      |
+| upload                       | DocItem    | `UPLOAD#<id>`     | `META`                       |                                      |
+| chunk result                 | DocItem    | `UPLOAD#<id>`     | `CHUNK#<group>-<seq>`        |                                      |
+| latest upload of an S3 key   | DocItem    | `OBJECT#<key>`    | `LATEST`                     |                                      |
+| rule version                 | DocItem    | `RULES`           | `VERSION#<from>#<version>`   |                                      |
+| FX rates of a currency-month | DocItem    | `FX`              | `<CUR>#<YYYY-MM>`            |                                      |
+| frozen periods               | DocItem    | `CONFIG`          | `FROZEN`                     |                                      |
+| close header                 | CloseItem  | `CLOSE#<period>`  | `META`                       | `CLOSES` / `<period>`                |
+| close audit entry            | CloseItem  | `CLOSE#<period>`  | `AUDIT#<time>#<hash>`        |                                      |
+| committed close line         | CloseItem  | `PARTNER#<id>`    | `CLOSE#<period>`             |                                      |
+| payout                       | PayoutItem | `PARTNER#<id>`    | `PAYOUT#<period>`            |                                      |
+| ledger entry                 | LedgerItem | `PARTNER#<id>`    | `LEDGER#<period>#<entry id>` | `LEDGER#<period>` / `<id>#<entry id>`|
+
+Money is a DynamoDB Number read and written as `Decimal` (never float).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     Attribute,
@@ -34,147 +58,199 @@ class DecimalAttribute(Attribute[Decimal]):
         return Decimal(value)
 
 
-def make_models(table_name: str, region: str, host: str | None = None) -> SimpleNamespace:
-    meta = {
-        "table_name": table_name,
-        "region": region,
-        "host": host,
-        "max_retry_attempts": 5,
-        "connect_timeout_seconds": 5,
-        "read_timeout_seconds": 20,
-    }
+class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
+    """The table's one GSI (pynamodb copies the index onto each model class that has it)."""
 
-    def model(name: str, attrs: dict[str, Any]) -> Any:
-        body: dict[str, Any] = {"Meta": type("Meta", (), dict(meta))}
-        body["pk"] = UnicodeAttribute(hash_key=True)
-        body["sk"] = UnicodeAttribute(range_key=True)
-        body.update(attrs)
-        return type(name, (Model,), body)
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
 
-    def gsi1() -> Any:
-        """The table's one GSI, as an index of a model (pynamodb binds each index class to one
-        model, so every model gets its own class)."""
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
 
-        class Gsi1(GlobalSecondaryIndex[Any]):  # type: ignore[no-untyped-call]
-            class Meta:
-                index_name = "gsi1"
-                projection = AllProjection()
 
-            gsi1pk = UnicodeAttribute(hash_key=True)
-            gsi1sk = UnicodeAttribute(range_key=True)
+class Item(Model):
+    """The key every item has; the static classes are never used unbound (see `bind`)."""
 
-        return Gsi1()
+    class Meta:
+        table_name = "unbound"
+        region = "us-east-1"
 
-    PartnerItem = model(
-        "PartnerItem",
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class PartnerItem(Item):
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_list = Gsi1()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute()
+    segment = UnicodeAttribute()
+    country = UnicodeAttribute(default="")
+    sponsor_id = UnicodeAttribute(default="")
+    joined_on = UnicodeAttribute()
+    cohort = UnicodeAttribute(default="")
+    distributor_for = ListAttribute(of=UnicodeAttribute, default=list)
+    starting_tier = UnicodeAttribute(default="")
+    certified = UnicodeAttribute(default="")
+    iban_enc = UnicodeAttribute(null=True)  # KMS ciphertext (base64), never shown
+    iban_mask = UnicodeAttribute(default="")
+    bic = UnicodeAttribute(default="")
+
+
+class TierItem(Item):
+    tier = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+
+
+class SaleItem(Item):
+    sold_at = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    qty = NumberAttribute()
+    price = DecimalAttribute()
+    cur = UnicodeAttribute()
+    cat = UnicodeAttribute(default="")
+    cust = UnicodeAttribute(default="")
+    orig = UnicodeAttribute(default="")
+    net = DecimalAttribute()
+    fx = DecimalAttribute(null=True)
+    fx_date = UnicodeAttribute(default="")
+    net_eur = DecimalAttribute()
+    tier = UnicodeAttribute()
+    rate = DecimalAttribute()
+    rules = UnicodeAttribute()
+    basis = UnicodeAttribute()
+    comm = DecimalAttribute()
+    ver = UnicodeAttribute()
+    prev = UnicodeAttribute(default="")
+    src = UnicodeAttribute()
+    status = UnicodeAttribute(default="provisional")
+    per = UnicodeAttribute(default="")
+
+
+class DocItem(Item):
+    data = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="")
+    notified = BooleanAttribute(default=False)
+    rev = NumberAttribute(default=0)
+    done = UnicodeSetAttribute(null=True)
+
+
+class MonthItem(Item):
+    net = DecimalAttribute(null=True)
+    comm = DecimalAttribute(null=True)
+    lines = NumberAttribute(null=True)
+    returns = NumberAttribute(null=True)
+    applied = UnicodeSetAttribute(null=True)
+    cust = UnicodeSetAttribute(null=True)
+    # commission per day of the month, for the holding period
+    c01 = DecimalAttribute(null=True)
+    c02 = DecimalAttribute(null=True)
+    c03 = DecimalAttribute(null=True)
+    c04 = DecimalAttribute(null=True)
+    c05 = DecimalAttribute(null=True)
+    c06 = DecimalAttribute(null=True)
+    c07 = DecimalAttribute(null=True)
+    c08 = DecimalAttribute(null=True)
+    c09 = DecimalAttribute(null=True)
+    c10 = DecimalAttribute(null=True)
+    c11 = DecimalAttribute(null=True)
+    c12 = DecimalAttribute(null=True)
+    c13 = DecimalAttribute(null=True)
+    c14 = DecimalAttribute(null=True)
+    c15 = DecimalAttribute(null=True)
+    c16 = DecimalAttribute(null=True)
+    c17 = DecimalAttribute(null=True)
+    c18 = DecimalAttribute(null=True)
+    c19 = DecimalAttribute(null=True)
+    c20 = DecimalAttribute(null=True)
+    c21 = DecimalAttribute(null=True)
+    c22 = DecimalAttribute(null=True)
+    c23 = DecimalAttribute(null=True)
+    c24 = DecimalAttribute(null=True)
+    c25 = DecimalAttribute(null=True)
+    c26 = DecimalAttribute(null=True)
+    c27 = DecimalAttribute(null=True)
+    c28 = DecimalAttribute(null=True)
+    c29 = DecimalAttribute(null=True)
+    c30 = DecimalAttribute(null=True)
+    c31 = DecimalAttribute(null=True)
+
+
+class CloseItem(Item):
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_list = Gsi1()
+    data = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="")
+    run = UnicodeAttribute(default="")
+    token = UnicodeAttribute(null=True)  # Step Functions task token: stored, never shown
+
+
+class LedgerItem(Item):
+    period = UnicodeAttribute()
+    debit = UnicodeAttribute()
+    credit = UnicodeAttribute()
+    amount = DecimalAttribute()
+    memo = UnicodeAttribute()
+    reverses = UnicodeAttribute(default="")
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_period = Gsi1()
+
+
+class PayoutItem(Item):
+    amount = DecimalAttribute()
+    run = UnicodeAttribute()
+    state = UnicodeAttribute()
+
+
+M = TypeVar("M", bound=Item)
+
+
+def bind(model: type[M], table_name: str, region: str, host: str | None = None) -> type[M]:
+    """A subclass of `model` on one table: its own Meta, connection, index copies and
+    DoesNotExist, so two stores on two tables in one process never mix."""
+    meta = type(
+        "Meta",
+        (),
         {
-            "gsi1pk": UnicodeAttribute(),
-            "gsi1sk": UnicodeAttribute(),
-            "by_list": gsi1(),
-            "name": UnicodeAttribute(),
-            "email": UnicodeAttribute(),
-            "segment": UnicodeAttribute(),
-            "country": UnicodeAttribute(default=""),
-            "sponsor_id": UnicodeAttribute(default=""),
-            "joined_on": UnicodeAttribute(),
-            "cohort": UnicodeAttribute(default=""),
-            "distributor_for": ListAttribute(of=UnicodeAttribute, default=list),
-            "starting_tier": UnicodeAttribute(default=""),
-            "certified": UnicodeAttribute(default=""),
-            "iban_enc": UnicodeAttribute(null=True),  # KMS ciphertext (base64), never shown
-            "iban_mask": UnicodeAttribute(default=""),
-            "bic": UnicodeAttribute(default=""),
+            "table_name": table_name,
+            "region": region,
+            "host": host,
+            "max_retry_attempts": 5,
+            "connect_timeout_seconds": 5,
+            "read_timeout_seconds": 20,
         },
     )
-    TierItem = model("TierItem", {"tier": UnicodeAttribute(), "reason": UnicodeAttribute(default="")})
-    SaleItem = model(
-        "SaleItem",
-        {
-            "sold_at": UnicodeAttribute(),
-            "sku": UnicodeAttribute(),
-            "qty": NumberAttribute(),
-            "price": DecimalAttribute(),
-            "cur": UnicodeAttribute(),
-            "cat": UnicodeAttribute(default=""),
-            "cust": UnicodeAttribute(default=""),
-            "orig": UnicodeAttribute(default=""),
-            "net": DecimalAttribute(),
-            "fx": DecimalAttribute(null=True),
-            "fx_date": UnicodeAttribute(default=""),
-            "net_eur": DecimalAttribute(),
-            "tier": UnicodeAttribute(),
-            "rate": DecimalAttribute(),
-            "rules": UnicodeAttribute(),
-            "basis": UnicodeAttribute(),
-            "comm": DecimalAttribute(),
-            "ver": UnicodeAttribute(),
-            "prev": UnicodeAttribute(default=""),
-            "src": UnicodeAttribute(),
-            "status": UnicodeAttribute(default="provisional"),
-            "per": UnicodeAttribute(default=""),
-        },
-    )
-    DocItem = model(
-        "DocItem",
-        {
-            "data": UnicodeAttribute(null=True),
-            "state": UnicodeAttribute(default=""),
-            "notified": BooleanAttribute(default=False),
-            "rev": NumberAttribute(default=0),
-            "done": UnicodeSetAttribute(null=True),
-        },
-    )
-    month_attrs: dict[str, Any] = {
-        "net": DecimalAttribute(null=True),
-        "comm": DecimalAttribute(null=True),
-        "lines": NumberAttribute(null=True),
-        "returns": NumberAttribute(null=True),
-        "applied": UnicodeSetAttribute(null=True),
-        "cust": UnicodeSetAttribute(null=True),
-    }
-    month_attrs.update({f"c{d:02d}": DecimalAttribute(null=True) for d in range(1, 32)})
-    MonthItem = model("MonthItem", month_attrs)
+    return type(model.__name__, (model,), {"Meta": meta, "__module__": model.__module__})
 
-    CloseItem = model(
-        "CloseItem",
-        {
-            "gsi1pk": UnicodeAttribute(null=True),
-            "gsi1sk": UnicodeAttribute(null=True),
-            "by_list": gsi1(),
-            "data": UnicodeAttribute(null=True),
-            "state": UnicodeAttribute(default=""),
-            "run": UnicodeAttribute(default=""),
-            "token": UnicodeAttribute(null=True),  # Step Functions task token: stored, never shown
-        },
-    )
 
-    LedgerItem = model(
-        "LedgerItem",
-        {
-            "period": UnicodeAttribute(),
-            "debit": UnicodeAttribute(),
-            "credit": UnicodeAttribute(),
-            "amount": DecimalAttribute(),
-            "memo": UnicodeAttribute(),
-            "reverses": UnicodeAttribute(default=""),
-            "gsi1pk": UnicodeAttribute(),
-            "gsi1sk": UnicodeAttribute(),
-            "by_period": gsi1(),
-        },
-    )
-    PayoutItem = model(
-        "PayoutItem",
-        {"amount": DecimalAttribute(), "run": UnicodeAttribute(), "state": UnicodeAttribute()},
-    )
-    return SimpleNamespace(
-        Partner=PartnerItem,
-        Tier=TierItem,
-        Sale=SaleItem,
-        Doc=DocItem,
-        Month=MonthItem,
-        Close=CloseItem,
-        Ledger=LedgerItem,
-        Payout=PayoutItem,
+@dataclass(frozen=True)
+class Models:
+    """The item classes bound to one table (`self.m.<Name>` in the adapters)."""
+
+    Partner: type[PartnerItem]
+    Tier: type[TierItem]
+    Sale: type[SaleItem]
+    Doc: type[DocItem]
+    Month: type[MonthItem]
+    Close: type[CloseItem]
+    Ledger: type[LedgerItem]
+    Payout: type[PayoutItem]
+
+
+def make_models(table_name: str, region: str, host: str | None = None) -> Models:
+    return Models(
+        Partner=bind(PartnerItem, table_name, region, host),
+        Tier=bind(TierItem, table_name, region, host),
+        Sale=bind(SaleItem, table_name, region, host),
+        Doc=bind(DocItem, table_name, region, host),
+        Month=bind(MonthItem, table_name, region, host),
+        Close=bind(CloseItem, table_name, region, host),
+        Ledger=bind(LedgerItem, table_name, region, host),
+        Payout=bind(PayoutItem, table_name, region, host),
     )
 
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
 
-from loyalty.adapters.dynamo.models import Tables
+from loyalty.adapters.dynamo.models import PartnerItem, Tables
 from loyalty.kernel.iban import mask_iban
 from loyalty.program.registry import Partner, parse_certified
 from loyalty.program.rules import RuleVersion
@@ -19,7 +20,7 @@ from loyalty.program.rules import RuleVersion
 
 class ProgramTables(Tables):
     # -- partners ---------------------------------------------------------------------------
-    def _partner(self, it: Any) -> Partner:
+    def _partner(self, it: PartnerItem) -> Partner:
         return Partner(
             partner_id=it.pk[len("PARTNER#") :],
             name=it.name,
@@ -29,7 +30,7 @@ class ProgramTables(Tables):
             sponsor_id=it.sponsor_id,
             joined_on=dt.date.fromisoformat(it.joined_on),
             cohort=it.cohort,
-            distributor_for=tuple(it.distributor_for or ()),
+            distributor_for=tuple(map(str, it.distributor_for or ())),
             starting_tier=it.starting_tier,
             certified=parse_certified(it.certified or ""),
             iban=it.iban_mask or "",  # masked: the plain IBAN only leaves the store for the bank file
@@ -147,7 +148,7 @@ class ProgramTables(Tables):
                 try:
                     it = self.m.Doc.get("FX", sk, consistent_read=True)
                     data, rev = json.loads(it.data), int(it.rev)
-                    cond = self.m.Doc.rev == rev
+                    cond: Condition = self.m.Doc.rev == rev
                 except self.m.Doc.DoesNotExist:
                     it, data, rev = self.m.Doc("FX", sk), {}, 0
                     cond = self.m.Doc.pk.does_not_exist()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
-from loyalty.adapters.dynamo.models import Tables
+from loyalty.adapters.dynamo.models import MonthItem, Tables
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
 
 
@@ -92,7 +92,7 @@ class SalesTables(Tables):
 
     def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
         M = self.m.Month
-        actions = [
+        actions: list[Action] = [
             M.net.add(delta.net_eur),
             M.comm.add(delta.commission),
             M.lines.add(delta.lines),
@@ -119,7 +119,7 @@ class SalesTables(Tables):
         ]
 
     @staticmethod
-    def _month(partner_id: str, it: Any) -> MonthTotals:
+    def _month(partner_id: str, it: MonthItem) -> MonthTotals:
         return MonthTotals(
             partner_id,
             it.sk[len("MONTH#") :],

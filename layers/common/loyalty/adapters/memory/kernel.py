@@ -3,38 +3,50 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 
 class MissingBlob(KeyError):
-    """Reading a key that was never written (S3's NoSuchKey)."""
+    """Reading a key that was never written (S3's NoSuchKey; `S3Blobs` raises this too)."""
 
 
 class MemoryBlobs:
-    """A bucket as a dict of key -> (body, content type)."""
+    """A bucket as a dict of key -> (body, content type); `link` serves a key from a local file
+    without reading it into memory (the memory bench streams a 2M-row file that way)."""
 
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
+        self.files: dict[str, Path] = {}
 
     def open(self, key: str) -> IO[bytes]:
+        if key in self.files:
+            return self.files[key].open("rb")
         return io.BytesIO(self.get(key))
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
+        self.files.pop(key, None)
         self.objects[key] = (bytes(body), content_type)
 
+    def link(self, key: str, path: Path) -> None:
+        self.objects.pop(key, None)
+        self.files[key] = path
+
     def get(self, key: str) -> bytes:
+        if key in self.files:
+            return self.files[key].read_bytes()
         try:
             return self.objects[key][0]
         except KeyError:
             raise MissingBlob(key) from None
 
     def keys(self, prefix: str = "") -> list[str]:
-        return sorted(k for k in self.objects if k.startswith(prefix))
+        return sorted(k for k in {*self.objects, *self.files} if k.startswith(prefix))
 
 
 @dataclass(frozen=True)
@@ -46,12 +58,15 @@ class Published:
 
 @dataclass
 class MemoryNotifier:
-    """A topic that keeps what was published (deep copies: later edits of a dict do not leak in)."""
+    """A topic that keeps what was published as a subscriber receives it from SNS: the message
+    through JSON (Decimals and dates as strings; later edits of a dict do not leak in), the
+    subject cut to SNS's 100 characters."""
 
     published: list[Published] = field(default_factory=list)
 
     def publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
-        self.published.append(Published(subject, copy.deepcopy(dict(message)), dict(attributes)))
+        body = json.loads(json.dumps(message, default=str))
+        self.published.append(Published(subject[:100], body, dict(attributes)))
 
     def of_type(self, kind: str) -> list[Published]:
         return [p for p in self.published if p.attributes.get("type") == kind]

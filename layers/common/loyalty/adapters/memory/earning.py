@@ -1,0 +1,107 @@
+"""In-memory adapter of the earning ports: accrual lines, month totals, frozen periods.
+
+Same results as `adapters.dynamo.sales` (held by tests/contract/test_sales_store.py): `put_sales`
+overwrites a line whatever its version (the writer decides what wins), a month delta is applied
+once per chunk id, lines come back in sale-id order and month totals in month order."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from loyalty.adapters.memory.tables import MemoryTables
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.kernel.ports import Cipher
+
+
+@dataclass
+class _MonthItem:
+    net: Decimal = Decimal(0)
+    comm: Decimal = Decimal(0)
+    lines: int = 0
+    returns: int = 0
+    applied: set[str] = field(default_factory=set)
+    cust: set[str] = field(default_factory=set)
+    days: dict[int, Decimal] = field(default_factory=dict)
+
+
+class MemorySales(MemoryTables):
+    def __init__(self, cipher: Cipher | None = None) -> None:
+        super().__init__(cipher)
+        self.sales: dict[str, dict[str, SaleRecord]] = {}  # partner -> sale id -> line
+        self.months: dict[str, dict[str, _MonthItem]] = {}  # partner -> month -> totals
+        self.frozen: set[str] = set()
+
+    # -- sales ------------------------------------------------------------------------------
+    def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]:
+        out: dict[tuple[str, str], StoredSale] = {}
+        for p, s in keys:
+            r = self.sales.get(p, {}).get(s)
+            if r is not None:
+                out[(p, s)] = StoredSale(
+                    p,
+                    s,
+                    r.version,
+                    r.prev_version,
+                    r.rate,
+                    r.tier,
+                    r.rule_version,
+                    r.sold_at[:7],
+                    r.net_eur,
+                    r.commission,
+                    r.sold_at[:10],
+                    r.quantity,
+                    r.period,
+                )
+        return out
+
+    def put_sales(self, records: Sequence[SaleRecord]) -> None:
+        for r in records:
+            self.sales.setdefault(r.partner_id, {})[r.sale_id] = dataclasses.replace(r)
+
+    def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]:
+        lines = self.sales.get(partner_id, {})
+        for sale_id in sorted(lines):
+            r = lines[sale_id]
+            if period is None or r.sold_at.startswith(period) or r.period == period:
+                yield dataclasses.replace(r)
+
+    # -- month totals -----------------------------------------------------------------------
+    def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
+        it = self.months.setdefault(partner_id, {}).setdefault(month, _MonthItem())
+        if chunk_id in it.applied:
+            return False
+        it.applied.add(chunk_id)
+        it.net += delta.net_eur
+        it.comm += delta.commission
+        it.lines += delta.lines
+        it.returns += delta.returns
+        it.cust |= delta.customers
+        for day, amount in delta.by_day.items():
+            it.days[day] = it.days.get(day, Decimal(0)) + amount
+        return True
+
+    def month_totals(self, partner_id: str) -> list[MonthTotals]:
+        months = self.months.get(partner_id, {})
+        return [
+            MonthTotals(
+                partner_id,
+                m,
+                months[m].net,
+                months[m].comm,
+                months[m].lines,
+                months[m].returns,
+                dict(sorted(months[m].days.items())),
+                frozenset(months[m].cust),
+            )
+            for m in sorted(months)
+        ]
+
+    # -- frozen periods ---------------------------------------------------------------------
+    def frozen_periods(self) -> set[str]:
+        return set(self.frozen)
+
+    def freeze_period(self, period: str) -> None:
+        self.frozen.add(period)

@@ -1,0 +1,249 @@
+"""The accrual writer's business rules as pure functions returning dataclasses (no store, no I/O).
+
+- `landing`: the period (and day) an accrual of a month lands in: its own month, or, once that
+  month is closed, the first open period after it, counted from its first day.
+- `decide_version`: "the newer version wins": a new line, a replacement of an older version, a
+  redelivery of this very row, or a line superseded by a newer correction already stored.
+- `month_entries`: the month-total bookkeeping of one written line: the replaced line taken out of
+  the period it had landed in, the new line added to its own.
+- `last_occurrences` and `originals_in_chunk`: within one chunk the later line of a sale wins, and
+  a return finds an original sold earlier in the same chunk.
+- `plan_chunk`: all of the above over a chunk's computed accruals: the lines to write, the month
+  deltas to apply and the counts of the chunk result.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from loyalty.earning.commission.model import Accrual, OriginalRate
+from loyalty.earning.records import MonthDelta, SaleRecord, StoredSale
+from loyalty.kernel.money import ZERO
+from loyalty.kernel.periods import open_period
+
+Key = tuple[str, str]  # (partner_id, sale_id)
+
+
+@dataclass(frozen=True)
+class Landing:
+    period: str
+    day: int
+
+    def is_late(self, month: str) -> bool:
+        """A line of a closed month that accrues to a later period."""
+        return self.period != month
+
+
+def landing(month: str, day: int, frozen: Set[str]) -> Landing:
+    """Where an accrual dated `day` of `month` lands: a closed month's go to the next open period,
+    counted from its first day (their holding period starts there)."""
+    if month not in frozen:
+        return Landing(month, day)
+    return Landing(open_period(month, frozen), 1)
+
+
+@dataclass(frozen=True)
+class VersionDecision:
+    write: bool  # False: a newer version is already stored (superseded)
+    prev_version: str = ""  # the version this line replaces ("" for a new sale)
+    redelivered: bool = False  # this very row was written before: its month deltas are in
+
+    @property
+    def kind(self) -> str:
+        """How the chunk result counts the line: new, replaced or superseded."""
+        if not self.write:
+            return "superseded"
+        return "replaced" if self.prev_version else "new"
+
+
+def decide_version(stored: StoredSale | None, version: str) -> VersionDecision:
+    """The newer version wins; versions sort by (upload time, upload, line)."""
+    if stored is None:
+        return VersionDecision(True)
+    if stored.version == version:
+        return VersionDecision(True, stored.prev_version, redelivered=True)
+    if stored.version > version:
+        return VersionDecision(False)
+    return VersionDecision(True, stored.version)
+
+
+@dataclass(frozen=True)
+class MonthEntry:
+    """One change of a partner's month totals (a line in or out)."""
+
+    partner_id: str
+    period: str
+    day: int
+    net_eur: Decimal
+    commission: Decimal
+    lines: int
+    returns: int
+    customer: str = ""
+
+
+def replaced_landing(stored: StoredSale, frozen: Set[str]) -> Landing:
+    """Where a stored line sits in the month totals: the period it accrued to (or its month), and
+    its day of sale unless it was a late line (counted from the period's first day)."""
+    was = stored.period or stored.month
+    return landing(was, int(stored.day[8:10]) if was == stored.month else 1, frozen)
+
+
+def month_entries(
+    acc: Accrual, where: Landing, decision: VersionDecision, stored: StoredSale | None, frozen: Set[str]
+) -> list[MonthEntry]:
+    """The month-total changes of writing `acc`: nothing for a redelivered or superseded line;
+    else the replaced line out of where it sat and the new line into `where`."""
+    if decision.redelivered or not decision.write:
+        return []
+    out: list[MonthEntry] = []
+    if stored is not None:
+        was = replaced_landing(stored, frozen)
+        out.append(
+            MonthEntry(
+                stored.partner_id,
+                was.period,
+                was.day,
+                -stored.net_eur,
+                -stored.commission,
+                -1,
+                -int(stored.quantity < 0),
+            )
+        )
+    r = acc.row
+    out.append(
+        MonthEntry(
+            r.partner_id,
+            where.period,
+            where.day,
+            acc.net_eur,
+            acc.commission,
+            1,
+            int(r.quantity < 0),
+            r.customer_id if r.quantity > 0 else "",
+        )
+    )
+    return out
+
+
+def month_deltas(entries: Iterable[MonthEntry]) -> dict[tuple[str, str], MonthDelta]:
+    """Entries summed per (partner, period): what the chunk adds to each month total."""
+    out: dict[tuple[str, str], MonthDelta] = defaultdict(MonthDelta)
+    for e in entries:
+        out[(e.partner_id, e.period)].add(
+            e.day,
+            e.net_eur,
+            e.commission,
+            e.lines,
+            e.returns,
+            e.customer,
+        )
+    return dict(out)
+
+
+def last_occurrences(accruals: Sequence[Accrual]) -> dict[Key, int]:
+    """The index of each sale's last line in the chunk (the later line of a sale wins)."""
+    return {(a.row.partner_id, a.row.sale_id): i for i, a in enumerate(accruals)}
+
+
+def originals_in_chunk(accruals: Iterable[Accrual], missing: Set[Key]) -> dict[Key, OriginalRate]:
+    """Rates of originals sold in this same chunk, for returns whose original is not stored yet
+    (a return shares its original's message group, so the two can travel together)."""
+    out: dict[Key, OriginalRate] = {}
+    for acc in accruals:
+        k = (acc.row.partner_id, acc.row.sale_id)
+        if k in missing and acc.row.quantity > 0:
+            out[k] = OriginalRate(acc.rate, acc.tier, acc.rule_version, acc.row.month, acc.row.sold_at[:10])
+    return out
+
+
+@dataclass
+class PartnerTotal:
+    net_eur: Decimal = ZERO
+    commission: Decimal = ZERO
+    rows: int = 0
+
+    def to_wire(self) -> list[str]:
+        return [str(self.net_eur), str(self.commission), str(self.rows)]
+
+
+@dataclass
+class ChunkPlan:
+    """What writing one chunk does: lines to put, month deltas to apply, and its counts."""
+
+    records: list[SaleRecord] = field(default_factory=list)
+    deltas: dict[tuple[str, str], MonthDelta] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"new": 0, "replaced": 0, "superseded": 0})
+    late: dict[str, int] = field(default_factory=dict)  # closed month -> lines accrued to a later period
+    partners: dict[str, PartnerTotal] = field(default_factory=dict)
+
+
+def sale_record(acc: Accrual, version: str, prev_version: str, source: str, period: str) -> SaleRecord:
+    """The stored accrual line of `acc`; `period` is set only for a late line of a closed month."""
+    r = acc.row
+    return SaleRecord(
+        partner_id=r.partner_id,
+        sale_id=r.sale_id,
+        sold_at=r.sold_at,
+        sku=r.sku,
+        quantity=r.quantity,
+        unit_price=r.unit_price,
+        currency=r.currency,
+        category=r.category,
+        customer_id=r.customer_id,
+        original_sale_id=r.original_sale_id,
+        net=acc.net,
+        fx_rate=acc.fx_rate,
+        fx_date=acc.fx_date,
+        net_eur=acc.net_eur,
+        tier=acc.tier,
+        rate=acc.rate,
+        rule_version=acc.rule_version,
+        rate_basis=acc.rate_basis,
+        commission=acc.commission,
+        version=version,
+        prev_version=prev_version,
+        source=source,
+        period=period,
+    )
+
+
+def plan_chunk(
+    accruals: Sequence[Accrual],
+    stored: Mapping[Key, StoredSale],
+    frozen: Set[str],
+    chunk_version: str,
+    upload_id: str,
+) -> ChunkPlan:
+    """Every accrual of a chunk through the rules: the later line of a sale in the chunk wins,
+    then the newer version wins against the stored line; each written line moves the month
+    totals (the replaced line out, the new one in) unless the chunk is a redelivery."""
+    plan = ChunkPlan()
+    last = last_occurrences(accruals)
+    entries: list[MonthEntry] = []
+    for i, acc in enumerate(accruals):
+        r = acc.row
+        k = (r.partner_id, r.sale_id)
+        if last[k] != i:
+            plan.counts["superseded"] += 1
+            continue
+        version = f"{chunk_version}~{r.line:09d}"
+        where = landing(r.month, int(r.sold_at[8:10]), frozen)
+        if where.is_late(r.month):
+            plan.late[r.month] = plan.late.get(r.month, 0) + 1
+        cur = stored.get(k)
+        decision = decide_version(cur, version)
+        plan.counts[decision.kind] += 1
+        if not decision.write:
+            continue
+        period = where.period if where.is_late(r.month) else ""
+        plan.records.append(sale_record(acc, version, decision.prev_version, f"{upload_id}:{r.line}", period))
+        entries += month_entries(acc, where, decision, cur, frozen)
+        t = plan.partners.setdefault(r.partner_id, PartnerTotal())
+        t.net_eur += acc.net_eur
+        t.commission += acc.commission
+        t.rows += 1
+    plan.deltas = month_deltas(entries)
+    return plan

@@ -1,0 +1,145 @@
+"""Contract of the SalesStore port: accrual lines, month totals and frozen periods."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+from loyalty.earning.records import MonthDelta, SaleRecord, StoredSale
+
+
+def sale(sale_id: str, partner_id: str = "P00001", **kw: Any) -> SaleRecord:
+    base = SaleRecord(
+        partner_id=partner_id,
+        sale_id=sale_id,
+        sold_at="2026-10-02",
+        sku="SKU-1",
+        quantity=2,
+        unit_price=Decimal("10.50"),
+        currency="USD",
+        category="services",
+        customer_id="C1",
+        original_sale_id="",
+        net=Decimal("21.00"),
+        fx_rate=Decimal("1.08"),
+        fx_date="2026-10-01",
+        net_eur=Decimal("19.44"),
+        tier="Bronze",
+        rate=Decimal("0.03"),
+        rule_version="2026.1",
+        rate_basis="tier",
+        commission=Decimal("0.58"),
+        version="2026-10-05T00:00:00Z~1~u1~000000002",
+        prev_version="",
+        source="u1:2",
+    )
+    return dataclasses.replace(base, **kw)
+
+
+def delta(day: int, net: str, comm: str, lines: int = 1, returns: int = 0, cust: str = "") -> MonthDelta:
+    d = MonthDelta()
+    d.add(day, Decimal(net), Decimal(comm), lines, returns, cust)
+    return d
+
+
+def test_put_and_read_lines_in_sale_id_order(store: Any) -> None:
+    lines = [sale("S2"), sale("S1", fx_rate=None, fx_date="", currency="EUR"), sale("S1", partner_id="P2")]
+    store.put_sales(lines)
+    assert list(store.partner_sales("P00001")) == [lines[1], lines[0]]
+    assert list(store.partner_sales("P2")) == [lines[2]]
+    assert list(store.partner_sales("P404")) == []
+
+
+def test_empty_strings_survive(store: Any) -> None:
+    s = sale("S1", category="", customer_id="", original_sale_id="", prev_version="", period="")
+    store.put_sales([s])
+    assert list(store.partner_sales("P00001")) == [s]
+
+
+def test_put_sales_overwrites_whatever_the_version(store: Any) -> None:
+    """The store does not arbitrate versions: the writer decides which line wins."""
+    store.put_sales([sale("S1", version="v2", net_eur=Decimal("5"))])
+    store.put_sales([sale("S1", version="v1", net_eur=Decimal("7"), prev_version="v2")])
+    (got,) = store.partner_sales("P00001")
+    assert (got.version, got.net_eur, got.prev_version) == ("v1", Decimal("7"), "v2")
+    store.put_sales([])
+
+
+def test_get_sales_returns_found_keys_only(store: Any) -> None:
+    store.put_sales([sale("S1", sold_at="2026-09-30T23:00:00+00:00", quantity=-1, period="2026-10")])
+    got = store.get_sales([("P00001", "S1"), ("P00001", "S404"), ("P2", "S1")])
+    assert got == {
+        ("P00001", "S1"): StoredSale(
+            "P00001",
+            "S1",
+            "2026-10-05T00:00:00Z~1~u1~000000002",
+            "",
+            Decimal("0.03"),
+            "Bronze",
+            "2026.1",
+            "2026-09",
+            Decimal("19.44"),
+            Decimal("0.58"),
+            "2026-09-30",
+            -1,
+            "2026-10",
+        )
+    }
+    assert store.get_sales([]) == {}
+
+
+def test_partner_sales_of_a_period_include_late_lines_accrued_to_it(store: Any) -> None:
+    store.put_sales(
+        [
+            sale("S1", sold_at="2026-09-03"),
+            sale("S2", sold_at="2026-10-03"),
+            sale("S3", sold_at="2026-09-29", period="2026-10"),  # late line of closed September
+        ]
+    )
+    assert [s.sale_id for s in store.partner_sales("P00001", "2026-10")] == ["S2", "S3"]
+    assert [s.sale_id for s in store.partner_sales("P00001", "2026-09")] == ["S1", "S3"]
+
+
+def test_month_delta_applies_once_per_chunk(store: Any) -> None:
+    assert store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(2, "100.00", "3.00", cust="C1"))
+    assert not store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(2, "100.00", "3.00", cust="C1"))
+    assert store.apply_month_delta("P00001", "2026-10", "u1/c2", delta(2, "-10.00", "-0.30", 1, 1))
+    assert store.apply_month_delta("P00001", "2026-10", "u2/c1", delta(9, "50.00", "1.50", cust="C2"))
+    (t,) = store.month_totals("P00001")
+    assert (t.partner_id, t.month, t.net_eur, t.commission, t.lines, t.returns) == (
+        "P00001",
+        "2026-10",
+        Decimal("140.00"),
+        Decimal("4.20"),
+        3,
+        1,
+    )
+    assert t.by_day == {2: Decimal("2.70"), 9: Decimal("1.50")}
+    assert t.customers == frozenset({"C1", "C2"})
+
+
+def test_same_chunk_id_in_another_month_is_another_delta(store: Any) -> None:
+    assert store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(1, "1", "0.02"))
+    assert store.apply_month_delta("P00001", "2026-09", "u1/c1", delta(1, "2", "0.04"))
+    assert store.apply_month_delta("P2", "2026-10", "u1/c1", delta(1, "3", "0.06"))
+    assert [(t.month, t.net_eur) for t in store.month_totals("P00001")] == [
+        ("2026-09", Decimal("2")),
+        ("2026-10", Decimal("1")),
+    ]
+    assert store.month_totals("P404") == []
+
+
+def test_a_delta_can_take_a_month_to_zero(store: Any) -> None:
+    store.apply_month_delta("P00001", "2026-10", "c1", delta(5, "10", "0.20"))
+    store.apply_month_delta("P00001", "2026-10", "c2", delta(5, "-10", "-0.20", -1))
+    (t,) = store.month_totals("P00001")
+    assert (t.net_eur, t.commission, t.lines, t.by_day, t.customers) == (0, 0, 0, {5: 0}, frozenset())
+
+
+def test_frozen_periods(store: Any) -> None:
+    assert store.frozen_periods() == set()
+    store.freeze_period("2026-09")
+    store.freeze_period("2026-09")
+    store.freeze_period("2026-10")
+    assert store.frozen_periods() == {"2026-09", "2026-10"}
