@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.ingest.dead_letters import DeadLetter, DlqService
+from loyalty.ingest.dead_letters import DeadLetter
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 
@@ -19,7 +19,7 @@ tracer = Tracer(service="dlq")
 metrics = Metrics(namespace="PartnerLoyalty", service="dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
 container = Container(Settings.from_env())
-service = DlqService(container.store, container.blobs, container.ops_notifier, container.notifier)
+service = container.dlq()
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

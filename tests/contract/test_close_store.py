@@ -10,19 +10,19 @@ from decimal import Decimal
 import boto3
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
-from loyalty.adapters.memory.close import MemoryCloseStore
+from loyalty.adapters.memory import MemoryCipher, MemoryStore
 from loyalty.close.header import CloseMeta
 from loyalty.close.ledger import Entry, entry_id
 from loyalty.close.proposal import SummaryFigures
 from loyalty.close.review import CloseLine, NextTier, ledger_entries
 from loyalty.close.runs import CloseStatus
-from loyalty.earning.records import MonthDelta, MonthTotals
+from loyalty.earning.records import MonthDelta
 from loyalty_local.cloud import REGION
 
 S = CloseStatus
 D = Decimal
 _tables = itertools.count(1)
-Store = DynamoStore | MemoryCloseStore
+Store = DynamoStore | MemoryStore
 
 
 def dynamo_table() -> DynamoStore:
@@ -51,20 +51,14 @@ def dynamo_table() -> DynamoStore:
 
 @pytest.fixture(params=["dynamo", "memory"])
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    yield dynamo_table() if request.param == "dynamo" else MemoryCloseStore()
+    yield dynamo_table() if request.param == "dynamo" else MemoryStore(MemoryCipher())
 
 
 def seed_month(store: Store, partner: str, month: str, net: str, by_day: dict[int, Decimal]) -> None:
     """Month totals through each adapter's own writer (the earning's side of the table)."""
-    if isinstance(store, DynamoStore):
-        delta = MonthDelta(net_eur=D(net), commission=sum(by_day.values(), D(0)), lines=1, by_day=by_day)
-        delta.customers = {"C1"}
-        store.apply_month_delta(partner, month, "chunk-1", delta)
-    else:
-        totals = MonthTotals(
-            partner, month, D(net), sum(by_day.values(), D(0)), 1, 0, by_day, frozenset({"C1"})
-        )
-        store.put_month(totals)
+    delta = MonthDelta(net_eur=D(net), commission=sum(by_day.values(), D(0)), lines=1, by_day=by_day)
+    delta.customers = {"C1"}
+    store.apply_month_delta(partner, month, "chunk-1", delta)
 
 
 def header(status: CloseStatus = S.STARTED, run: str = "close-2026-08", **kw: object) -> CloseMeta:

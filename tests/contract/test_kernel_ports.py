@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 from botocore.exceptions import ClientError
-from loyalty.adapters.memory.kernel import MissingBlob, WrongContext
+from loyalty.adapters.memory.kernel import WrongContext
 from loyalty.ingest.ports import QueueMessage
-from loyalty.kernel.ports import BlobStore, Cipher
+from loyalty.kernel.ports import BlobStore, Cipher, MissingBlob
 
 from tests.contract.conftest import NotifierUnderTest, QueueUnderTest
 

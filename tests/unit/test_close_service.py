@@ -12,8 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from loyalty.adapters.memory.close import MemoryCloseStore, MemoryWorkflow
-from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryNotifier
+from loyalty.adapters.memory import MemoryBlobs, MemoryCipher, MemoryNotifier, MemoryStore, MemoryWorkflow
 from loyalty.close.approvals import ApprovalService
 from loyalty.close.bankfiles import Debtor
 from loyalty.close.header import CloseMeta, Decision
@@ -21,7 +20,7 @@ from loyalty.close.ledger import Ledger, payable_account
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import CloseError, CloseStatus
 from loyalty.close.steps import CloseService
-from loyalty.earning.records import MonthTotals, SaleRecord
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord
 from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
 from loyalty.program.registry import Partner
 from loyalty.program.rules import parse_rules
@@ -50,9 +49,15 @@ def sale(pid: str, sid: str, day: str, net: str, commission: str) -> SaleRecord:
     )  # fmt: skip
 
 
+def seed_month(store: MemoryStore, t: MonthTotals) -> None:
+    """Month totals through the earning's own writer port (one chunk's delta)."""
+    delta = MonthDelta(t.net_eur, t.commission, t.lines, t.returns, dict(t.by_day), set(t.customers))
+    store.apply_month_delta(t.partner_id, t.month, f"seed-{t.month}", delta)
+
+
 @dataclass
 class World:
-    store: MemoryCloseStore = field(default_factory=MemoryCloseStore)
+    store: MemoryStore = field(default_factory=lambda: MemoryStore(MemoryCipher()))
     blobs: MemoryBlobs = field(default_factory=MemoryBlobs)
     events: MemoryNotifier = field(default_factory=MemoryNotifier)
     finance: MemoryNotifier = field(default_factory=MemoryNotifier)
@@ -96,9 +101,11 @@ def world() -> World:
         ("P00002", "2000", "60.00"),
         ("P00003", "5000", "100.00"),
     ):
-        w.store.put_month(MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, frozenset({"C1"})))
+        seed_month(
+            w.store, MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, frozenset({"C1"}))
+        )
     w.store.put_sales([sale("P00001", "A1", "2026-08-03", "100.00", "2.00")])
-    w.store.put_month(MonthTotals("P00001", "2026-08", D("100.00"), D("2.00"), 1, 0, {3: D("2.00")}))
+    seed_month(w.store, MonthTotals("P00001", "2026-08", D("100.00"), D("2.00"), 1, 0, {3: D("2.00")}))
     return w
 
 

@@ -11,8 +11,8 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
-from loyalty.adapters.memory.kernel import MissingBlob
 from loyalty.ingest.ports import QueueMessage
+from loyalty.kernel.ports import MissingBlob
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 

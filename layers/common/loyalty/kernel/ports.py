@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from typing import IO, Any, Protocol
 
 
+class MissingBlob(KeyError):
+    """Reading a key that was never written (S3's NoSuchKey), raised by every BlobStore."""
+
+
 class BlobStore(Protocol):
     def open(self, key: str) -> IO[bytes]: ...
     def put(self, key: str, body: bytes, content_type: str) -> None: ...

@@ -6,10 +6,21 @@ from __future__ import annotations
 from loyalty.adapters.dynamo.closes import CloseTables
 from loyalty.adapters.dynamo.program import ProgramTables
 from loyalty.adapters.dynamo.uploads import UploadTables
+from loyalty.close.ports import ApprovalStore, Books, CloseStore
+from loyalty.earning.ports import WriterStore
+from loyalty.ingest.ports import SplitterStore
+from loyalty.program.ports import ProgramStore
 
 
 class DynamoStore(ProgramTables, UploadTables, CloseTables):
     """Every context's port on one DynamoDB table (what a Lambda container wires)."""
+
+
+def _conforms(
+    store: DynamoStore,
+) -> tuple[CloseStore, ApprovalStore, Books, WriterStore, SplitterStore, ProgramStore]:
+    """Checked by mypy: the table implements every context's ports."""
+    return store, store, store, store, store, store
 
 
 __all__ = ["DynamoStore"]

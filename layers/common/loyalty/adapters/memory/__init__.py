@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
-from loyalty.adapters.memory.earning import MemorySales
+from loyalty.adapters.memory.close import MemoryCloseTables, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue, MemoryUploads
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
-from loyalty.adapters.memory.program import MemoryProgram
+from loyalty.close.ports import ApprovalStore, Books, CloseStore
 
 
-class MemoryStore(MemoryProgram, MemoryUploads, MemorySales):
-    """The program, ingest and earning ports in one object (what `DynamoStore` is on DynamoDB)."""
+class MemoryStore(MemoryCloseTables, MemoryUploads):
+    """Every context's ports in one object (what `DynamoStore` is on DynamoDB): program, ingest,
+    earning and close."""
 
 
-__all__ = ["MemoryBlobs", "MemoryCipher", "MemoryNotifier", "MemoryQueue", "MemoryStore"]
+def _conforms(store: MemoryStore) -> tuple[CloseStore, ApprovalStore, Books]:
+    """Checked by mypy: the in-memory store implements every port of the close."""
+    return store, store, store
+
+
+__all__ = ["MemoryBlobs", "MemoryCipher", "MemoryNotifier", "MemoryQueue", "MemoryStore", "MemoryWorkflow"]

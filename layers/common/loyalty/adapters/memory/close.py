@@ -4,27 +4,27 @@ things (a second commit of a partner's close, a header write with a stale status
 existing ledger entry). Values are stored as their wire form and read back as new objects, so a
 caller's later edits never leak into the store (as with a real table).
 
-`MemoryCloseStore` adds simple in-memory versions of the few program and earning methods the
-close reads (partners, tiers, rules, month totals, accrual lines, frozen periods) so the close's
-services can run on it alone; `MemoryWorkflow` stands in for Step Functions."""
+Like the DynamoDB close adapter, it sits on the earning's tables (the review reads month totals)
+and writes the program's tier of the next month in the same all-or-nothing commit;
+`MemoryWorkflow` stands in for Step Functions."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from loyalty.adapters.memory.earning import MemorySales
+from loyalty.adapters.memory.program import MemoryProgram
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
-from loyalty.close.ports import ApprovalStore, Books, CloseStore
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
-from loyalty.earning.records import MonthTotals, SaleRecord
-from loyalty.program.registry import Partner
-from loyalty.program.rules import RuleVersion
+from loyalty.earning.records import MonthTotals
+from loyalty.kernel.ports import Cipher
 
 
 @dataclass
@@ -35,16 +35,16 @@ class _Header:
     token: str | None = None
 
 
-class MemoryCloseTables:
+class MemoryCloseTables(MemoryProgram, MemorySales):
     """Close headers, audit trail, committed close lines, payouts and the ledger."""
 
-    def __init__(self) -> None:
+    def __init__(self, cipher: Cipher | None = None) -> None:
+        super().__init__(cipher)
         self.headers: dict[str, _Header] = {}
         self.audits: dict[str, list[str]] = {}
         self.lines: dict[tuple[str, str], str] = {}  # (partner, period) -> close line JSON
         self.payouts: dict[tuple[str, str], Decimal] = {}
         self.entries: dict[tuple[str, str, str], Entry] = {}  # (partner, period, entry id) -> entry
-        self.next_tiers: dict[tuple[str, str], NextTier] = {}  # (partner, month) -> tier
 
     # -- headers ------------------------------------------------------------------------------
     def close_meta(self, period: str) -> CloseMeta | None:
@@ -114,7 +114,7 @@ class MemoryCloseTables:
         for e in entries:
             self.entries[(pid, e.period, e.entry_id)] = e
         if tier is not None:
-            self.next_tiers[(pid, tier.month)] = tier
+            self.put_tier(pid, tier.month, tier.tier, tier.reason)
         return True
 
     def ledger_entries(self, partner_id: str | None = None, period: str | None = None) -> list[Entry]:
@@ -134,88 +134,17 @@ class MemoryCloseTables:
     def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]:
         return self._history(partner_id, before, limit)
 
+    def close_facts(
+        self, partner_id: str, before: str, history: int = 7
+    ) -> tuple[list[MonthTotals], list[CloseLine]]:
+        return self.month_totals(partner_id), self._history(partner_id, before, history)
+
 
 def _status_matches(h: _Header | None, expect: Collection[CloseStatus | None]) -> bool:
     states = {"" if s is None else str(s) for s in expect}
     if h is None:
         return not states or "" in states
     return h.status in states
-
-
-class MemoryCloseStore(MemoryCloseTables):
-    """The close's tables plus what it reads of the program and the earning, in memory.
-    (Simple stand-ins: the program's and the earning's own in-memory adapters live in
-    `adapters/memory/program.py` and `earning.py`.)"""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.partners: dict[str, Partner] = {}
-        self.tiers: dict[tuple[str, str], tuple[str, str]] = {}
-        self.rules: list[RuleVersion] = []
-        self.months: dict[tuple[str, str], MonthTotals] = {}
-        self.sales: dict[tuple[str, str], SaleRecord] = {}
-        self.frozen: set[str] = set()
-
-    # program
-    def put_partners(self, partners: Sequence[Partner]) -> None:
-        self.partners.update((p.partner_id, p) for p in partners)
-
-    def get_partner(self, partner_id: str) -> Partner | None:
-        return self.partners.get(partner_id)
-
-    def list_partners(self) -> Iterator[Partner]:
-        return iter([self.partners[k] for k in sorted(self.partners)])
-
-    def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        found = (self.partners.get(p) for p in dict.fromkeys(partner_ids))
-        return {p.partner_id: (p.iban, p.bic) for p in found if p is not None and p.iban}
-
-    def put_tier(self, partner_id: str, month: str, tier: str, reason: str) -> None:
-        self.tiers[(partner_id, month)] = (tier, reason)
-
-    def tier_for(self, partner_id: str, month: str) -> str | None:
-        months = [m for p, m in self.tiers if p == partner_id and m <= month]
-        return self.tiers[(partner_id, max(months))][0] if months else None
-
-    def rule_versions(self) -> list[RuleVersion]:
-        return list(self.rules)
-
-    def put_rule_version(self, rules: RuleVersion, source: str) -> bool:
-        if any(r.version == rules.version for r in self.rules):
-            return False
-        self.rules.append(rules)
-        return True
-
-    def commit_close(self, line: CloseLine, entries: Sequence[Entry], tier: NextTier | None) -> bool:
-        if not super().commit_close(line, entries, tier):
-            return False
-        if tier is not None:
-            self.put_tier(line.partner_id, tier.month, tier.tier, tier.reason)
-        return True
-
-    # earning
-    def put_month(self, totals: MonthTotals) -> None:
-        self.months[(totals.partner_id, totals.month)] = totals
-
-    def put_sales(self, records: Sequence[SaleRecord]) -> None:
-        self.sales.update(((r.partner_id, r.sale_id), replace(r)) for r in records)
-
-    def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]:
-        for (p, _), s in sorted(self.sales.items()):
-            if p == partner_id and (period is None or s.sold_at.startswith(period) or s.period == period):
-                yield replace(s)
-
-    def frozen_periods(self) -> set[str]:
-        return set(self.frozen)
-
-    def freeze_period(self, period: str) -> None:
-        self.frozen.add(period)
-
-    def close_facts(
-        self, partner_id: str, before: str, history: int = 7
-    ) -> tuple[list[MonthTotals], list[CloseLine]]:
-        months = [self.months[k] for k in sorted(self.months) if k[0] == partner_id]
-        return months, self._history(partner_id, before, history)
 
 
 @dataclass
@@ -243,8 +172,3 @@ class MemoryWorkflow:
 
     def heartbeat(self, token: str) -> None:
         self.heartbeats.append(token)
-
-
-def _conforms(store: MemoryCloseStore) -> tuple[CloseStore, ApprovalStore, Books]:
-    """Checked by mypy: the in-memory store implements every port of the close."""
-    return store, store, store

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-
-class MissingBlob(KeyError):
-    """Reading a key that was never written (S3's NoSuchKey; `S3Blobs` raises this too)."""
+from loyalty.kernel.ports import MissingBlob
 
 
 class MemoryBlobs:
