@@ -25,7 +25,7 @@ def stdout_console() -> Console:
 
 def table(*columns: str, title: str | None = None) -> Table:
     """A table whose first column is text and the others right-aligned figures."""
-    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, show_edge=False)
     for i, name in enumerate(columns):
         t.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
     return t
