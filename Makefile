@@ -38,7 +38,7 @@ up: $(STAMP)
 lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/common/loyalty local/loyalty_local functions bench
+	$(BIN)/mypy layers/common/loyalty local/loyalty_local local/loyalty_cli local/loyalty_factories functions bench
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download

@@ -244,8 +244,8 @@ class AwsMeter:
 
 
 def bench_cost(rows: int) -> dict[str, Any]:
+    from loyalty_factories.program import make_partners, rates_csv, registry_csv
     from loyalty_local.cloud import LocalCloud
-    from loyalty_local.demo import make_partners, rates_csv, registry_csv
 
     units: Counter[str] = Counter()
     sqs_chunks: Counter[str] = Counter()
@@ -362,8 +362,8 @@ def bench_cost(rows: int) -> dict[str, Any]:
 def bench_close(partners: int, sellers: int) -> dict[str, Any]:
     """One monthly close in the local cloud: wall time, state transitions, Lambda GB-s and AWS
     requests, priced per 10 000 partners."""
+    from loyalty_factories.scale import PER_DISTRIBUTOR, scale_registry, scale_sales
     from loyalty_local.cloud import LocalCloud
-    from loyalty_local.demo import PER_DISTRIBUTOR, scale_registry, scale_sales
 
     items: Counter[str] = Counter()
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: one moto for the session, fresh local stacks on demand."""
+"""Shared fixtures: one moto for the session, fresh local stacks on demand (the small program
+of `loyalty_factories.small` loaded)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loyalty_local.cloud import LOCAL_ENV, LocalCloud
+from loyalty_factories.small import RATES, REGISTRY, RULES, sales_csv
+from loyalty_local.cloud import LocalCloud
+from loyalty_local.env import LOCAL_ENV, REGION
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
-RULES = (ROOT / "rules/default-program.yaml").read_bytes()
-REGISTRY = (
-    b"partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier\n"
-    b"P00001,Acme Systems,finance@acme.example,smb,DE,,2026-01-01,,,\n"
-    b"P00002,Beta IT,finance@beta.example,smb,DE,P00001,2026-01-01,pilot,,Silver\n"
-    b"P00003,Gamma Trade,finance@gamma.example,enterprise,US,P00002,2026-01-01,control,,\n"
-    b"D00001,Delta Distribution,ops@delta.example,distribution,NL,,2026-01-01,,P00003|P99999,\n"
-)
-RATES = b"date,currency,units_per_eur\n2026-09-01,USD,1.10\n2026-10-01,USD,1.08\n2026-10-15,USD,1.12\n"
 _names = itertools.count(1)
 
 
@@ -69,15 +63,6 @@ def cloud(new_cloud: Callable[..., LocalCloud]) -> LocalCloud:
     return new_cloud()
 
 
-def sales_csv(rows: list[list[Any]], header: str | None = None, delimiter: str = ",") -> bytes:
-    head = (
-        header
-        or "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency,category,customer_id,original_sale_id"
-    )
-    lines = [head.replace(",", delimiter)] + [delimiter.join(str(v) for v in r) for r in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
 def summary(cloud: LocalCloud, key: str) -> dict[str, Any]:
     from loyalty.ingest.keys import report_base
 
@@ -90,7 +75,6 @@ def balances(cloud: LocalCloud, partners: list[str], months: list[str]) -> dict[
 
     from loyalty.adapters.dynamo import DynamoStore
     from loyalty.earning.balances import BalanceService
-    from loyalty_local.cloud import REGION
 
     store = DynamoStore(cloud.outputs["TableName"], REGION)
     svc = BalanceService(store)
@@ -110,3 +94,6 @@ def event(name: str, **subst: str) -> dict[str, Any]:
     for k, v in subst.items():
         text = text.replace("{{" + k + "}}", v)
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+__all__ = ["RATES", "REGISTRY", "RULES", "balances", "event", "load_program", "sales_csv", "summary"]

@@ -1,4 +1,4 @@
-"""`loyalty up`: the local cloud as a server on 127.0.0.1:4566 (AWS CLI / SDK with --endpoint-url).
+"""The local cloud as a server on 127.0.0.1:4566 (AWS CLI / SDK with --endpoint-url).
 
 moto's ThreadedMotoServer answers HTTP in a thread; the stack is deployed in-process into the
 same moto backends, and this process's main thread pumps events (S3 notifications, SQS polls)
@@ -35,13 +35,11 @@ def serve(stack_name: str, host: str, port: int) -> None:
     print(f"local cloud: stack {stack_name!r} at http://{host}:{port}", flush=True)
     for k, v in sorted(cloud.outputs.items()):
         print(f"  {k:<28} {v}", flush=True)
-    print(
-        "try:\n"
-        f"  aws --endpoint-url http://{host}:{port} cloudformation describe-stacks --stack-name {stack_name}\n"
-        f"  aws --endpoint-url http://{host}:{port} s3 cp sales.csv s3://{cloud.bucket}/incoming/P00001/oct.csv\n"
-        f"handler logs: {cloud.log_path}   (Ctrl-C stops)",
-        flush=True,
-    )
+    aws = f"aws --endpoint-url http://{host}:{port}"
+    print(f"try:\n  {aws} cloudformation describe-stacks --stack-name {stack_name}", flush=True)
+    for name in sorted(cloud.buckets.values()):
+        print(f"  {aws} s3 ls s3://{name}/", flush=True)
+    print(f"handler logs: {cloud.log_path}   (Ctrl-C stops)", flush=True)
     stop = {"now": False}
 
     def _stop(*_: object) -> None:

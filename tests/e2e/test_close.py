@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.close.ledger import Ledger, payable_account
+from loyalty_factories.small import RATES, RULES, sales_csv
 from loyalty_local.cloud import REGION, LocalCloud
 
-from tests.conftest import RATES, RULES, sales_csv, summary
+from tests.conftest import summary
 
 REGISTRY = (
     b"partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier,certified,iban,bic\n"

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from loyalty_factories.scale import scale_registry, scale_sales
+from loyalty_factories.small import RATES, RULES
 from loyalty_local.cloud import LocalCloud
-from loyalty_local.demo import scale_registry, scale_sales
-
-from tests.conftest import RATES, RULES
 
 
 def run_close(cloud: LocalCloud, partners: int, sellers: int) -> dict[str, float]:
@@ -42,7 +41,7 @@ def run_close(cloud: LocalCloud, partners: int, sellers: int) -> dict[str, float
 
 def history_stats(cloud: LocalCloud, name: str) -> tuple[int, int]:
     sfn = cloud.client("stepfunctions")
-    arn = cloud.close_machine.replace(":stateMachine:", ":execution:") + f":{name}"
+    arn = cloud.state_machine("CloseStateMachine").replace(":stateMachine:", ":execution:") + f":{name}"
     events: list[dict[str, object]] = []
     token = None
     while True:

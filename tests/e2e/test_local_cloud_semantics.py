@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 from botocore.exceptions import ClientError
+from loyalty_factories.small import sales_csv
 from loyalty_local.cloud import LocalCloud
 
-from tests.conftest import sales_csv, summary
+from tests.conftest import summary
 
 
 def rows(n: int, partner: str = "P00001", prefix: str = "S") -> list[list[object]]:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from loyalty_factories.small import sales_csv
 from loyalty_local.cloud import LocalCloud
 
-from tests.conftest import balances, sales_csv, summary
+from tests.conftest import balances, summary
 
 PARTNERS = ["P00001", "P00002", "P00003"]
 MONTHS = ["2026-09", "2026-10", "2026-11"]

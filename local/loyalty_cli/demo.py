@@ -1,0 +1,251 @@
+"""`loyalty demo` (`make demo`): a realistic program run end to end through the local cloud.
+
+Generates a partner program and three months of sales files (`loyalty_factories`), uploads
+everything through S3, waits with a progress bar, prints per-segment totals and the
+reconciliation (rows in = accepted + rejected), then closes the three months: an operator starts
+each run, a finance controller approves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from loyalty.adapters.dynamo import DynamoStore
+from loyalty.close.ledger import Ledger
+from loyalty.earning.balances import BalanceService
+from loyalty.ingest.keys import report_base
+from loyalty.kernel.money import ZERO, fmt_eur
+from loyalty_factories.program import MONTHS, DemoPartner, make_partners, rates_csv, registry_csv
+from loyalty_factories.sales import DemoFile, make_sales
+from loyalty_factories.small import RULES
+from loyalty_local.cloud import LocalCloud
+from loyalty_local.env import REGION
+
+from loyalty_cli.console import Progress, stdout_console, table
+
+STACK = "loyalty-demo"
+CLOSE_MACHINE = "CloseStateMachine"  # the template's state machine of the monthly close
+TODAY = dt.date(2026, 11, 23)
+
+
+@dataclass
+class Segment:
+    partners: int = 0
+    net: Decimal = ZERO
+    comm: Decimal = ZERO
+    lines: int = 0
+
+
+def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
+    started = time.monotonic()
+    rnd = random.Random(seed)
+    people = make_partners(partners, rnd)
+    files = make_sales(people, rows, rnd)
+    print(
+        f"generated {len(people)} partners in {len({p.segment for p in people})} segments, "
+        f"{sum(1 for p in people if p.distributor_for)} distributors, {sum(f.rows for f in files)} sales rows in {len(files)} files"
+    )
+    with LocalCloud(stack_name=STACK) as cloud:
+        print(f"local cloud up in {time.monotonic() - started:.1f}s: bucket {cloud.bucket}")
+        _load_program(cloud, people, rnd)
+        summaries = _ingest(cloud, files)
+        store = DynamoStore(cloud.outputs["TableName"], REGION)
+        lines = _segments(store, people)
+        if not _reconciliation(cloud, files, summaries, lines, started):
+            return 1
+        return 0 if monthly_closes(cloud, store, started) else 1
+
+
+def _load_program(cloud: LocalCloud, people: list[DemoPartner], rnd: random.Random) -> None:
+    cloud.upload("rules/default-program.yaml", RULES)
+    cloud.run_until_idle()
+    cloud.upload("registry/partners.csv", registry_csv(people))
+    cloud.upload("rates/ecb-2026-q3.csv", rates_csv(rnd))
+    cloud.run_until_idle()
+    reg = cloud.read_json("reports/config/registry/partners.csv.report.json")
+    print(f"registry: {reg['accepted']} partners loaded, {reg['rejected']} rejected")
+
+
+def _ingest(cloud: LocalCloud, files: list[DemoFile]) -> list[dict[str, Any]]:
+    bar = Progress("uploading and processing", len(files))
+    for i, f in enumerate(files, 1):
+        cloud.upload(f.key, f.body)
+        cloud.run_until_idle()
+        bar.update(i, note=f.key.split("/", 1)[1][:40])
+    cloud.settle()
+    bar.close()
+    return [cloud.read_json(report_base(f.key) + ".summary.json") for f in files]
+
+
+def _segments(store: DynamoStore, people: list[DemoPartner]) -> int:
+    """Per-segment totals from the partners' balances; returns the accrual lines counted."""
+    seg: dict[str, Segment] = defaultdict(Segment)
+    svc = BalanceService(store)
+    bar = Progress("reading balances", len(people))
+    for i, p in enumerate(people, 1):
+        t = seg[p.segment]
+        t.partners += 1
+        for b in svc.balances(p.pid, MONTHS, TODAY).values():
+            t.net += b.net_sales_eur
+            t.comm += sum(b.commission.values(), ZERO)
+            t.lines += b.lines
+        bar.update(i)
+    bar.close()
+    out = table("segment", "partners", "lines", "net sales EUR", "commission EUR")
+    for name in sorted(seg):
+        t = seg[name]
+        out.add_row(name, str(t.partners), str(t.lines), fmt_eur(t.net), fmt_eur(t.comm))
+    total = Segment(
+        len(people),
+        sum((t.net for t in seg.values()), ZERO),
+        sum((t.comm for t in seg.values()), ZERO),
+        sum(t.lines for t in seg.values()),
+    )
+    out.add_section()
+    out.add_row("total", str(total.partners), str(total.lines), fmt_eur(total.net), fmt_eur(total.comm))
+    print()
+    stdout_console().print(out)
+    return total.lines
+
+
+def _reconciliation(
+    cloud: LocalCloud, files: list[DemoFile], summaries: list[dict[str, Any]], lines: int, started: float
+) -> bool:
+    rows_in = sum(f.rows for f in files)
+    n = {
+        k: sum(s[k] for s in summaries)
+        for k in ("rows", "accepted", "rejected", "new", "replaced", "superseded")
+    }
+    print("\nreconciliation")
+    print(f"  rows in files            {rows_in}")
+    print(f"  rows reported            {n['rows']}  = accepted {n['accepted']} + rejected {n['rejected']}")
+    print(
+        f"  accepted                 {n['accepted']}  = new {n['new']} + replaced {n['replaced']} + superseded {n['superseded']}"
+    )
+    print(f"  accrual lines stored     {lines}  = new {n['new']}")
+    print(
+        f"  bad rows planted         {sum(f.bad for f in files)}; rejected rows listed in reports/ingest/**.errors.csv"
+    )
+    dlq_reports = (
+        cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="reports/dlq/").get("KeyCount", 0)
+    )
+    print(f"  dead-lettered chunks     {cloud.pending()} pending, DLQ reports: {dlq_reports}")
+    ok = (
+        rows_in == n["rows"] == n["accepted"] + n["rejected"]
+        and n["accepted"] == n["new"] + n["replaced"] + n["superseded"]
+        and lines == n["new"]
+        and all(s["reconciled"] for s in summaries)
+    )
+    print(f"\n{'RECONCILED' if ok else 'NOT RECONCILED'} in {time.monotonic() - started:.0f}s")
+    return ok
+
+
+def _close_month(cloud: LocalCloud, period: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Operator olga starts the run, finance controller frank approves it: (execution, close)."""
+    code, body = cloud.api("POST", "/closes", "olga", "operator", {"period": period})
+    if code != 200:
+        print(f"  {period}: could not start: {body}")
+        return None
+    run = body["run"]
+    cloud.wait_execution(
+        run,
+        until=lambda c: (
+            c.api("GET", f"/closes/{period}", "olga", "operator")[1]["status"] == "awaiting_approval"
+        ),
+        machine=CLOSE_MACHINE,
+    )
+    code, refused = cloud.api("POST", f"/closes/{period}/approve", "olga", "operator", {})
+    assert code == 403, refused  # maker-checker: an operator cannot approve
+    code, body = cloud.api("POST", f"/closes/{period}/approve", "frank", "finance", {"comment": "checked"})
+    if code != 200:
+        print(f"  {period}: approval refused: {body}")
+        return None
+    ex = cloud.wait_execution(run, machine=CLOSE_MACHINE)
+    return ex, cloud.api("GET", f"/closes/{period}", "frank", "finance")[1]
+
+
+def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> bool:
+    """Close the demo months in order; print tier movements, payouts and where the files are."""
+    print("\nmonthly closes (operator olga starts, finance controller frank approves)")
+    out = table(
+        "period",
+        "partners",
+        "active",
+        "up",
+        "down",
+        "grace",
+        "payees",
+        "payout EUR",
+        "carried EUR",
+        "anomalies",
+        "",
+    )
+    paid_total = ZERO
+    ok = True
+    bar = Progress("closing months", len(MONTHS))
+    for i, period in enumerate(MONTHS, 1):
+        closed = _close_month(cloud, period)
+        bar.update(i, note=period)
+        if closed is None:
+            ok = False
+            break
+        ex, meta = closed
+        prop = meta["proposal"]
+        moves = prop["tier_moves"]
+        out.add_row(
+            period,
+            *(str(v) for v in (prop["partners"], prop["partners"] - prop["dormant"], moves.get("up", 0))),
+            *(str(v) for v in (moves.get("down", 0), moves.get("grace", 0), prop["payees"])),
+            fmt_eur(Decimal(prop["totals"]["payout"])),
+            fmt_eur(Decimal(prop["totals"]["carried_out"])),
+            str(prop["anomaly_count"]),
+            ex["status"],
+        )
+        if ex["status"] != "SUCCEEDED":
+            ok = False
+            break
+        paid_total += Decimal(meta.get("paid_total", "0"))
+    bar.close()
+    stdout_console().print(out)
+    return ok and _ledger(cloud, store, paid_total, started)
+
+
+def _ledger(cloud: LocalCloud, store: DynamoStore, paid_total: Decimal, started: float) -> bool:
+    entries = [e for p in MONTHS for e in store.ledger_entries(period=p)]
+    ledger = Ledger(entries)
+    bank = -ledger.balances().get("asset:bank", ZERO)
+    last = MONTHS[-1]
+    print(
+        f"\n  ledger: {len(entries)} immutable entries, trial balance {ledger.trial_balance()}, paid out EUR {fmt_eur(bank)}"
+    )
+    listed = cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="statements/", MaxKeys=2)
+    sample = sorted(k["Key"] for k in listed["Contents"])
+    print(
+        f"  bank files:  s3://{cloud.bucket}/payouts/<period>/payouts.csv and pain001.xml (e.g. payouts/{last}/)"
+    )
+    print(f"  statements:  s3://{cloud.bucket}/statements/<partner>/<period>.html|.csv (e.g. {sample[0]})")
+    print(f"  audit trail: loyalty approvals show {last}   (who started, approved, when, why)")
+    ok = ledger.trial_balance() == 0 and bank == paid_total
+    print(
+        f"\n{'CLOSED' if ok else 'NOT CLOSED'}: {len(MONTHS)} months closed, approved and paid in {time.monotonic() - started:.0f}s"
+    )
+    return ok
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(partners=args.partners, rows=args.rows, seed=args.seed)
+
+
+def register(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="generate a program, run it through the local cloud, print totals")
+    demo.add_argument("--partners", type=int, default=200)
+    demo.add_argument("--rows", type=int, default=51_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
