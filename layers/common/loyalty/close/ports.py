@@ -96,8 +96,8 @@ class CloseStore(
     PeriodLock,
     PartnerSales,
     PartnerDirectory,
-    RuleSource,
     TierLookup,
+    RuleSource,
     Protocol,
 ):
     """Every port the close's steps use (what a container wires: one DynamoDB table)."""

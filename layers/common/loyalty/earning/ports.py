@@ -23,7 +23,7 @@ class SalesStore(Protocol):
     def frozen_periods(self) -> set[str]: ...
 
 
-class ProgramView(RuleSource, FxSource, PartnerLookup, TierLookup, Protocol):
+class ProgramView(PartnerLookup, TierLookup, RuleSource, FxSource, Protocol):
     """What the commission calculator reads of the program."""
 
 
@@ -31,7 +31,7 @@ class WriterStore(SalesStore, UploadStore, ProgramView, Protocol):
     """What the accrual writer reads and writes."""
 
 
-class BalanceStore(RuleSource, TierLookup, Protocol):
+class BalanceStore(TierLookup, RuleSource, Protocol):
     def month_totals(self, partner_id: str) -> list[MonthTotals]: ...
 
 

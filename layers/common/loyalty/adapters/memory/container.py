@@ -6,24 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-from collections.abc import Callable
 
-from loyalty.adapters.memory import MemoryStore
+from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
-from loyalty.earning.balances import BalanceService
-from loyalty.earning.writer import AccrualService, ConfigCache
+from loyalty.assembly import Services
 from loyalty.ingest.chunks import Chunk
-from loyalty.ingest.dead_letters import DlqService
-from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.records import ChunkResult, UploadRecord
-from loyalty.ingest.splitter import IngestService, S3Object
-from loyalty.program.config import ConfigService
+from loyalty.ingest.splitter import S3Object
+from loyalty.settings import Settings
 
 BUCKET = "memory-bucket"
 
 
-class MemoryContainer:
+class MemoryContainer(Services):
     """One store, bucket, chunk queue and topics in memory, and the services on them.
 
     `upload` puts a file and runs the splitter as the S3 notification would; `deliver` hands every
@@ -37,47 +33,46 @@ class MemoryContainer:
         max_upload_bytes: int = 1024**3,
         currency: str = "EUR",
         today: dt.date = dt.date(2026, 11, 23),
-        cache_seconds: float = 0,
+        cache_seconds: int = 0,
     ) -> None:
-        self.store = MemoryStore(cipher=MemoryCipher())
-        self.blobs = MemoryBlobs()
-        self.queue = MemoryQueue()
-        self.notifier = MemoryNotifier()
-        self.ops_notifier = MemoryNotifier()
-        self.chunk_rows = chunk_rows
-        self.chunk_groups = chunk_groups
-        self.max_upload_bytes = max_upload_bytes
-        self.today = today
-        self.cache = ConfigCache(self.store, cache_seconds, currency)
+        settings = Settings.model_validate(
+            {
+                "TABLE_NAME": "memory",
+                "UPLOAD_BUCKET": BUCKET,
+                "CHUNK_ROWS": chunk_rows,
+                "CHUNK_GROUPS": chunk_groups,
+                "MAX_UPLOAD_BYTES": max_upload_bytes,
+                "PROGRAM_CURRENCY": currency,
+                "CONFIG_CACHE_SECONDS": cache_seconds,
+            }
+        )
+        self.day = today
+        super().__init__(
+            settings,
+            MemoryStore(cipher=MemoryCipher()),
+            MemoryBlobs(),
+            MemoryNotifier(),
+            MemoryNotifier(),
+            MemoryNotifier(),
+            today=lambda: self.day,
+        )
+        self._queue = MemoryQueue()
+        self._workflow = MemoryWorkflow()
         self._seq = itertools.count(1)
 
-    def ingest(self) -> IngestService:
-        today: Callable[[], dt.date] = lambda: self.today  # noqa: E731
-        return IngestService(
-            self.store,
-            self.blobs,
-            self.queue,
-            self.notifier,
-            max_upload_bytes=self.max_upload_bytes,
-            chunk_rows=self.chunk_rows,
-            chunk_groups=self.chunk_groups,
-            today=today,
-        )
+    # the narrower types of the in-memory adapters (tests read what they hold)
+    store: MemoryStore
+    blobs: MemoryBlobs
+    notifier: MemoryNotifier
+    ops_notifier: MemoryNotifier
+    finance_notifier: MemoryNotifier
 
-    def finalizer(self) -> Finalizer:
-        return Finalizer(self.store, self.blobs, self.notifier)
+    @property
+    def queue(self) -> MemoryQueue:
+        return self._queue
 
-    def accruals(self) -> AccrualService:
-        return AccrualService(self.store, self.blobs, self.cache, self.finalizer())
-
-    def config(self) -> ConfigService:
-        return ConfigService(self.store, self.blobs, self.notifier)
-
-    def balances(self) -> BalanceService:
-        return BalanceService(self.store)
-
-    def dlq(self) -> DlqService:
-        return DlqService(self.store, self.blobs, self.ops_notifier, self.notifier)
+    def workflow(self) -> MemoryWorkflow:
+        return self._workflow
 
     # -- what the event sources do on AWS ---------------------------------------------------
     def s3_object(self, key: str) -> S3Object:

@@ -1,0 +1,125 @@
+"""The services of one container, built over whatever adapters it is given: `loyalty.wiring`
+gives it AWS adapters (a Lambda container), `loyalty.adapters.memory.container` in-memory ones
+(service tests, benchmarks, isolated runs). One place says how each service is put together."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Protocol
+
+from loyalty.close.approvals import ApprovalService
+from loyalty.close.bankfiles import Debtor
+from loyalty.close.ports import CloseStore, Workflow
+from loyalty.close.steps import CloseService
+from loyalty.earning.balances import BalanceService
+from loyalty.earning.ports import WriterStore
+from loyalty.earning.writer import AccrualService, ConfigCache
+from loyalty.ingest.dead_letters import DlqService
+from loyalty.ingest.finalizer import Finalizer
+from loyalty.ingest.ports import ChunkQueue, SplitterStore
+from loyalty.ingest.splitter import IngestService
+from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.program.config import ConfigService
+from loyalty.program.ports import ProgramStore
+from loyalty.settings import Settings
+
+
+class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, Protocol):
+    """Every context's ports on one store (`DynamoStore`, `MemoryStore`)."""
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class Services(ABC):
+    """Builds each service from the container's ports and its `Settings`; subclasses provide the
+    chunk queue and the workflow engine (built lazily on AWS: not every function has them)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        blobs: BlobStore,
+        notifier: Notifier,
+        ops_notifier: Notifier,
+        finance_notifier: Notifier,
+        today: Callable[[], dt.date] = utc_today,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.blobs = blobs
+        self.notifier = notifier
+        self.ops_notifier = ops_notifier
+        self.finance_notifier = finance_notifier
+        self.today = today
+        self._config: ConfigCache | None = None
+
+    @property
+    @abstractmethod
+    def queue(self) -> ChunkQueue:
+        """Where the splitter sends chunks."""
+
+    @abstractmethod
+    def workflow(self) -> Workflow:
+        """The engine that runs the close and takes finance's callbacks."""
+
+    def ingest(self) -> IngestService:
+        s = self.settings
+        return IngestService(
+            self.store,
+            self.blobs,
+            self.queue,
+            self.notifier,
+            max_upload_bytes=s.max_upload_bytes,
+            chunk_rows=s.chunk_rows,
+            chunk_groups=s.chunk_groups,
+            today=self.today,
+        )
+
+    def config_cache(self) -> ConfigCache:
+        """Rules, FX and partners for a warm container (one per container, refreshed by age)."""
+        if self._config is None:
+            s = self.settings
+            self._config = ConfigCache(self.store, s.cache_seconds, s.program_currency)
+        return self._config
+
+    def finalizer(self) -> Finalizer:
+        return Finalizer(self.store, self.blobs, self.notifier)
+
+    def accruals(self) -> AccrualService:
+        return AccrualService(self.store, self.blobs, self.config_cache(), self.finalizer())
+
+    def config(self) -> ConfigService:
+        return ConfigService(self.store, self.blobs, self.notifier)
+
+    def balances(self) -> BalanceService:
+        return BalanceService(self.store)
+
+    def dlq(self) -> DlqService:
+        """Poison messages: operators hear of each, partners get the upload report."""
+        return DlqService(self.store, self.blobs, self.ops_notifier, self.notifier)
+
+    def close(self) -> CloseService:
+        s = self.settings
+        return CloseService(
+            self.store,
+            self.blobs,
+            self.notifier,
+            self.finance_notifier,
+            Debtor(s.debtor_name, s.debtor_iban, s.debtor_bic),
+            batch_size=s.close_batch_size,
+        )
+
+    def approvals(self) -> ApprovalService:
+        s = self.settings
+        return ApprovalService(
+            self.store,
+            self.blobs,
+            self.finance_notifier,
+            self.workflow(),
+            reminder=dt.timedelta(hours=s.approval_reminder_hours),
+            timeout=dt.timedelta(hours=s.approval_timeout_hours),
+        )
