@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from loyalty.kernel.csvio import ColumnSpec, CsvStream, RowIssue
-from loyalty.kernel.iban import BIC_RE, mask_iban, normalize_iban, valid_iban
+from loyalty.kernel.iban import mask_iban, normalize_iban, valid_bic, valid_iban
 from loyalty.kernel.ids import ID_RE, PARTNER_ID_RE, is_formula
 
 REGISTRY_SPEC = ColumnSpec(
@@ -129,7 +129,7 @@ def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner],
             )
         elif iban and not valid_iban(iban):
             problem = RowIssue(line, "iban", mask_iban(iban), "not a valid IBAN (format or check digits)")
-        elif bic and not BIC_RE.match(bic):
+        elif bic and not valid_bic(bic):
             problem = RowIssue(line, "bic", bic, "not a valid BIC (8 or 11 characters)")
         certified: tuple[tuple[str, int], ...] = ()
         if problem is None:
