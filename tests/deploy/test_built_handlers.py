@@ -193,3 +193,28 @@ def test_handler_imports_against_the_built_layer(name: str, props: dict[str, Any
     outside = [f for f in report["files"] if not f.startswith(allowed) or "site-packages" in f]
     assert outside == [], f"{name} loaded modules from outside the build: {outside[:5]}"
     assert any(f.startswith(str(LAYER / "loyalty")) for f in report["files"]), name
+
+
+def test_every_module_of_the_layer_imports_on_the_runtime_version() -> None:
+    """Beyond what the handlers pull in: each `loyalty` module compiles and imports on the runtime."""
+    code = (
+        "import importlib, pkgutil, sys; sys.path.insert(0, sys.argv[1]); import loyalty; "
+        "names = [m.name for m in pkgutil.walk_packages(loyalty.__path__, 'loyalty.')]; "
+        "[importlib.import_module(n) for n in names]; print(len(names))"
+    )
+    env = {
+        "AWS_REGION": PSEUDO["AWS::Region"],
+        "TABLE_NAME": "loyalty-Table",
+        "UPLOAD_BUCKET": "loyalty-uploads",
+    }
+    proc = subprocess.run(
+        [_runtime_python(), "-I", "-S", "-c", code, str(LAYER)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sources = [p for p in (LAYER / "loyalty").rglob("*.py") if p.name != "__init__.py"]
+    assert int(proc.stdout.strip()) >= len(sources)
