@@ -5,8 +5,21 @@ BIN := $(VENV)/bin
 TOOLS := .venv-tools
 STAMP := $(VENV)/.installed
 STACK ?= loyalty
+# The SAM CLI lives in its own virtualenv (its pins clash with moto's and checkov's).
+SAMVENV := .venv-sam
+SAM = SAM_CLI_TELEMETRY=0 $(SAM_PATH) $(SAMVENV)/bin/sam
+# What a build depends on: the template and every file of the layer and of the functions.
+BUILD_INPUTS := template.yaml $(shell find layers/common functions -type f -not -path '*/__pycache__/*' -not -name '*.pyc')
+# The handler import check needs a build that runs here; the deployed build stays arm64.
+HOST_ARCH := $(subst aarch64,arm64,$(shell uname -m))
+HOST := .aws-sam/host
+# The Lambda runtime's Python (template.yaml Globals Runtime): sam build needs it on PATH and the
+# import check runs on it. A real one on PATH, else pyenv's (the machine image has 3.10-3.13).
+RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.yaml | head -1)
+RUNTIME_PY := $(or $(shell $(RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(subst python,,$(RUNTIME)).*/bin/$(RUNTIME))))
+SAM_PATH := PATH=$(dir $(RUNTIME_PY)):$$PATH
 
-.PHONY: help venv demo test test-fast up lint typecheck cfnlint checkov bench deploy clean
+.PHONY: help venv demo test test-fast up lint typecheck cfnlint checkov bench build runtime-python deploy clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on the embedded local cloud"
@@ -14,7 +27,8 @@ help:
 	@echo "make up     - serve the local cloud on 127.0.0.1:4566 as stack '$(STACK)'"
 	@echo "make lint   - ruff, mypy, import contracts, cfn-lint, checkov"
 	@echo "make bench  - benchmarks -> bench/results.json"
-	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials and the SAM CLI)"
+	@echo "make build  - sam validate --lint, sam build (arm64, what deploy ships) and a host build for the import check"
+	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials)"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +42,36 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(PY) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q -r requirements-tools.txt
 	touch $(TOOLS)/.installed
+
+$(SAMVENV)/.installed: requirements-sam.txt
+	$(PY) -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install -q -r requirements-sam.txt
+	touch $(SAMVENV)/.installed
+
+# Each step re-runs only when an input changed (sam build --cached then rebuilds the layer from
+# .aws-sam/deps unless layers/common/requirements.txt changed).
+.aws-sam/validated: template.yaml $(SAMVENV)/.installed
+	$(SAM) validate --lint
+	mkdir -p .aws-sam && touch $@
+
+runtime-python:
+	@test -x "$(RUNTIME_PY)" || { echo "no $(RUNTIME) (template.yaml Runtime) found: install it or put it on PATH"; exit 1; }
+
+.aws-sam/build/.built: $(BUILD_INPUTS) $(SAMVENV)/.installed | runtime-python
+	$(SAM) build --cached --parallel
+	touch $@
+
+# Same template with the host architecture, built in its own folder (its own .aws-sam/deps too:
+# sam build removes the dependency folders another build graph uses).
+$(HOST)/build/.built: $(BUILD_INPUTS) $(SAMVENV)/.installed | runtime-python
+	mkdir -p $(HOST)
+	sed 's/\barm64\b/$(HOST_ARCH)/g' template.yaml > $(HOST)/template.yaml
+	cd $(HOST) && SAM_CLI_TELEMETRY=0 $(SAM_PATH) $(CURDIR)/$(SAMVENV)/bin/sam build --cached --parallel \
+		--template-file template.yaml --base-dir $(CURDIR) --build-dir build --cache-dir cache
+	echo $(RUNTIME_PY) > $(HOST)/python
+	touch $@
+
+build: .aws-sam/validated .aws-sam/build/.built $(HOST)/build/.built
 
 demo: $(STAMP)
 	$(BIN)/loyalty demo
@@ -43,7 +87,8 @@ lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
-test: lint
+# tests/deploy imports every handler against the host build of the layer.
+test: lint build
 	$(BIN)/pytest
 
 test-fast: $(STAMP)
@@ -52,8 +97,8 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-deploy:
-	sam build --use-container=false && sam deploy --guided --stack-name $(STACK)
+deploy: $(SAMVENV)/.installed | runtime-python
+	$(SAM) build && $(SAM) deploy --guided --stack-name $(STACK)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +88,31 @@ def test_sqs_consumers_follow_the_delivery_rules(cfn: dict[str, Any]) -> None:
         if "Fn::GetAtt" in a["Properties"]["Dimensions"][0]["Value"]
     }
     assert {"ChunkDLQ", "AsyncDLQ"} <= alarms
+
+
+def test_one_runtime_within_the_pythons_the_project_supports() -> None:
+    """One Lambda runtime for every function and the layer, inside pyproject's requires-python (the
+    tests run on its lower end; tests/deploy imports every handler on the runtime's version)."""
+    from packaging.specifiers import SpecifierSet
+
+    runtime = SAM["Globals"]["Function"]["Runtime"]
+    layer = SAM["Resources"]["CommonLayer"]
+    assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+    assert layer["Metadata"]["BuildMethod"] == runtime
+    for name, fn in resources(SAM, "AWS::Serverless::Function").items():
+        assert "Runtime" not in fn["Properties"], f"{name} overrides the global runtime"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    supported = SpecifierSet(pyproject["project"]["requires-python"])
+    assert runtime.removeprefix("python") + ".0" in supported, (runtime, str(supported))
+    assert f"{sys.version_info.major}.{sys.version_info.minor}.0" in supported
+
+
+def test_the_deployed_build_is_arm64_and_arm64_names_only_the_architecture() -> None:
+    """`make build` derives the host build by replacing the word arm64: it must mean nothing else."""
+    layer = SAM["Resources"]["CommonLayer"]
+    assert SAM["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    for name, fn in resources(SAM, "AWS::Serverless::Function").items():
+        assert "Architectures" not in fn["Properties"], f"{name} overrides the global architecture"
+    assert len(re.findall(r"\barm64\b", (ROOT / "template.yaml").read_text())) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,14 @@ from xml.sax.saxutils import escape as xml_escape
 
 from loyalty.kernel.money import ZERO
 from loyalty.kernel.reports import safe_cell
+
+# Characters XML 1.0 cannot carry at all (the registry accepts e.g. U+FFFE in a name).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str, limit: int) -> str:
+    """Element text for a MaxNText field: XML-illegal characters dropped, cut to `limit`, escaped."""
+    return xml_escape(_NOT_XML.sub("", value)[:limit])
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,11 @@ def pain001(
     debtor_iban: str,
     debtor_bic: str,
 ) -> bytes:
-    """ISO 20022 pain.001.001.09 SEPA credit transfer initiation for EUR payouts."""
+    """ISO 20022 pain.001.001.09 SEPA credit transfer initiation for EUR payouts.
+
+    Valid against the official XSD (tests/unit/test_pain001.py validates with the schema sepaxml
+    ships). Not built with sepaxml: its MsgId, PmtInfId (random) and CreDtTm (wall clock) would make
+    a retried step write a different file."""
     x = xml_escape
     total = sum((p.amount for p in payments), ZERO)
     txs = []
@@ -59,28 +72,30 @@ def pain001(
         agent = f"<CdtrAgt><FinInstnId><BICFI>{x(p.bic)}</BICFI></FinInstnId></CdtrAgt>" if p.bic else ""
         txs.append(
             "<CdtTrfTxInf>"
-            f"<PmtId><EndToEndId>{x(p.reference[:35])}</EndToEndId></PmtId>"
+            f"<PmtId><EndToEndId>{_xml_text(p.reference, 35)}</EndToEndId></PmtId>"
             f'<Amt><InstdAmt Ccy="EUR">{p.amount:.2f}</InstdAmt></Amt>'
             f"{agent}"
-            f"<Cdtr><Nm>{x(p.name[:70])}</Nm></Cdtr>"
+            f"<Cdtr><Nm>{_xml_text(p.name, 70)}</Nm></Cdtr>"
             f"<CdtrAcct><Id><IBAN>{x(p.iban)}</IBAN></Id></CdtrAcct>"
-            f"<RmtInf><Ustrd>{x(('Partner commission ' + p.reference)[:140])}</Ustrd></RmtInf>"
+            f"<RmtInf><Ustrd>{_xml_text('Partner commission ' + p.reference, 140)}</Ustrd></RmtInf>"
             "</CdtTrfTxInf>"
         )
+    # FinInstnId may be empty; an empty BICFI is invalid (the debtor BIC is a deploy parameter).
+    debtor_agent = f"<BICFI>{x(debtor_bic)}</BICFI>" if debtor_bic else ""
     doc = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">'
         "<CstmrCdtTrfInitn>"
-        f"<GrpHdr><MsgId>{x(msg_id[:35])}</MsgId><CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>"
+        f"<GrpHdr><MsgId>{_xml_text(msg_id, 35)}</MsgId><CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>"
         f"<NbOfTxs>{len(payments)}</NbOfTxs><CtrlSum>{total:.2f}</CtrlSum>"
-        f"<InitgPty><Nm>{x(debtor_name)}</Nm></InitgPty></GrpHdr>"
-        f"<PmtInf><PmtInfId>{x(msg_id[:35])}</PmtInfId><PmtMtd>TRF</PmtMtd>"
+        f"<InitgPty><Nm>{_xml_text(debtor_name, 140)}</Nm></InitgPty></GrpHdr>"
+        f"<PmtInf><PmtInfId>{_xml_text(msg_id, 35)}</PmtInfId><PmtMtd>TRF</PmtMtd>"
         f"<NbOfTxs>{len(payments)}</NbOfTxs><CtrlSum>{total:.2f}</CtrlSum>"
         "<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>"
         f"<ReqdExctnDt><Dt>{execution_date.isoformat()}</Dt></ReqdExctnDt>"
-        f"<Dbtr><Nm>{x(debtor_name)}</Nm></Dbtr>"
+        f"<Dbtr><Nm>{_xml_text(debtor_name, 140)}</Nm></Dbtr>"
         f"<DbtrAcct><Id><IBAN>{x(debtor_iban)}</IBAN></Id></DbtrAcct>"
-        f"<DbtrAgt><FinInstnId><BICFI>{x(debtor_bic)}</BICFI></FinInstnId></DbtrAgt>"
+        f"<DbtrAgt><FinInstnId>{debtor_agent}</FinInstnId></DbtrAgt>"
         "<ChrgBr>SLEV</ChrgBr>" + "".join(txs) + "</PmtInf></CstmrCdtTrfInitn></Document>\n"
     )
     return doc.encode()

@@ -1,27 +1,47 @@
-"""Bank details: IBAN normalisation, validation and masking; BIC shape."""
+"""Bank details: IBAN normalisation, validation and masking; BIC validation.
+
+Validation is schwifty's (pinned): the IBAN's length and BBAN structure for its country and its
+ISO 7064 check digits; a BIC's length (8 or 11), ISO 9362 structure and country code.
+"""
 
 from __future__ import annotations
 
 import re
 
-IBAN_RE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
-BIC_RE = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+_SPACES = re.compile(r"\s+")
 
 
 def normalize_iban(text: str) -> str:
-    return re.sub(r"\s+", "", text or "").upper()
+    return _SPACES.sub("", text or "").upper()
 
 
 def valid_iban(iban: str) -> bool:
-    if not IBAN_RE.match(iban):
+    """A normalised IBAN (see `normalize_iban`) that schwifty accepts."""
+    if iban != normalize_iban(iban):
         return False
-    moved = iban[4:] + iban[:4]
-    digits = "".join(str(int(c, 36)) for c in moved)
-    return int(digits) % 97 == 1
+    try:
+        IBAN(iban)
+    except SchwiftyException:
+        return False
+    return True
+
+
+def valid_bic(bic: str) -> bool:
+    """A normalised BIC (upper case, no spaces) that schwifty accepts."""
+    if bic != _SPACES.sub("", bic).upper():
+        return False
+    try:
+        BIC(bic)
+    except SchwiftyException:
+        return False
+    return True
 
 
 def mask_iban(iban: str) -> str:
-    """`DE89370400440532013000` -> `DE89 **** **** **** **30 00`-style: country, check digits, last 4."""
+    """`DE89370400440532013000` -> `DE89 **** 3000`: country, check digits, last 4."""
     if not iban:
         return ""
     return f"{iban[:4]} **** {iban[-4:]}"

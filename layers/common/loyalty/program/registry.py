@@ -10,7 +10,7 @@ from typing import IO, NamedTuple
 
 from loyalty.kernel.csvio.model import ColumnSpec, RowIssue
 from loyalty.kernel.csvio.stream import CsvStream
-from loyalty.kernel.iban import BIC_RE, mask_iban, normalize_iban, valid_iban
+from loyalty.kernel.iban import mask_iban, normalize_iban, valid_bic, valid_iban
 from loyalty.kernel.ids import ID_RE, PARTNER_ID_RE, is_formula
 
 REGISTRY_SPEC = ColumnSpec(
@@ -209,7 +209,7 @@ def _program_problem(line: int, f: _Fields, tier_names: dict[str, str]) -> RowIs
 def _bank_problem(line: int, iban: str, bic: str) -> RowIssue | None:
     if iban and not valid_iban(iban):
         return RowIssue(line, "iban", mask_iban(iban), "not a valid IBAN (format or check digits)")
-    if bic and not BIC_RE.match(bic):
+    if bic and not valid_bic(bic):
         return RowIssue(line, "bic", bic, "not a valid BIC (8 or 11 characters)")
     return None
 
