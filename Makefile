@@ -1,5 +1,6 @@
 # Partner loyalty platform — one entry point for developers, CI and operators.
-PY ?= python3
+# One Python: the Lambda runtime's (template.yaml Globals Runtime) runs the tests, the tools and the build.
+PY ?= $(RUNTIME_PY)
 VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := .venv-tools
@@ -30,21 +31,21 @@ help:
 	@echo "make build  - sam validate --lint, sam build (arm64, what deploy ships) and a host build for the import check"
 	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials)"
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
+$(STAMP): pyproject.toml | runtime-python
+	$(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
-$(TOOLS)/.installed: requirements-tools.txt
-	$(PY) -m venv $(TOOLS)
+$(TOOLS)/.installed: requirements-tools.txt | runtime-python
+	$(PY) -m venv --clear $(TOOLS)
 	$(TOOLS)/bin/pip install -q -r requirements-tools.txt
 	touch $(TOOLS)/.installed
 
-$(SAMVENV)/.installed: requirements-sam.txt
-	$(PY) -m venv $(SAMVENV)
+$(SAMVENV)/.installed: requirements-sam.txt | runtime-python
+	$(PY) -m venv --clear $(SAMVENV)
 	$(SAMVENV)/bin/pip install -q -r requirements-sam.txt
 	touch $(SAMVENV)/.installed
 

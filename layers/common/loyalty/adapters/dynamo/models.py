@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -206,10 +206,7 @@ class PayoutItem(Item):
     state = UnicodeAttribute()
 
 
-M = TypeVar("M", bound=Item)
-
-
-def bind(model: type[M], table_name: str, region: str, host: str | None = None) -> type[M]:
+def bind[M: Item](model: type[M], table_name: str, region: str, host: str | None = None) -> type[M]:
     """A subclass of `model` on one table: its own Meta, connection, index copies and
     DoesNotExist, so two stores on two tables in one process never mix."""
     meta = type(

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import partial
 from itertools import compress
-from typing import TypeVar
 
 from loyalty.ingest.sales.block import SaleBlock
 from loyalty.ingest.sales.contract import SaleRow
@@ -28,7 +27,6 @@ from loyalty.kernel.csvio.model import RawBlock, RowIssue
 from loyalty.kernel.ids import ID_RE, is_formula
 
 _CACHE_LIMIT = 100_000
-T = TypeVar("T")
 
 
 class SalesValidator:
@@ -244,7 +242,7 @@ def _returns_ok(sale_id: Sequence[str], quantities: list[int], orig: Sequence[st
     return not any(quantities[i] > 0 or orig[i] == sale_id[i] for i in compress(range(len(orig)), orig))
 
 
-def _memo(cache: dict[str, T | ValueError], text: str, check: Callable[[str], T]) -> T:
+def _memo[T](cache: dict[str, T | ValueError], text: str, check: Callable[[str], T]) -> T:
     """`check(text)`, remembered per distinct text (its ValueError too), up to a bound."""
     cached = cache.get(text)
     if cached is None:
@@ -259,7 +257,7 @@ def _memo(cache: dict[str, T | ValueError], text: str, check: Callable[[str], T]
     return cached
 
 
-def _mapped(cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]) -> list[T] | None:
+def _mapped[T](cache: dict[str, T], col: Sequence[str], convert: Callable[[str], T]) -> list[T] | None:
     """`convert` over a column, once per distinct value; None when a value is not valid."""
     try:
         return list(map(cache.__getitem__, col))
