@@ -3,11 +3,9 @@ answers, and the conditional writes refuse the same things."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from decimal import Decimal
 
-import boto3
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.memory import MemoryCipher, MemoryStore
@@ -19,34 +17,16 @@ from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthDelta
 from loyalty_local.cloud import REGION
 
+from tests.contract.conftest import make_table
+
 S = CloseStatus
 D = Decimal
-_tables = itertools.count(1)
 Store = DynamoStore | MemoryStore
 
 
 def dynamo_table() -> DynamoStore:
-    """A fresh table with the template's key schema (pk, sk and the gsi1 index) on moto."""
-    name = f"close-contract-{next(_tables)}"
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    return DynamoStore(name, REGION)
+    """A DynamoStore on a fresh table with the template's key schema, on moto."""
+    return DynamoStore(make_table(), REGION)
 
 
 @pytest.fixture(params=["dynamo", "memory"])
