@@ -134,14 +134,26 @@ class StepFunctions:
         self.sfn = client("stepfunctions", region, endpoint_url)
 
     def start(self, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
-        """(execution arn, started now). Same name again -> the existing execution, not a new one."""
+        """(execution arn, started now). Same name again -> the existing execution, not a new one.
+
+        Step Functions answers a repeated start of a *running* execution with the same input as
+        if it had just started it (idempotent), and refuses it once the execution has ended: so
+        an existing execution is looked up first, and `started` is True only for a new one."""
+        arn = self._execution_arn(name)
+        try:
+            self.sfn.describe_execution(executionArn=arn)
+            return arn, False
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            pass
         try:
             out = self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))
             return str(out["executionArn"]), True
-        except self.sfn.exceptions.ExecutionAlreadyExists:
-            region, account = self.arn.split(":")[3], self.arn.split(":")[4]
-            sm = self.arn.rsplit(":", 1)[1]
-            return f"arn:aws:states:{region}:{account}:execution:{sm}:{name}", False
+        except self.sfn.exceptions.ExecutionAlreadyExists:  # started by a concurrent caller
+            return arn, False
+
+    def _execution_arn(self, name: str) -> str:
+        _, partition, _, region, account, _, machine = self.arn.split(":", 6)
+        return f"arn:{partition}:states:{region}:{account}:execution:{machine}:{name}"
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
         self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
