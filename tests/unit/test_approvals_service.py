@@ -79,6 +79,14 @@ def test_exclusions_must_be_partner_ids() -> None:
     assert bad.value.status == 400 and meta(w).status == S.AWAITING_APPROVAL
 
 
+def test_exclusions_must_be_partners_of_the_registry() -> None:
+    w, _ = awaiting()
+    with pytest.raises(CloseError, match="unknown partners, nothing was approved: P0001") as unknown:
+        w.approvals.approve(FRANK, "2026-08", "hold Acme", ["P0001"], NOW)  # a typo of P00001
+    assert unknown.value.status == 400 and meta(w).status == S.AWAITING_APPROVAL
+    assert w.workflow.succeeded == [] and w.store.close_token("2026-08") is not None
+
+
 def test_reject_needs_a_reason_and_fails_the_callback() -> None:
     w, run = awaiting()
     with pytest.raises(CloseError, match="needs a comment") as empty:

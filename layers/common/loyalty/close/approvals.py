@@ -115,6 +115,9 @@ class ApprovalService:
         require_finance(caller)
         meta, token = self._awaiting(period)
         check_approver(caller, meta, exclude)
+        unknown = sorted(p for p in set(exclude) if self.store.get_partner(p) is None)
+        if unknown:  # a typo would pay the partner finance meant to hold back
+            raise CloseError(f"unknown partners, nothing was approved: {', '.join(unknown)}", 400)
         decision = Decision(caller.user, _iso(now), comment, tuple(sorted(set(exclude))))
         meta.approved_by, meta.approved_at = decision.approved_by, decision.approved_at
         meta.comment, meta.exclude = comment, list(decision.exclude)

@@ -15,7 +15,7 @@ from loyalty.close.ledger import Entry
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals, SaleRecord
-from loyalty.program.ports import PartnerDirectory, RuleSource, TierLookup
+from loyalty.program.ports import PartnerDirectory, PartnerLookup, RuleSource, TierLookup
 
 
 class CloseRuns(Protocol):
@@ -83,8 +83,8 @@ class PartnerSales(Protocol):
     def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]: ...
 
 
-class ApprovalStore(CloseRuns, AuditTrail, Protocol):
-    """What finance's side of the close reads and writes."""
+class ApprovalStore(CloseRuns, AuditTrail, PartnerLookup, Protocol):
+    """What finance's side of the close reads and writes (and the registry, to check exclusions)."""
 
 
 class CloseStore(
