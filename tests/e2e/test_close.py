@@ -285,6 +285,7 @@ def test_a_run_nobody_decides_times_out_and_pays_nothing(new_cloud: Callable[...
         "reminded": [],
         "timed_out": [],
         "heartbeats": 1,
+        "redelivered": [],
     }
     assert cloud.fire_schedule("ApprovalSweeperFunction", at=t0 + 25 * H)["reminded"] == ["2026-08"]
     assert cloud.fire_schedule("ApprovalSweeperFunction", at=t0 + 26 * H)["reminded"] == []  # once

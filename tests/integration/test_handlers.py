@@ -122,4 +122,4 @@ def test_approval_sweeper_with_sample_schedule_event(cloud: LocalCloud) -> None:
     result, error = cloud.invoke(
         "ApprovalSweeperFunction", event("schedule_hourly_sweep.json", time="2026-11-23T10:00:00Z")
     )
-    assert error is None and result == {"reminded": [], "timed_out": [], "heartbeats": 0}
+    assert error is None and result == {"reminded": [], "timed_out": [], "heartbeats": 0, "redelivered": []}

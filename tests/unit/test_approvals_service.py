@@ -133,7 +133,12 @@ def test_the_sweep_rule_times_out_then_reminds_then_heartbeats() -> None:
 def test_the_sweep_heartbeats_reminds_once_and_times_out() -> None:
     w, run = awaiting()
     token = f"token-{run}"
-    assert w.approvals.sweep(NOW + H).to_json() == {"reminded": [], "timed_out": [], "heartbeats": 1}
+    assert w.approvals.sweep(NOW + H).to_json() == {
+        "reminded": [],
+        "timed_out": [],
+        "heartbeats": 1,
+        "redelivered": [],
+    }
     assert w.approvals.sweep(NOW + 25 * H).reminded == ["2026-08"]
     assert w.approvals.sweep(NOW + 26 * H).reminded == []
     [reminder] = w.finance.of_type("approval_reminder")
@@ -144,4 +149,51 @@ def test_the_sweep_heartbeats_reminds_once_and_times_out() -> None:
     assert w.workflow.failed == [(token, "Approval.TimedOut", "no finance decision within 3 days, 0:00:00")]
     assert (meta(w).status, meta(w).rejected_by) == (S.TIMED_OUT, "system")
     assert w.store.audit_log("2026-08")[-1].action == "approval timed out"
-    assert w.approvals.sweep(NOW + 74 * H).to_json() == {"reminded": [], "timed_out": [], "heartbeats": 0}
+    assert w.approvals.sweep(NOW + 74 * H).to_json() == {
+        "reminded": [],
+        "timed_out": [],
+        "heartbeats": 0,
+        "redelivered": [],
+    }
+
+
+def test_a_failed_approval_callback_is_recorded_and_the_sweep_delivers_it() -> None:
+    w, run = awaiting()
+    w.workflow.broken = 1  # the callback does not reach Step Functions
+    with pytest.raises(ConnectionError):
+        w.approvals.approve(FRANK, "2026-08", "checked", ["P00001"], NOW)
+    assert meta(w).status == S.APPROVED and w.store.close_token("2026-08") == f"token-{run}"
+    assert w.workflow.succeeded == []
+    swept = w.approvals.sweep(NOW + H)
+    assert swept.redelivered == ["2026-08"] and swept.heartbeats == 0
+    decision = {
+        "approved_by": "frank",
+        "approved_at": "2026-09-01T02:00:00Z",
+        "comment": "checked",
+        "exclude": ["P00001"],
+    }
+    assert w.workflow.succeeded == [(f"token-{run}", decision)]
+    assert w.store.close_token("2026-08") is None
+    assert w.store.audit_log("2026-08")[-1].action == "decision delivered again"
+    assert w.approvals.sweep(NOW + 2 * H).redelivered == []  # once
+
+
+def test_a_failed_rejection_callback_is_delivered_by_the_sweep() -> None:
+    w, run = awaiting()
+    w.workflow.broken = 1
+    with pytest.raises(ConnectionError):
+        w.approvals.reject(FRANK, "2026-08", "numbers look off")
+    assert meta(w).status == S.REJECTED and w.workflow.failed == []
+    assert w.approvals.sweep(NOW + H).redelivered == ["2026-08"]
+    assert w.workflow.failed == [(f"token-{run}", "Approval.Rejected", "rejected by frank: numbers look off")]
+
+
+def test_a_decision_the_workflow_already_has_only_drops_the_token() -> None:
+    w, run = awaiting()
+    w.approvals.approve(FRANK, "2026-08", "ok", (), NOW)
+    assert w.store.close_token("2026-08") is None and len(w.workflow.succeeded) == 1
+    # a crash between the callback and dropping the token: the token is still stored
+    m = meta(w)
+    w.store.save_close_meta(m, expect=(S.APPROVED,), expect_run=run, token=f"token-{run}")
+    assert w.approvals.sweep(NOW + H).redelivered == ["2026-08"]
+    assert len(w.workflow.succeeded) == 1 and w.store.close_token("2026-08") is None

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from loyalty.close.ports import CallbackGone
 from loyalty.ingest.ports import QueueMessage
 from loyalty.kernel.ports import MissingBlob
 
@@ -156,10 +159,27 @@ class StepFunctions:
         return f"arn:{partition}:states:{region}:{account}:execution:{machine}:{name}"
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
-        self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
+        with _callback():
+            self.sfn.send_task_success(taskToken=token, output=json.dumps(output))
 
     def fail(self, token: str, error: str, cause: str) -> None:
-        self.sfn.send_task_failure(taskToken=token, error=error, cause=cause[:32000])
+        with _callback():
+            self.sfn.send_task_failure(taskToken=token, error=error, cause=cause[:32000])
 
     def heartbeat(self, token: str) -> None:
-        self.sfn.send_task_heartbeat(taskToken=token)
+        with _callback():
+            self.sfn.send_task_heartbeat(taskToken=token)
+
+
+# What Step Functions answers for a token it no longer waits for.
+_GONE = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+@contextlib.contextmanager
+def _callback() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _GONE:
+            raise CallbackGone(str(exc)) from exc
+        raise

@@ -9,7 +9,7 @@ from enum import Enum
 
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.notices import approval_reminder
-from loyalty.close.ports import ApprovalStore, Workflow
+from loyalty.close.ports import ApprovalStore, CallbackGone, Workflow
 from loyalty.close.results import Approved, CloseView, Rejected, Sweep
 from loyalty.close.runs import CloseError, CloseStatus
 from loyalty.kernel.clock import _iso, _parse
@@ -19,6 +19,7 @@ from loyalty.kernel.periods import check_period
 from loyalty.kernel.ports import BlobStore, Notifier
 
 AWAITING = CloseStatus.AWAITING_APPROVAL
+DECIDED = frozenset({CloseStatus.APPROVED, CloseStatus.REJECTED, CloseStatus.TIMED_OUT})
 
 
 class Due(Enum):
@@ -46,6 +47,13 @@ def check_approver(caller: Caller, meta: CloseMeta, exclude: Sequence[str]) -> N
     bad = [p for p in exclude if not PARTNER_ID_RE.match(p)]
     if bad:
         raise CloseError(f"not partner ids: {', '.join(bad)}", 400)
+
+
+def decision_of(meta: CloseMeta) -> Decision:
+    """The approval a header records (what the approval callback hands to the pay batches)."""
+    return Decision(
+        meta.approved_by or "", meta.approved_at or "", meta.comment or "", tuple(meta.exclude or ())
+    )
 
 
 def due(meta: CloseMeta, now: dt.datetime, reminder: dt.timedelta, timeout: dt.timedelta) -> Due:
@@ -105,9 +113,27 @@ class ApprovalService:
         return meta, token
 
     def _decide(self, meta: CloseMeta, status: CloseStatus) -> None:
+        """Record the decision; the callback token stays until the decision has reached the
+        workflow (`_deliver`), so a callback that fails is delivered again by the sweep."""
         meta.status = status
-        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run, clear_token=True):
+        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run):
             raise CloseError(f"the close of {meta.period} was decided concurrently", 409)
+
+    def _deliver(self, meta: CloseMeta, token: str) -> None:
+        """Hand the recorded decision to the workflow, then drop the token. A token the workflow
+        no longer waits for (delivered before, timed out) is simply dropped."""
+        try:
+            if meta.status == CloseStatus.APPROVED:
+                self.workflow.succeed(token, decision_of(meta).to_json())
+            elif meta.status == CloseStatus.REJECTED:
+                self.workflow.fail(
+                    token, "Approval.Rejected", f"rejected by {meta.rejected_by}: {meta.comment}"
+                )
+            else:
+                self.workflow.fail(token, "Approval.TimedOut", f"no finance decision within {self.timeout}")
+        except CallbackGone:
+            pass
+        self.store.save_close_meta(meta, expect=(meta.status,), expect_run=meta.run, clear_token=True)
 
     def approve(
         self, caller: Caller, period: str, comment: str, exclude: Sequence[str], now: dt.datetime
@@ -128,7 +154,7 @@ class ApprovalService:
             "approved",
             {"run": meta.run, "comment": comment, "exclude": list(decision.exclude)},
         )
-        self.workflow.succeed(token, decision.to_json())
+        self._deliver(meta, token)
         return Approved(period, meta.run, decision)
 
     def reject(self, caller: Caller, period: str, comment: str) -> Rejected:
@@ -139,14 +165,18 @@ class ApprovalService:
         meta.rejected_by, meta.comment = caller.user, comment
         self._decide(meta, CloseStatus.REJECTED)
         self.store.audit(period, caller.user, "rejected", {"run": meta.run, "comment": comment})
-        self.workflow.fail(token, "Approval.Rejected", f"rejected by {caller.user}: {comment}")
+        self._deliver(meta, token)
         return Rejected(period, meta.run, caller.user, comment)
 
     def sweep(self, now: dt.datetime) -> Sweep:
         reminded: list[str] = []
         expired: list[str] = []
+        redelivered: list[str] = []
         beats = 0
         for meta in self.store.list_closes():
+            if meta.status in DECIDED:  # a decision whose callback failed still holds its token
+                redelivered += [meta.period] if self._redeliver(meta) else []
+                continue
             token = (
                 self.store.close_token(meta.period) if meta.status == AWAITING and meta.requested_at else None
             )
@@ -161,17 +191,27 @@ class ApprovalService:
             if todo is Due.REMIND:
                 self._remind(meta, now)
                 reminded.append(meta.period)
-        return Sweep(reminded, expired, beats)
+        return Sweep(reminded, expired, beats, redelivered)
+
+    def _redeliver(self, meta: CloseMeta) -> bool:
+        """A decision is recorded but its callback never reached the workflow (it failed after
+        the decision was saved): deliver it now, so the close does not wait for its time-out."""
+        token = self.store.close_token(meta.period)
+        if not token:
+            return False
+        self._deliver(meta, token)
+        self.store.audit(meta.period, "system", "decision delivered again", {"run": meta.run})
+        return True
 
     def _time_out(self, meta: CloseMeta, token: str) -> bool:
         meta.rejected_by, meta.comment = "system", f"no decision within {self.timeout}"
         meta.status = CloseStatus.TIMED_OUT
-        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run, clear_token=True):
+        if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run):
             return False
         self.store.audit(
             meta.period, "system", "approval timed out", {"run": meta.run, "after": str(self.timeout)}
         )
-        self.workflow.fail(token, "Approval.TimedOut", f"no finance decision within {self.timeout}")
+        self._deliver(meta, token)
         return True
 
     def _remind(self, meta: CloseMeta, now: dt.datetime) -> None:

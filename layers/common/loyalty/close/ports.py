@@ -103,7 +103,15 @@ class CloseStore(
     """Every port the close's steps use (what a container wires: one DynamoDB table)."""
 
 
+class CallbackGone(Exception):
+    """The workflow no longer waits for this callback token: it was completed already, timed out,
+    or its execution ended. Delivering a decision again is then a no-op, not an error."""
+
+
 class Workflow(Protocol):
+    """Step Functions: start a close by name; complete, fail or heartbeat a callback (these raise
+    `CallbackGone` for a token the workflow no longer waits for)."""
+
     def start(self, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]: ...
     def succeed(self, token: str, output: Mapping[str, Any]) -> None: ...
     def fail(self, token: str, error: str, cause: str) -> None: ...

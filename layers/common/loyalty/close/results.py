@@ -161,10 +161,12 @@ class Sweep:
     reminded: list[str] = field(default_factory=list)
     timed_out: list[str] = field(default_factory=list)
     heartbeats: int = 0
+    redelivered: list[str] = field(default_factory=list)  # decisions whose callback had failed
 
     def to_json(self) -> dict[str, Any]:
         return {
             "reminded": list(self.reminded),
             "timed_out": list(self.timed_out),
             "heartbeats": self.heartbeats,
+            "redelivered": list(self.redelivered),
         }

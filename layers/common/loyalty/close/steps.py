@@ -116,7 +116,9 @@ class CloseService:
     def _advance(self, meta: CloseMeta, status: CloseStatus, expect: Collection[CloseStatus]) -> bool:
         run = meta.run
         meta.status = status
-        return self.store.save_close_meta(meta, expect=expect, expect_run=run)
+        # once paying, finance's callback has reached the workflow: its token is of no more use
+        done = status in (S.PAYING, FINISHED)
+        return self.store.save_close_meta(meta, expect=expect, expect_run=run, clear_token=done)
 
     def freeze(self, period: str, run: str) -> Frozen:
         check_period(period)

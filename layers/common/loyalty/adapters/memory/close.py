@@ -21,6 +21,7 @@ from loyalty.adapters.memory.earning import MemorySales
 from loyalty.adapters.memory.program import MemoryProgram
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
+from loyalty.close.ports import CallbackGone
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals
@@ -150,12 +151,15 @@ def _status_matches(h: _Header | None, expect: Collection[CloseStatus | None]) -
 @dataclass
 class MemoryWorkflow:
     """Step Functions in memory: executions by name (a second start of a name starts nothing),
-    and the callbacks finance and the sweep sent."""
+    and the callbacks finance and the sweep sent. A token is completed once, as on AWS (again:
+    `CallbackGone`); `broken` makes the next callbacks fail as a network error would."""
 
     executions: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     succeeded: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     heartbeats: list[str] = field(default_factory=list)
+    completed: set[str] = field(default_factory=set)
+    broken: int = 0
 
     def start(self, name: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
         arn = f"arn:aws:states:local:000000000000:execution:close:{name}"
@@ -164,11 +168,23 @@ class MemoryWorkflow:
         self.executions[name] = dict(payload)
         return arn, True
 
+    def _complete(self, token: str) -> None:
+        if self.broken:
+            self.broken -= 1
+            raise ConnectionError("the callback did not reach Step Functions")
+        if token in self.completed:
+            raise CallbackGone(f"the workflow no longer waits for {token}")
+        self.completed.add(token)
+
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
+        self._complete(token)
         self.succeeded.append((token, json.loads(json.dumps(output))))
 
     def fail(self, token: str, error: str, cause: str) -> None:
+        self._complete(token)
         self.failed.append((token, error, cause))
 
     def heartbeat(self, token: str) -> None:
+        if token in self.completed:
+            raise CallbackGone(f"the workflow no longer waits for {token}")
         self.heartbeats.append(token)
