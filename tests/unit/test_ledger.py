@@ -76,3 +76,16 @@ def test_trial_balance_is_always_zero(moves: list[tuple[str, Decimal]]) -> None:
         if i % 3 == 0:
             led.post(Entry(entry_id(str(i), p, "payout"), "2026-10", payable_account(p), BANK, amount, ""))
     assert led.trial_balance() == 0
+
+
+def test_the_reason_nothing_is_paid_is_the_true_one() -> None:
+    fifty = Decimal("50")
+    assert decide_payout(Decimal("0"), Decimal("20.00"), fifty).reason == "below the EUR 50 minimum"
+    nothing = decide_payout(Decimal("0"), Decimal("0"), fifty)
+    assert (nothing.payout, nothing.reason) == (
+        Decimal("0"),
+        "nothing to pay: no commission passed its holding period and no balance is carried",
+    )
+    recovered = decide_payout(Decimal("-30.00"), Decimal("30.00"), fifty)
+    assert recovered.reason == "the matured commission recovers the negative balance carried in"
+    assert decide_payout(Decimal("-30.00"), Decimal("10.00"), fifty).reason.startswith("negative balance")

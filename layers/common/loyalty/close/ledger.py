@@ -50,12 +50,21 @@ def decide_payout(carried_in: Decimal, matured_now: Decimal, minimum: Decimal) -
         return PayoutDecision(
             carried_in, matured_now, to_cents(total), ZERO, f"balance EUR {total} >= minimum {minimum}"
         )
-    why = (
-        "negative balance (returns after payout) is recovered from later payouts"
-        if total < 0
-        else f"below the EUR {minimum} minimum"
+    return PayoutDecision(
+        carried_in, matured_now, ZERO, total, _why_nothing_paid(carried_in, matured_now, minimum)
     )
-    return PayoutDecision(carried_in, matured_now, ZERO, total, why)
+
+
+def _why_nothing_paid(carried_in: Decimal, matured_now: Decimal, minimum: Decimal) -> str:
+    """The true reason a close pays nothing, as the statement shows it."""
+    total = carried_in + matured_now
+    if total < 0:
+        return "negative balance (returns after payout) is recovered from later payouts"
+    if total > 0:
+        return f"below the EUR {minimum} minimum"
+    if matured_now == 0 and carried_in == 0:
+        return "nothing to pay: no commission passed its holding period and no balance is carried"
+    return "the matured commission recovers the negative balance carried in"
 
 
 @dataclass(frozen=True)
