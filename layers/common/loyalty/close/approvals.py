@@ -12,7 +12,7 @@ from loyalty.close.notices import approval_reminder
 from loyalty.close.ports import ApprovalStore, CallbackGone, Workflow
 from loyalty.close.results import Approved, CloseView, Rejected, Sweep
 from loyalty.close.runs import CloseError, CloseStatus
-from loyalty.kernel.clock import _iso, _parse
+from loyalty.kernel.clock import iso_seconds, parse_seconds
 from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
 from loyalty.kernel.ids import PARTNER_ID_RE
 from loyalty.kernel.periods import check_period
@@ -57,7 +57,7 @@ def decision_of(meta: CloseMeta) -> Decision:
 
 
 def due(meta: CloseMeta, now: dt.datetime, reminder: dt.timedelta, timeout: dt.timedelta) -> Due:
-    age = now - _parse(meta.requested_at or "")
+    age = now - parse_seconds(meta.requested_at or "")
     if age >= timeout:
         return Due.TIMEOUT
     if age >= reminder and not meta.reminded_at:
@@ -144,7 +144,7 @@ class ApprovalService:
         unknown = sorted(p for p in set(exclude) if self.store.get_partner(p) is None)
         if unknown:  # a typo would pay the partner finance meant to hold back
             raise CloseError(f"unknown partners, nothing was approved: {', '.join(unknown)}", 400)
-        decision = Decision(caller.user, _iso(now), comment, tuple(sorted(set(exclude))))
+        decision = Decision(caller.user, iso_seconds(now), comment, tuple(sorted(set(exclude))))
         meta.approved_by, meta.approved_at = decision.approved_by, decision.approved_at
         meta.comment, meta.exclude = comment, list(decision.exclude)
         self._decide(meta, CloseStatus.APPROVED)
@@ -215,7 +215,7 @@ class ApprovalService:
         return True
 
     def _remind(self, meta: CloseMeta, now: dt.datetime) -> None:
-        meta.reminded_at = _iso(now)
+        meta.reminded_at = iso_seconds(now)
         self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run)
         self.store.audit(meta.period, "system", "reminder sent", {"run": meta.run})
         approval_reminder(meta, self.timeout).send(self.finance)

@@ -10,7 +10,7 @@ from typing import Any
 
 from loyalty.close.header import CloseMeta
 from loyalty.close.review import CloseLine
-from loyalty.kernel.clock import _iso, _parse
+from loyalty.kernel.clock import iso_seconds, parse_seconds
 from loyalty.kernel.periods import next_period
 from loyalty.kernel.ports import Notifier
 
@@ -51,7 +51,7 @@ def approval_reminder(meta: CloseMeta, timeout: dt.timedelta) -> Notice:
             "period": meta.period,
             "run": meta.run,
             "waiting_since": requested,
-            "auto_reject_at": _iso(_parse(requested) + timeout),
+            "auto_reject_at": iso_seconds(parse_seconds(requested) + timeout),
             "summary": meta.summary_json(),
         },
         {"type": "approval_reminder", "period": meta.period},

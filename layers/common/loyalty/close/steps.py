@@ -47,7 +47,7 @@ from loyalty.close.runs import (
 )
 from loyalty.close.settlement import payment_of, settle
 from loyalty.close.statements import StatementLine, statement_csv, statement_html
-from loyalty.kernel.clock import _iso, _parse
+from loyalty.kernel.clock import iso_seconds, parse_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
@@ -90,7 +90,9 @@ class CloseService:
             return self._report(workflow, meta)
         attempt = meta.attempt + 1 if meta else 1
         run = run_name(period, attempt)
-        new = CloseMeta(period, S.STARTED, run, attempt=attempt, started_by=caller.user, started_at=_iso(now))
+        new = CloseMeta(
+            period, S.STARTED, run, attempt=attempt, started_by=caller.user, started_at=iso_seconds(now)
+        )
         if not self.store.save_close_meta(new, expect=(meta.status if meta else None,)):
             raise CloseError(f"the close of {period} was started concurrently; look again", 409)
         self.store.audit(period, caller.user, "close started", {"run": run, "rerun": rerun})
@@ -179,7 +181,7 @@ class CloseService:
     def request_approval(self, period: str, run: str, token: str, now: dt.datetime) -> StatusResult:
         """The callback task: keep the token (never shown), tell finance what to decide."""
         meta = self._meta(period, run)
-        meta.requested_at, meta.reminded_at = _iso(now), ""
+        meta.requested_at, meta.reminded_at = iso_seconds(now), ""
         meta.status = S.AWAITING_APPROVAL
         expect = (S.PROPOSED, S.AWAITING_APPROVAL)
         if not self.store.save_close_meta(meta, expect=expect, expect_run=run, token=token):
@@ -227,7 +229,7 @@ class CloseService:
             )
             for r in rows
         ]
-        created = _parse(meta.approved_at or _iso(now))
+        created = parse_seconds(meta.approved_at or iso_seconds(now))
         base = f"payouts/{period}/"
         self.blobs.put(base + "payouts.csv", bank_csv(payments), "text/csv")
         d = self.debtor
@@ -265,7 +267,7 @@ class CloseService:
     def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:
         meta = self._meta(period, run)
         if meta.status != FINISHED:
-            meta.finished_at = _iso(now)
+            meta.finished_at = iso_seconds(now)
             self._advance(meta, FINISHED, (S.PAYING,))
             self.store.audit(period, "system", "close finished", {"run": run, "paid_total": meta.paid_total})
             close_finished(meta).send(self.finance)
