@@ -116,12 +116,14 @@ def test_the_callback_token_is_kept_never_shown_and_cleared(store: Store) -> Non
     assert store.close_token("2026-08") == "secret-token"
     meta = store.close_meta("2026-08")
     assert meta is not None and meta.has_token and "secret-token" not in str(meta.to_json())
+    assert [m.has_token for m in store.list_closes()] == [True]  # the sweep reads it from the list
     store.save_close_meta(header(S.AWAITING_APPROVAL, reminded_at="x"))  # a plain save keeps it
     assert store.close_token("2026-08") == "secret-token"
     store.save_close_meta(header(S.APPROVED), clear_token=True)
     assert store.close_token("2026-08") is None and store.close_token("2026-01") is None
     meta = store.close_meta("2026-08")
     assert meta is not None and not meta.has_token
+    assert [m.has_token for m in store.list_closes()] == [False]
 
 
 def test_the_audit_trail_keeps_order_and_details(store: Store) -> None:

@@ -174,7 +174,7 @@ class ApprovalService:
         redelivered: list[str] = []
         beats = 0
         for meta in self.store.list_closes():
-            if meta.status in DECIDED:  # a decision whose callback failed still holds its token
+            if meta.status in DECIDED and meta.has_token:  # its callback failed: deliver it again
                 redelivered += [meta.period] if self._redeliver(meta) else []
                 continue
             token = (

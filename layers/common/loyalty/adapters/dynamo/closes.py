@@ -78,7 +78,7 @@ class CloseTables(SalesTables):
 
     def list_closes(self) -> list[CloseMeta]:
         return [
-            CloseMeta.from_data(it.gsi1sk, it.state, it.run, json.loads(it.data or "{}"))
+            CloseMeta.from_data(it.gsi1sk, it.state, it.run, json.loads(it.data or "{}"), bool(it.token))
             for it in self.m.Close.by_list.query("CLOSES")
         ]
 

@@ -79,7 +79,7 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
 
     def list_closes(self) -> list[CloseMeta]:
         return [
-            CloseMeta.from_data(p, h.status, h.run, json.loads(h.data))
+            CloseMeta.from_data(p, h.status, h.run, json.loads(h.data), bool(h.token))
             for p, h in sorted(self.headers.items())
         ]
 
