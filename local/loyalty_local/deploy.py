@@ -44,6 +44,7 @@ class DeployMixin(CloudBase):
         for fn in self.functions.values():  # "cold start" every function now, while single-threaded
             self._load(fn)
         self._wire_bucket_notifications(cfn_template, physical)
+        self._apply_object_lock(cfn_template, physical)
         self._wire_event_source_mappings()
         self._register_state_machines(physical)
         self.buckets = {k: physical[k] for k in of_type(cfn_template, "AWS::S3::Bucket")}
@@ -235,6 +236,19 @@ class DeployMixin(CloudBase):
                 lambdas.append(entry)
             s3.put_bucket_notification_configuration(
                 Bucket=physical[logical], NotificationConfiguration={"LambdaFunctionConfigurations": lambdas}
+            )
+
+    def _apply_object_lock(self, tpl: dict[str, Any], physical: dict[str, str]) -> None:
+        """moto's CloudFormation ignores VersioningConfiguration and ObjectLockEnabled: a bucket
+        the template locks gets both through the API (while it is still empty)."""
+        s3 = self.client("s3")
+        for logical, res in of_type(tpl, "AWS::S3::Bucket").items():
+            props = res.get("Properties", {})
+            if not props.get("ObjectLockEnabled"):
+                continue
+            s3.put_bucket_versioning(Bucket=physical[logical], VersioningConfiguration={"Status": "Enabled"})
+            s3.put_object_lock_configuration(
+                Bucket=physical[logical], ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}
             )
 
     def _wire_event_source_mappings(self) -> None:

@@ -136,6 +136,7 @@ UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::Lambda::EventInvokeConfig",
         "AWS::SNS::Subscription",
         "AWS::S3::BucketPolicy",
+        "AWS::SNS::TopicPolicy",
         "AWS::CloudWatch::Alarm",
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
