@@ -25,6 +25,11 @@ class Settings(BaseModel):
     program_currency: str = Field(default="EUR", alias="PROGRAM_CURRENCY")
     cache_seconds: int = Field(default=60, alias="CONFIG_CACHE_SECONDS")
     data_key_id: str = Field(default="", alias="DATA_KEY_ID")
+    # bank details are encrypted with their own key when set (template: BankDetailsKey)
+    bank_key_id: str = Field(default="", alias="BANK_KEY_ID")
+    # objects written under this prefix get an Object Lock GOVERNANCE retention (bank files)
+    locked_prefix: str = Field(default="", alias="LOCKED_PREFIX")
+    lock_retention_days: int = Field(default=0, alias="LOCK_RETENTION_DAYS", ge=0)
     # monthly close
     state_machine_arn: str = Field(default="", alias="CLOSE_STATE_MACHINE_ARN")
     finance_topic_arn: str = Field(default="", alias="FINANCE_TOPIC_ARN")

@@ -12,11 +12,12 @@ from loyalty.settings import Settings
 class Container(Services):
     def __init__(self, settings: Settings) -> None:
         s = settings
-        cipher = KmsCipher(s.data_key_id, s.region, s.endpoint_url) if s.data_key_id else None
+        bank_key = s.bank_key_id or s.data_key_id
+        cipher = KmsCipher(bank_key, s.region, s.endpoint_url) if bank_key else None
         super().__init__(
             settings,
             DynamoStore(s.table_name, s.region, s.endpoint_url, cipher),
-            S3Blobs(s.bucket, s.region, s.endpoint_url),
+            S3Blobs(s.bucket, s.region, s.endpoint_url, s.locked_prefix, s.lock_retention_days),
             SnsNotifier(s.events_topic_arn, s.region, s.endpoint_url),
             SnsNotifier(s.ops_topic_arn, s.region, s.endpoint_url),
             SnsNotifier(s.finance_topic_arn, s.region, s.endpoint_url),

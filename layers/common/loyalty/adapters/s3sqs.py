@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,9 +37,21 @@ def client(service: str, region: str, endpoint_url: str | None = None) -> Any:
 
 
 class S3Blobs:
-    def __init__(self, bucket: str, region: str, endpoint_url: str | None = None) -> None:
+    """Objects of one bucket; those under `locked_prefix` (bank files) are written with an S3
+    Object Lock GOVERNANCE retention of `retention_days` (the bucket has Object Lock enabled)."""
+
+    def __init__(
+        self,
+        bucket: str,
+        region: str,
+        endpoint_url: str | None = None,
+        locked_prefix: str = "",
+        retention_days: int = 0,
+    ) -> None:
         self.bucket = bucket
         self.s3 = client("s3", region, endpoint_url)
+        self.locked_prefix = locked_prefix
+        self.retention_days = retention_days
 
     def open(self, key: str) -> IO[bytes]:
         try:
@@ -50,8 +63,21 @@ class S3Blobs:
         return self.open(key).read()
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
+        lock: dict[str, Any] = {}
+        if self.locked_prefix and self.retention_days > 0 and key.startswith(self.locked_prefix):
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.retention_days)
+            lock = {
+                "ObjectLockMode": "GOVERNANCE",
+                "ObjectLockRetainUntilDate": until,
+                "ChecksumAlgorithm": "SHA256",
+            }
         self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="aws:kms"
+            Bucket=self.bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            ServerSideEncryption="aws:kms",
+            **lock,
         )
 
 
