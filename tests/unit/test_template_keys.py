@@ -254,3 +254,42 @@ def test_finance_cannot_start_a_close_and_the_operator_cannot_decide(cfn: dict[s
     assert allowed(cfn, op, "execute-api:Invoke", f"{api}/POST/closes")
     assert not allowed(cfn, op, "execute-api:Invoke", f"{api}/POST/closes/2026-08/approve")
     assert not allowed(cfn, op, "execute-api:Invoke", f"{api}/POST/closes/2026-08/reject")
+
+
+# -- the settings the template sets, as the Lambda containers apply them ----------------------------
+def test_bank_files_get_the_governance_retention_the_template_asks_for() -> None:
+    import boto3
+    from loyalty.adapters.s3sqs import S3Blobs
+    from loyalty_local.env import REGION
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(
+        Bucket="lock-test",
+        CreateBucketConfiguration={"LocationConstraint": REGION},
+        ObjectLockEnabledForBucket=True,
+    )
+    env = SAM["Resources"]["CloseWorkerFunction"]["Properties"]["Environment"]["Variables"]
+    days = int(SAM["Parameters"][env["LOCK_RETENTION_DAYS"]["Ref"]]["Default"])
+    blobs = S3Blobs("lock-test", REGION, None, env["LOCKED_PREFIX"], days)
+    blobs.put("payouts/2026-08/pain001.xml", b"<xml/>", "application/xml")
+    blobs.put("close/2026-08/close-2026-08/proposal.json", b"{}", "application/json")
+    head = s3.head_object(Bucket="lock-test", Key="payouts/2026-08/pain001.xml")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days >= days - 1
+    assert "ObjectLockMode" not in s3.head_object(
+        Bucket="lock-test", Key="close/2026-08/close-2026-08/proposal.json"
+    )
+    version = head["VersionId"]
+    with pytest.raises(s3.exceptions.ClientError):  # a bank file cannot be deleted
+        s3.delete_object(Bucket="lock-test", Key="payouts/2026-08/pain001.xml", VersionId=version)
+
+
+def test_bank_details_are_encrypted_with_the_bank_key_when_the_template_sets_it() -> None:
+    from loyalty.settings import Settings
+    from loyalty.wiring import Container
+
+    env = {"TABLE_NAME": "t", "UPLOAD_BUCKET": "b", "DATA_KEY_ID": "data-key", "BANK_KEY_ID": "bank-key"}
+    store: Any = Container(Settings.from_env(env)).store
+    assert store.cipher.key_id == "bank-key"
+    store = Container(Settings.from_env({k: v for k, v in env.items() if k != "BANK_KEY_ID"})).store
+    assert store.cipher.key_id == "data-key"
