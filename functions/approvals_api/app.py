@@ -24,7 +24,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from loyalty.close.approvals import require_operator
+from loyalty.close.approvals import require_finance, require_operator
 from loyalty.close.runs import CloseError
 from loyalty.kernel.identity import FINANCE, OPERATOR, Caller, NotAPerson, session_caller
 from loyalty.settings import Settings
@@ -102,9 +102,9 @@ def show(period: str) -> dict[str, Any]:
 
 @app.post("/closes")
 def start() -> dict[str, Any]:
-    body = StartBody.model_validate(app.current_event.json_body or {})
-    who = caller()
+    who = caller()  # who is asking, and may they, comes before what they ask
     require_operator(who)
+    body = StartBody.model_validate(app.current_event.json_body or {})
     result = container.close().start(container.workflow(), body.period, who, body.rerun, now()).to_json()
     logger.info("close start", extra={"user": who.user, **result})
     return result
@@ -112,8 +112,9 @@ def start() -> dict[str, Any]:
 
 @app.post("/closes/<period>/approve")
 def approve(period: str) -> dict[str, Any]:
+    who = caller()  # who is asking, and may they, comes before what they ask
+    require_finance(who)
     body = ApproveBody.model_validate(app.current_event.json_body or {})
-    who = caller()
     result = (
         container.approvals()
         .approve(who, period, body.comment, body.exclude, now(), run=body.run, digest=body.digest)
@@ -128,8 +129,9 @@ def approve(period: str) -> dict[str, Any]:
 
 @app.post("/closes/<period>/reject")
 def reject(period: str) -> dict[str, Any]:
+    who = caller()  # who is asking, and may they, comes before what they ask
+    require_finance(who)
     body = RejectBody.model_validate(app.current_event.json_body or {})
-    who = caller()
     result = container.approvals().reject(who, period, body.comment, run=body.run).to_json()
     logger.info("rejected", extra={"user": who.user, "period": period})
     return result

@@ -7,10 +7,14 @@ worker's answer, and the worker's answer to the callback step holds no token."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from loyalty.adapters.s3sqs import KmsTokenCipher
 from loyalty.close.approval_rules import APPROVAL_MAX_AGE
+from loyalty.settings import Settings
+from loyalty.wiring import Container
 
 from tests.unit.test_close_service import NOW, to_approval, world
 
@@ -43,3 +47,13 @@ def test_the_callback_step_answers_without_the_token() -> None:
     assert f"token-{run}" not in json.dumps(answer)
     assert all(f"token-{run}" not in json.dumps(p.message) for p in w.finance.published)
     assert all(f"token-{run}" not in json.dumps(e.to_json()) for e in w.store.audit_log("2026-08"))
+
+
+def test_the_token_key_is_its_own_setting_and_falls_back_to_the_data_key() -> None:
+    base = {"TABLE_NAME": "t", "UPLOAD_BUCKET": "b", "AWS_REGION": "eu-central-1", "DATA_KEY_ID": "data-key"}
+    assert Settings.from_env(base).approval_token_key == "data-key"
+    own = Settings.from_env({**base, "TOKEN_KEY_ID": "token-key", "DUAL_APPROVAL_EUR": "250000.00"})
+    assert (own.approval_token_key, own.dual_approval_eur) == ("token-key", Decimal("250000.00"))
+    cipher = Container(own).store.token_cipher
+    assert isinstance(cipher, KmsTokenCipher) and cipher.key_id == "token-key"
+    assert Container(own).approvals().dual_above_eur == Decimal("250000.00")

@@ -41,6 +41,7 @@ __all__ = [
     "check_approver",
     "decision_of",
     "due",
+    "require_finance",
     "require_operator",
     "verify_for_payment",
 ]
