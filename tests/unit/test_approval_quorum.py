@@ -129,6 +129,24 @@ def test_a_retry_delivers_the_callback_only_while_the_token_is_held() -> None:
     assert len(w.workflow.succeeded) == 1
 
 
+def test_a_crash_before_the_audit_entry_is_repaired_by_the_approvers_retry() -> None:
+    """The decision was recorded but its audit entry (what Pay verifies) was not written: Pay
+    refuses, and the approver's retry writes the entry; then Pay accepts."""
+    w = world()
+    run, manifest = to_approval(w)
+    w.workflow.broken = 1
+    with pytest.raises(ConnectionError):
+        w.approvals.approve(FRANK, "2026-08", "checked", [], NOW, **shown(w))
+    w.store.audits["2026-08"] = [e for e in w.store.audits["2026-08"] if '"approved"' not in e]
+    with pytest.raises(CloseError, match="no finance approval is recorded"):
+        verify_for_payment(meta(w), w.store.audit_log("2026-08"), NOW)
+    w.approvals.approve(FRANK, "2026-08", "checked", [], NOW, **shown(w))
+    [entry] = [e for e in w.store.audit_log("2026-08") if e.action == "approved"]
+    assert (entry.actor, entry.detail["run"], entry.detail["approval"]) == ("frank", run, "1 of 1")
+    pay_out(w, run, manifest)
+    assert meta(w).status == S.PAID
+
+
 def approved(w: World) -> tuple[str, str, Decision]:
     run, manifest = to_approval(w)
     w.approvals.approve(FRANK, "2026-08", "checked", ["P00003"], NOW, **shown(w))

@@ -214,11 +214,25 @@ class ApprovalService:
         mine = [a for a in recorded_approvals(meta) if a.same_decision(new)]
         if meta.status not in {CloseStatus.APPROVED, CloseStatus.PAYING, CloseStatus.PAID} or not mine:
             raise _not_awaiting(meta)
+        self._audited(meta, mine[0])
         if meta.has_token:
             token = self.store.close_token(meta.period)
             if token:
                 self._deliver(meta, token)
         return Approved(meta.period, meta.run, decision_of(meta))
+
+    def _audited(self, meta: CloseMeta, mine: Approval) -> None:
+        """A crash between recording a decision and auditing it leaves an approval Pay would not
+        accept (it verifies against the audit trail): the approver's retry writes the entry."""
+        entries = self.store.audit_log(meta.period)
+        if any(
+            e.action == APPROVED_ACTION and e.detail.get("run") == meta.run and same_person(e.actor, mine.by)
+            for e in entries
+        ):
+            return
+        recorded = recorded_approvals(meta)
+        n = next(i for i, a in enumerate(recorded, 1) if same_person(a.by, mine.by))
+        self._audit_approval(meta, mine, n, meta.approvals_required or len(recorded))
 
     def reject(self, caller: Caller, period: str, comment: str, run: str | None = None) -> Rejected:
         """Any finance person rejects the run (a reject by either of two approvers rejects it).
