@@ -1,15 +1,19 @@
 """Finance approvals and manual closes over an API Gateway HTTP API with IAM authorization.
 
 The caller is the IAM identity API Gateway verified (SigV4): people assume the finance or the
-operator role with their own user name as the session name, so
-`arn:aws:sts::<acct>:assumed-role/<FinanceRole>/alice` is alice holding the finance role.
+operator role with their user name as source identity and session name (the roles' trust
+policies require both and tie them together), so
+`arn:aws:sts::<acct>:assumed-role/<FinanceRole>/alice` is alice holding the finance role. The
+request context carries `userArn`, `userId` and `callerId`, not the source identity: the person
+is the session name, which must be a canonical user name (`loyalty.kernel.identity`).
 Routes:
   GET  /closes                      all closes and their status
   GET  /approvals                   closes awaiting a finance decision
   GET  /closes/{period}             proposal summary, status and audit log
   POST /closes                      {"period": "2026-10", "rerun": false} start a manual close
-  POST /closes/{period}/approve     {"comment": "...", "exclude": ["P00042"]}
-  POST /closes/{period}/reject      {"comment": "..."}
+  POST /closes/{period}/approve     {"run": "...", "digest": "...", "comment": "...", "exclude": ["P00042"]}
+                                    (the run and proposal digest finance was shown)
+  POST /closes/{period}/reject      {"comment": "...", "run": "..."}
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from loyalty.close.approvals import require_finance, require_operator
 from loyalty.close.runs import CloseError
-from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
+from loyalty.kernel.identity import FINANCE, OPERATOR, Caller, NotAPerson, session_caller
 from loyalty.settings import Settings
 from loyalty.wiring import Container
 from pydantic import BaseModel, Field, ValidationError
@@ -39,26 +43,27 @@ class StartBody(BaseModel):
 
 
 class ApproveBody(BaseModel):
+    run: str = Field(max_length=64)  # what finance was shown (`loyalty approvals show`)
+    digest: str = Field(max_length=128)
     comment: str = Field(default="", max_length=2000)
     exclude: list[str] = Field(default_factory=list, max_length=10000)
 
 
 class RejectBody(BaseModel):
     comment: str = Field(max_length=2000)
+    run: str | None = Field(default=None, max_length=64)
 
 
 def caller() -> Caller:
-    """Identity from the IAM authorizer context; roles from the assumed role's name."""
+    """The person and roles of the IAM identity API Gateway verified (see the module docstring)."""
     ctx = app.current_event.request_context.authorizer
-    arn = (ctx.iam.user_arn if ctx and ctx.iam else "") or ""
-    parts = arn.split(":", 5)[-1].split("/") if arn.startswith("arn:") else []
-    if len(parts) != 3 or parts[0] != "assumed-role":
-        raise UnauthorizedError("sign the request with the finance or operator role's credentials")
-    role, user = parts[1], parts[2]
+    iam = ctx.iam if ctx else None
     s = container.settings
-    roles = {FINANCE} if role == s.finance_role_name else set()
-    roles |= {OPERATOR} if role == s.operator_role_name else set()
-    return Caller(user, frozenset(roles))
+    roles = {n: r for n, r in ((s.finance_role_name, FINANCE), (s.operator_role_name, OPERATOR)) if n}
+    try:
+        return session_caller((iam.user_arn if iam else "") or "", (iam.user_id if iam else "") or "", roles)
+    except NotAPerson as exc:
+        raise CloseError(str(exc), 403) from None
 
 
 def now() -> dt.datetime:
@@ -97,8 +102,9 @@ def show(period: str) -> dict[str, Any]:
 
 @app.post("/closes")
 def start() -> dict[str, Any]:
+    who = caller()  # who is asking, and may they, comes before what they ask
+    require_operator(who)
     body = StartBody.model_validate(app.current_event.json_body or {})
-    who = caller()
     result = container.close().start(container.workflow(), body.period, who, body.rerun, now()).to_json()
     logger.info("close start", extra={"user": who.user, **result})
     return result
@@ -106,18 +112,27 @@ def start() -> dict[str, Any]:
 
 @app.post("/closes/<period>/approve")
 def approve(period: str) -> dict[str, Any]:
+    who = caller()  # who is asking, and may they, comes before what they ask
+    require_finance(who)
     body = ApproveBody.model_validate(app.current_event.json_body or {})
-    who = caller()
-    result = container.approvals().approve(who, period, body.comment, body.exclude, now()).to_json()
-    logger.info("approved", extra={"user": who.user, "period": period, "excluded": len(body.exclude)})
+    result = (
+        container.approvals()
+        .approve(who, period, body.comment, body.exclude, now(), run=body.run, digest=body.digest)
+        .to_json()
+    )
+    logger.info(
+        "approved",
+        extra={"user": who.user, "period": period, "status": result["status"], "excluded": len(body.exclude)},
+    )
     return result
 
 
 @app.post("/closes/<period>/reject")
 def reject(period: str) -> dict[str, Any]:
+    who = caller()  # who is asking, and may they, comes before what they ask
+    require_finance(who)
     body = RejectBody.model_validate(app.current_event.json_body or {})
-    who = caller()
-    result = container.approvals().reject(who, period, body.comment).to_json()
+    result = container.approvals().reject(who, period, body.comment, run=body.run).to_json()
     logger.info("rejected", extra={"user": who.user, "period": period})
     return result
 

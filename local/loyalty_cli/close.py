@@ -23,15 +23,26 @@ ROLES = {"finance": "FinanceApproverRole", "operator": "CloseOperatorRole"}
 
 
 class ApprovalsClient:
-    """The approvals API as the caller sees it. On AWS: SigV4-signed HTTPS to the HTTP API with the
-    profile's credentials (assume the finance or operator role; the session name is your user
-    name). Locally there is no API Gateway and no IAM: the CLI invokes the API's function with the
-    event API Gateway would send for `--user` holding `--role` (the local cloud trusts it)."""
+    """The approvals API as the caller sees it. The CLI assumes the finance or operator role for
+    you with your user name as source identity and as session name (the roles' trust policies
+    require both, and the API reads the person from the session). On AWS: from the profile's
+    credentials (your IAM user; `--mfa-serial`/`--mfa-code` when they carry no MFA), then
+    SigV4-signed HTTPS to the HTTP API. Locally there is no API Gateway and no IAM: the CLI
+    assumes the role on the local STS the same way and invokes the API's function with the
+    event API Gateway would send for that session (the local cloud trusts it)."""
 
-    def __init__(self, target: Target, user: str | None, role: str) -> None:
+    def __init__(
+        self,
+        target: Target,
+        user: str | None,
+        role: str,
+        mfa: tuple[str | None, str | None] = (None, None),
+    ) -> None:
         self.target = target
+        self.named = user
         self.user = user or os.environ.get("USER", "operator")
         self.role = role
+        self.mfa = mfa
 
     def role_name(self) -> str:
         """The stack's role for "finance" or "operator" (the name the template gives it; the
@@ -45,13 +56,13 @@ class ApprovalsClient:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         if self.target.endpoint is None:
             return self._signed(method, path, body)
-        from loyalty_local.httpapi import assumed_role_arn, http_api_event
+        from loyalty_local.httpapi import assume_role_as, http_api_event
 
-        arn = assumed_role_arn(self.role_name(), self.user)
+        arn, user_id = assume_role_as(self.target.client("sts"), self.role_name(), self.user)
         lam = self.target.client("lambda")
         out = lam.invoke(
             FunctionName=self.target.outputs["ApprovalsApiFunctionName"],
-            Payload=json.dumps(http_api_event(method, path, arn, body)).encode(),
+            Payload=json.dumps(http_api_event(method, path, arn, body, user_id=user_id)).encode(),
         )
         payload = json.loads(out["Payload"].read() or b"null")
         if out.get("FunctionError"):
@@ -70,10 +81,7 @@ class ApprovalsClient:
             raise SystemExit(f"the approvals API must be https, got {url}")
         data = json.dumps(body).encode() if body is not None else None
         req = AWSRequest(method=method, url=url, data=data, headers={"content-type": "application/json"})
-        creds = self.target.session.get_credentials()
-        SigV4Auth(creds.get_frozen_credentials(), "execute-api", self.target.session.region_name).add_auth(
-            req
-        )
+        SigV4Auth(self._role_credentials(), "execute-api", self.target.session.region_name).add_auth(req)
         http = urllib.request.Request(url, data=data, method=method, headers=dict(req.headers))  # noqa: S310 - https checked above
         try:
             with urllib.request.urlopen(http, timeout=30) as resp:  # noqa: S310 - https URL from the stack
@@ -81,9 +89,28 @@ class ApprovalsClient:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
 
+    def _role_credentials(self) -> Any:
+        """Your session of the role: source identity = session name = your IAM user name."""
+        from botocore.credentials import Credentials
+
+        sts = self.target.session.client("sts")
+        me = sts.get_caller_identity()
+        _, partition, _, _, account, resource = str(me["Arn"]).split(":", 5)
+        user = self.named or resource.rsplit("/", 1)[-1]
+        serial, code = self.mfa
+        extra = {"SerialNumber": serial, "TokenCode": code} if serial and code else {}
+        out = sts.assume_role(
+            RoleArn=f"arn:{partition}:iam::{account}:role/{self.role_name()}",
+            RoleSessionName=user,
+            SourceIdentity=user,
+            **extra,
+        )["Credentials"]
+        return Credentials(out["AccessKeyId"], out["SecretAccessKey"], out["SessionToken"])
+
 
 def _approvals(args: argparse.Namespace) -> ApprovalsClient:
-    return ApprovalsClient(Target.from_args(args), args.user, args.role)
+    mfa = (getattr(args, "mfa_serial", None), getattr(args, "mfa_code", None))
+    return ApprovalsClient(Target.from_args(args), args.user, args.role, mfa)
 
 
 def _answer(code: int, body: Any, as_json: bool = True) -> int:
@@ -128,14 +155,28 @@ def cmd_approvals(args: argparse.Namespace) -> int:
     if args.action == "show":
         return _show(client, args)
     if args.action == "approve":
-        code, body = client.call(
-            "POST",
-            f"/closes/{args.period}/approve",
-            {"comment": args.comment or "", "exclude": args.exclude or []},
-        )
-        return _answer(code, body)
-    code, body = client.call("POST", f"/closes/{args.period}/reject", {"comment": args.comment or ""})
+        return _approve(client, args)
+    reject: dict[str, Any] = {"comment": args.comment or ""}
+    if args.run:
+        reject["run"] = args.run
+    code, body = client.call("POST", f"/closes/{args.period}/reject", reject)
     return _answer(code, body)
+
+
+def _approve(client: ApprovalsClient, args: argparse.Namespace) -> int:
+    """Approve the run and proposal digest you were shown (`--run`, `--digest` from `show`);
+    without them, the ones the close shows now, printed first so you see what you approve."""
+    run, digest = args.run, args.digest
+    if run is None or digest is None:
+        code, meta = client.call("GET", f"/closes/{args.period}")
+        if code >= 400:
+            return _answer(code, meta)
+        run = run if run is not None else meta["run"]
+        digest = digest if digest is not None else meta.get("proposal_digest", "")
+        print(f"approving {run}, proposal digest {digest or '(none)'}", file=sys.stderr)
+    body = {"run": run, "digest": digest, "comment": args.comment or "", "exclude": args.exclude or []}
+    code, answer = client.call("POST", f"/closes/{args.period}/approve", body)
+    return _answer(code, answer)
 
 
 def _list(client: ApprovalsClient, args: argparse.Namespace) -> int:
@@ -160,6 +201,9 @@ def _show(client: ApprovalsClient, args: argparse.Namespace) -> int:
         return _answer(code, body)
     prop = body.get("proposal") or {}
     print(f"{args.period}: {body['status']} (run {body['run']}, started by {body.get('started_by')})")
+    print(f"  proposal digest {body.get('proposal_digest') or '(none)'}")
+    for a in body.get("approvals") or []:
+        print(f"  approved by {a['by']} at {a['at']}")
     if prop:
         _print_proposal(prop)
     for e in body.get("audit", []):
@@ -185,11 +229,15 @@ def _print_proposal(prop: dict[str, Any]) -> None:
 def register(sub: Any) -> None:
     def who(parser: argparse.ArgumentParser, role: str) -> None:
         parser.add_argument(
-            "--user", help="local cloud only: who you are (default $USER); on AWS your role session"
+            "--user",
+            help="your user name: source identity and session name of the role (default: $USER locally,"
+            " your IAM user on AWS)",
         )
         parser.add_argument(
             "--role", default=role, help=f"local cloud only: finance or operator (default {role})"
         )
+        parser.add_argument("--mfa-serial", help="AWS: your MFA device, when the profile has no MFA session")
+        parser.add_argument("--mfa-code", help="AWS: the current MFA code")
 
     close = sub.add_parser("close", help="start the monthly close of a period (idempotent)")
     close.add_argument("--period", required=True, help="YYYY-MM")
@@ -208,6 +256,8 @@ def register(sub: Any) -> None:
     ap.add_argument(
         "--exclude", nargs="*", metavar="PARTNER_ID", help="approve without these partners (carried forward)"
     )
+    ap.add_argument("--run", help="approve/reject: the run you were shown (default: the current one)")
+    ap.add_argument("--digest", help="approve: the proposal digest you were shown (default: the current one)")
     ap.add_argument("--json", action="store_true")
     who(ap, "finance")
     ap.set_defaults(func=cmd_approvals)

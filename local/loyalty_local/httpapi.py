@@ -1,6 +1,12 @@
 """HTTP APIs in-process: a request is routed to the function whose `HttpApi` event (path and
 method, read from the template) matches, with the event API Gateway (payload 2.0) hands a
-function after IAM (SigV4) authentication."""
+function after IAM (SigV4) authentication.
+
+The caller's identity is made as on AWS: `user` assumes the role through STS with `user` as
+source identity and as session name (what the roles' trust policies require), and the request
+context carries what STS answered (`userArn`, `userId`/`callerId`: `<role id>:<session>`). moto
+evaluates no trust policy and keeps no source identity, so the local cloud cannot refuse a
+session name that differs from the source identity: it never makes one."""
 
 from __future__ import annotations
 
@@ -40,8 +46,9 @@ class HttpApiMixin(CloudBase):
         route = self.route(method, path)
         if route is None:
             return 404, {"message": "Not Found"}
-        arn = assumed_role_arn(self.role_name(role), user)
-        result, error = self.invoke(route.function, http_api_event(method, path, arn, body, route.key))
+        arn, user_id = assume_role_as(self.client("sts"), self.role_name(role), user)
+        event = http_api_event(method, path, arn, body, route.key, user_id)
+        result, error = self.invoke(route.function, event)
         if error:
             return 502, {"error": error}
         payload = result.get("body") or "null"
@@ -53,11 +60,26 @@ def assumed_role_arn(role_name: str, user: str) -> str:
     return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role_name}/{user}"
 
 
+def assume_role_as(sts: Any, role_name: str, user: str) -> tuple[str, str]:
+    """(userArn, userId) of `user`'s session of the role, from STS: source identity and session
+    name are both `user` (as the CLI assumes roles on AWS)."""
+    out = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}", RoleSessionName=user, SourceIdentity=user
+    )["AssumedRoleUser"]
+    return str(out["Arn"]), str(out["AssumedRoleId"])
+
+
 def http_api_event(
-    method: str, path: str, user_arn: str, body: dict[str, Any] | None, route_key: str | None = None
+    method: str,
+    path: str,
+    user_arn: str,
+    body: dict[str, Any] | None,
+    route_key: str | None = None,
+    user_id: str | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway (HTTP API, payload 2.0) hands the function after IAM authentication."""
     user = user_arn.rsplit("/", 1)[-1]
+    user_id = user_id or f"AROALOCAL:{user}"
     route_key = route_key or f"{method} {path}"
     raw_path, _, query = path.partition("?")
     event: dict[str, Any] = {
@@ -73,10 +95,10 @@ def http_api_event(
                 "iam": {
                     "accessKey": "ASIALOCAL",
                     "accountId": ACCOUNT_ID,
-                    "callerId": f"AROALOCAL:{user}",
+                    "callerId": user_id,
                     "principalOrgId": None,
                     "userArn": user_arn,
-                    "userId": f"AROALOCAL:{user}",
+                    "userId": user_id,
                 }
             },
             "domainName": "local",

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
+import boto3
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.memory import MemoryCipher, MemoryStore
+from loyalty.adapters.s3sqs import KmsTokenCipher
 from loyalty.close.header import CloseMeta
 from loyalty.close.ledger import Entry, entry_id
 from loyalty.close.proposal import SummaryFigures
@@ -25,8 +27,10 @@ Store = DynamoStore | MemoryStore
 
 
 def dynamo_table() -> DynamoStore:
-    """A DynamoStore on a fresh table with the template's key schema, on moto."""
-    return DynamoStore(make_table(), REGION)
+    """A DynamoStore on a fresh table with the template's key schema, on moto; callback tokens
+    encrypted with a KMS key of their own (as the stack's TOKEN_KEY_ID)."""
+    key = boto3.client("kms", region_name=REGION).create_key(Description="tokens")["KeyMetadata"]["KeyId"]
+    return DynamoStore(make_table(), REGION).with_token_cipher(KmsTokenCipher(key, REGION))
 
 
 @pytest.fixture(params=["dynamo", "memory"])
@@ -70,6 +74,7 @@ def test_a_header_reads_back_as_written(store: Store) -> None:
         "started_at": "2026-09-01T02:00:00Z",
         "proposal": "close/2026-08/close-2026-08/proposal.json",
         "summary": figures.to_json(),
+        "proposal_digest": "",
         "period": "2026-08",
         "status": "proposed",
         "run": "close-2026-08",

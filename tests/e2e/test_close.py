@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.s3sqs import KmsTokenCipher
 from loyalty.close.ledger import Ledger, payable_account
 from loyalty_factories.small import RATES, RULES, sales_csv
 from loyalty_local.cloud import REGION, LocalCloud
@@ -84,7 +85,7 @@ def sale(
 def start(cloud: LocalCloud, period: str, user: str | None = None, rerun: bool = False) -> dict[str, Any]:
     if user is None:  # the monthly schedule (EventBridge), here fired for a given period
         return cloud.fire_schedule("CloseStarterFunction", {"period": period})  # type: ignore[no-any-return]
-    code, body = cloud.api("POST", "/closes", user, "finance", {"period": period, "rerun": rerun})
+    code, body = cloud.api("POST", "/closes", user, "operator", {"period": period, "rerun": rerun})
     assert code == 200, body
     return body  # type: ignore[no-any-return]
 
@@ -101,11 +102,18 @@ def awaiting(cloud: LocalCloud, run: str) -> dict[str, Any]:
 
 
 def decide(cloud: LocalCloud, period: str, user: str, action: str, **body: Any) -> tuple[int, Any]:
+    """A finance decision; an approval names the run and proposal digest `show` gives now."""
+    if action == "approve":
+        shown = cloud.api("GET", f"/closes/{period}", user, "finance")[1]
+        body = {"run": shown.get("run"), "digest": shown.get("proposal_digest"), **body}
     return cloud.api("POST", f"/closes/{period}/{action}", user, "finance", body)
 
 
 def store(cloud: LocalCloud) -> DynamoStore:
-    return DynamoStore(cloud.outputs["TableName"], REGION)
+    """The stack's table, reading callback tokens with the key the approvals function uses."""
+    env = cloud.functions["ApprovalsApiFunction"].env
+    key = env.get("TOKEN_KEY_ID") or env["DATA_KEY_ID"]
+    return DynamoStore(cloud.outputs["TableName"], REGION).with_token_cipher(KmsTokenCipher(key, REGION))
 
 
 def line(cloud: LocalCloud, partner: str, period: str) -> Any:
@@ -151,6 +159,8 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     )
     assert cloud.api("GET", "/closes/2026-08", "fiona", "finance")[1]["status"] == "rejected"
     code, body = cloud.api("POST", "/closes", "fiona", "finance", {"period": "2026-08"})
+    assert code == 403 and "needs the operator role" in body["error"]  # finance never starts one
+    code, body = cloud.api("POST", "/closes", "fiona", "operator", {"period": "2026-08"})
     assert code == 409 and "--rerun" in body["error"]
 
     rerun = start(cloud, "2026-08", user="fiona", rerun=True)
@@ -158,8 +168,13 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     awaiting(cloud, "close-2026-08-r2")
     code, body = decide(cloud, "2026-08", "fiona", "approve", comment="mine")
     assert code == 403 and "maker-checker" in body["error"]
+    for session in ("fiona.2", "Fiona", "fiona "):  # another session name is not another person
+        code, body = decide(cloud, "2026-08", session, "approve", comment="mine")
+        assert code == 403, (session, body)
     code, body = decide(cloud, "2026-08", "frank", "approve", comment="checked against the ERP")
     assert code == 200, body
+    retry = decide(cloud, "2026-08", "frank", "approve", comment="checked against the ERP")
+    assert retry == (200, body)  # an API retry gets the recorded decision
     assert cloud.wait_execution("close-2026-08-r2")["status"] == "SUCCEEDED"
 
     a = line(cloud, "P00001", "2026-08")
@@ -240,11 +255,13 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     upload(cloud, "P00002", "oct", [sale("B-ret", "P00002", "2026-10-01", "2000.00", qty=-1, orig="B1")])
     octo = start(cloud, "2026-10")
     awaiting(cloud, octo["run"])
-    cloud.faults.crash_after("CloseWorkerFunction", 3)  # the pay batch dies after P00001's transaction
+    # the pay batch dies after P00001's transaction (its calls: the header and the audit trail it
+    # verifies the approval against, the review file, the committed lines, the transaction)
+    cloud.faults.crash_after("CloseWorkerFunction", 5)
     code, body = decide(cloud, "2026-10", "frank", "approve", comment="ok")
     assert code == 200, body
     assert cloud.wait_execution(octo["run"])["status"] == "SUCCEEDED"
-    assert [f[:2] for f in cloud.faults.fired] == [("CloseWorkerFunction", 3)]
+    assert [f[:2] for f in cloud.faults.fired] == [("CloseWorkerFunction", 5)]
     assert cloud.faults.fired[0][2].endswith("TransactWriteItems")  # right after P00001's commit
     a = line(cloud, "P00001", "2026-10")
     # carried 100 + Sep 1 sale (300 at Silver) - the late return of A0 at its original 2 % (30)

@@ -27,12 +27,18 @@ def run_close(cloud: LocalCloud, partners: int, sellers: int) -> dict[str, float
     run = cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})["run"]
     cloud.wait_execution(
         run,
-        until=lambda c: c.api("GET", "/closes/2026-08", "a", "finance")[1]["status"] == "awaiting_approval",
+        until=lambda c: (
+            c.api("GET", "/closes/2026-08", "anna", "finance")[1]["status"] == "awaiting_approval"
+        ),
         timeout=3600,
     )
     t2 = time.perf_counter()
-    code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", {"comment": "scale"})
-    assert code == 200, body
+    shown = cloud.api("GET", "/closes/2026-08", "anna", "finance")[1]
+    ask = {"comment": "scale", "run": shown["run"], "digest": shown["proposal_digest"]}
+    code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", ask)
+    if code == 200 and body["status"] == "pending_second":  # above the dual-approval total
+        code, body = cloud.api("POST", "/closes/2026-08/approve", "fiona", "finance", ask)
+    assert code == 200 and body["status"] == "approved", body
     ex = cloud.wait_execution(run, timeout=3600)
     t3 = time.perf_counter()
     assert ex["status"] == "SUCCEEDED", ex

@@ -177,6 +177,11 @@ def test_loyalty_cli_closes_a_month_and_finance_approves(server: str, tmp_path: 
     )
     r = run(*ap, "approve", "2026-08", "--user", "olga", "--role", "operator", endpoint=server)
     assert r.returncode == 2 and "finance role" in r.stderr
+    # olga started the run: as finance, under another spelling of her name, she is still olga
+    r = run(*ap, "approve", "2026-08", "--user", "Olga", endpoint=server)
+    assert r.returncode == 2 and "maker-checker" in r.stderr, r.stdout + r.stderr
+    r = run(*ap, "approve", "2026-08", "--user", "olga.2", endpoint=server)
+    assert r.returncode == 2 and "is not a person's user name" in r.stderr, r.stdout + r.stderr
     r = run(*ap, "approve", "2026-08", "--user", "frank", "--comment", "ok", endpoint=server)
     assert r.returncode == 0 and json.loads(r.stdout)["approved_by"] == "frank", r.stdout + r.stderr
     deadline = time.monotonic() + 120

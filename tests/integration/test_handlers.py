@@ -82,7 +82,9 @@ def test_close_starter_with_sample_schedule_event(cloud: LocalCloud) -> None:
     assert error is None and again["started"] is False
     ex = cloud.wait_execution(
         "close-2026-08",
-        until=lambda c: c.api("GET", "/closes/2026-08", "f", "finance")[1]["status"] == "awaiting_approval",
+        until=lambda c: (
+            c.api("GET", "/closes/2026-08", "fiona", "finance")[1]["status"] == "awaiting_approval"
+        ),
     )
     assert ex["status"] == "RUNNING"
 
@@ -102,19 +104,57 @@ def test_approvals_api_with_sample_event(cloud: LocalCloud) -> None:
     cloud.fire_schedule("CloseStarterFunction", {"period": "2026-08"})
     cloud.wait_execution(
         "close-2026-08",
-        until=lambda c: c.api("GET", "/closes/2026-08", "f", "finance")[1]["status"] == "awaiting_approval",
+        until=lambda c: (
+            c.api("GET", "/closes/2026-08", "fiona", "finance")[1]["status"] == "awaiting_approval"
+        ),
     )
+    digest = cloud.api("GET", "/closes/2026-08", "fiona", "finance")[1]["proposal_digest"]
     role = cloud.role_name("finance")
-    result, error = cloud.invoke("ApprovalsApiFunction", event("api_approve.json", user="frank", role=role))
+    sample = event("api_approve.json", user="frank", role=role, digest=digest)
+    result, error = cloud.invoke("ApprovalsApiFunction", sample)
     assert error is None and result["statusCode"] == 200
     body = json.loads(result["body"])
     assert (body["approved_by"], body["exclude"]) == ("frank", ["P00003"])
-    again, _ = cloud.invoke("ApprovalsApiFunction", event("api_approve.json", user="frank", role=role))
-    assert again["statusCode"] == 409  # decided once
+    again, _ = cloud.invoke("ApprovalsApiFunction", sample)  # an API retry: the recorded decision
+    assert again["statusCode"] == 200 and json.loads(again["body"]) == body
+    other = event("api_approve.json", user="fiona", role=role, digest=digest)
+    refused, _ = cloud.invoke("ApprovalsApiFunction", other)
+    assert refused["statusCode"] == 409 and "approved by frank" in json.loads(refused["body"])["error"]
     stranger, _ = cloud.invoke(
-        "ApprovalsApiFunction", event("api_approve.json", user="mallory", role="SomeOtherRole")
+        "ApprovalsApiFunction", event("api_approve.json", user="mallory", role="SomeOtherRole", digest=digest)
     )
     assert stranger["statusCode"] == 403
+    assert cloud.wait_execution("close-2026-08")["status"] == "SUCCEEDED"
+
+
+def test_approvals_api_binds_the_person_to_the_role_session(cloud: LocalCloud) -> None:
+    """Issue 9, point 4: alice starts as operator; as finance, "alice.2", "Alice" or "alice " is
+    still alice or nobody, never her own checker. Finance does not start closes."""
+    code, refused = cloud.api("POST", "/closes", "fiona", "finance", {"period": "2026-08"})
+    assert code == 403 and "needs the operator role" in refused["error"]
+    code, started = cloud.api("POST", "/closes", "alice", "operator", {"period": "2026-08"})
+    assert code == 200 and started["started"]
+    cloud.wait_execution(
+        "close-2026-08",
+        until=lambda c: (
+            c.api("GET", "/closes/2026-08", "frank", "finance")[1]["status"] == "awaiting_approval"
+        ),
+    )
+    shown = cloud.api("GET", "/closes/2026-08", "frank", "finance")[1]
+    assert shown["started_by"] == "alice"
+    ask = {"run": shown["run"], "digest": shown["proposal_digest"], "comment": "mine"}
+    for session in ("alice.2", "Alice", "alice ", "ALICE"):
+        code, body = cloud.api("POST", "/closes/2026-08/approve", session, "finance", ask)
+        assert code == 403, (session, body)
+    code, body = cloud.api(
+        "POST", "/closes/2026-08/approve", "frank", "finance", {**ask, "digest": "sha256:0"}
+    )
+    assert code == 409 and "nothing was decided" in body["error"]
+    code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", {"comment": "no run"})
+    assert code == 400  # the approval names what finance was shown
+    assert cloud.api("GET", "/closes/2026-08", "frank", "finance")[1]["status"] == "awaiting_approval"
+    code, body = cloud.api("POST", "/closes/2026-08/approve", "frank", "finance", ask)
+    assert code == 200 and body["approved_by"] == "frank"
     assert cloud.wait_execution("close-2026-08")["status"] == "SUCCEEDED"
 
 

@@ -9,9 +9,9 @@ import json
 import pytest
 from loyalty.close.approvals import Due, due
 from loyalty.close.runs import CloseError, CloseStatus
-from loyalty.kernel.identity import Caller
+from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
 
-from tests.unit.test_close_service import FIONA, FRANK, NOW, OLGA, World, meta, to_approval, world
+from tests.unit.test_close_service import FRANK, NOW, OLGA, World, meta, shown, to_approval, world
 
 S = CloseStatus
 H = dt.timedelta(hours=1)
@@ -26,7 +26,7 @@ def awaiting() -> tuple[World, str]:
 def test_only_finance_decides_and_only_finance_or_operators_read() -> None:
     w, _ = awaiting()
     with pytest.raises(CloseError, match="finance role") as operator:
-        w.approvals.approve(OLGA, "2026-08", "", (), NOW)
+        w.approvals.approve(OLGA, "2026-08", "", (), NOW, **shown(w))
     with pytest.raises(CloseError, match="neither") as stranger:
         w.approvals.closes(Caller("eve", frozenset({"sales-rep"})))
     assert (operator.value.status, stranger.value.status) == (403, 403)
@@ -35,16 +35,17 @@ def test_only_finance_decides_and_only_finance_or_operators_read() -> None:
 
 def test_who_started_a_run_may_not_approve_it() -> None:
     w = world()
-    to_approval(w, caller=FIONA)
+    alice = Caller("alice", frozenset({OPERATOR}))
+    to_approval(w, caller=alice)
     with pytest.raises(CloseError, match="maker-checker") as refused:
-        w.approvals.approve(FIONA, "2026-08", "mine", (), NOW)
+        w.approvals.approve(Caller("alice", frozenset({FINANCE})), "2026-08", "mine", (), NOW, **shown(w))
     assert refused.value.status == 403 and meta(w).status == S.AWAITING_APPROVAL
     assert w.workflow.succeeded == []
 
 
 def test_approve_hands_the_decision_to_the_workflow_once() -> None:
     w, run = awaiting()
-    result = w.approvals.approve(FRANK, "2026-08", "checked", ["P00003", "P00001", "P00003"], NOW)
+    result = w.approvals.approve(FRANK, "2026-08", "checked", ["P00003", "P00001", "P00003"], NOW, **shown(w))
     assert result.to_json() == {
         "period": "2026-08",
         "run": run,
@@ -62,27 +63,34 @@ def test_approve_hands_the_decision_to_the_workflow_once() -> None:
     }
     assert w.workflow.succeeded == [(f"token-{run}", decision)]
     assert meta(w).status == S.APPROVED and w.store.close_token("2026-08") is None
-    assert w.store.audit_log("2026-08")[-1].detail == {
-        "run": run,
-        "comment": "checked",
-        "exclude": ["P00001", "P00003"],
-    }
-    with pytest.raises(CloseError, match="is approved, not awaiting approval") as twice:
-        w.approvals.approve(FRANK, "2026-08", "again", (), NOW)
-    assert twice.value.status == 409 and len(w.workflow.succeeded) == 1
+    [entry] = [e for e in w.store.audit_log("2026-08") if e.action == "approved"]
+    assert (entry.actor, entry.detail) == (
+        "frank",
+        {
+            "run": run,
+            "digest": meta(w).proposal_digest,
+            "approved_at": "2026-09-01T02:00:00Z",
+            "comment": "checked",
+            "exclude": ["P00001", "P00003"],
+            "approval": "1 of 1",
+        },
+    )
+    with pytest.raises(CloseError, match="is approved by frank, not awaiting approval") as other:
+        w.approvals.approve(FRANK, "2026-08", "again", (), NOW, **shown(w))  # another decision
+    assert other.value.status == 409 and len(w.workflow.succeeded) == 1
 
 
 def test_exclusions_must_be_partner_ids() -> None:
     w, _ = awaiting()
     with pytest.raises(CloseError, match="not partner ids: bad id!") as bad:
-        w.approvals.approve(FRANK, "2026-08", "", ["P00001", "bad id!"], NOW)
+        w.approvals.approve(FRANK, "2026-08", "", ["P00001", "bad id!"], NOW, **shown(w))
     assert bad.value.status == 400 and meta(w).status == S.AWAITING_APPROVAL
 
 
 def test_exclusions_must_be_partners_of_the_registry() -> None:
     w, _ = awaiting()
     with pytest.raises(CloseError, match="unknown partners, nothing was approved: P0001") as unknown:
-        w.approvals.approve(FRANK, "2026-08", "hold Acme", ["P0001"], NOW)  # a typo of P00001
+        w.approvals.approve(FRANK, "2026-08", "hold Acme", ["P0001"], NOW, **shown(w))  # a typo of P00001
     assert unknown.value.status == 400 and meta(w).status == S.AWAITING_APPROVAL
     assert w.workflow.succeeded == [] and w.store.close_token("2026-08") is not None
 
@@ -161,7 +169,7 @@ def test_a_failed_approval_callback_is_recorded_and_the_sweep_delivers_it() -> N
     w, run = awaiting()
     w.workflow.broken = 1  # the callback does not reach Step Functions
     with pytest.raises(ConnectionError):
-        w.approvals.approve(FRANK, "2026-08", "checked", ["P00001"], NOW)
+        w.approvals.approve(FRANK, "2026-08", "checked", ["P00001"], NOW, **shown(w))
     assert meta(w).status == S.APPROVED and w.store.close_token("2026-08") == f"token-{run}"
     assert w.workflow.succeeded == []
     swept = w.approvals.sweep(NOW + H)
@@ -190,7 +198,7 @@ def test_a_failed_rejection_callback_is_delivered_by_the_sweep() -> None:
 
 def test_a_decision_the_workflow_already_has_only_drops_the_token() -> None:
     w, run = awaiting()
-    w.approvals.approve(FRANK, "2026-08", "ok", (), NOW)
+    w.approvals.approve(FRANK, "2026-08", "ok", (), NOW, **shown(w))
     assert w.store.close_token("2026-08") is None and len(w.workflow.succeeded) == 1
     # a crash between the callback and dropping the token: the token is still stored
     m = meta(w)

@@ -121,6 +121,13 @@ def to_approval(w: World, period: str = "2026-08", caller: Caller = OLGA) -> tup
     return run, manifest
 
 
+def shown(w: World, period: str = "2026-08") -> dict[str, str]:
+    """What finance was shown and names in its approval: the run and the proposal digest."""
+    m = w.store.close_meta(period)
+    assert m is not None
+    return {"run": m.run, "digest": m.proposal_digest}
+
+
 def pay_out(w: World, run: str, manifest: str, period: str = "2026-08") -> None:
     """What the state machine does once finance approved: pay, bank files, statements, finish."""
     decision = Decision.from_json(w.workflow.succeeded[-1][1])
@@ -134,7 +141,7 @@ def pay_out(w: World, run: str, manifest: str, period: str = "2026-08") -> None:
 
 def approved_run(w: World, exclude: tuple[str, ...] = ()) -> tuple[str, str]:
     run, manifest = to_approval(w)
-    w.approvals.approve(FRANK, "2026-08", "checked", exclude, NOW)
+    w.approvals.approve(FRANK, "2026-08", "checked", exclude, NOW, **shown(w))
     pay_out(w, run, manifest)
     return run, manifest
 
@@ -306,7 +313,7 @@ def test_re_running_the_steps_changes_nothing() -> None:
 def test_a_commit_an_earlier_attempt_made_is_found_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
     w = world()
     run, manifest = to_approval(w)
-    w.approvals.approve(FRANK, "2026-08", "ok", (), NOW)
+    w.approvals.approve(FRANK, "2026-08", "ok", (), NOW, **shown(w))
     first_batch = w.batches(manifest)[0]
     decision = Decision.from_json(w.workflow.succeeded[-1][1])
     assert w.close.pay("2026-08", run, first_batch, decision).committed == 2

@@ -122,4 +122,5 @@ class Services(ABC):
             self.workflow(),
             reminder=dt.timedelta(hours=s.approval_reminder_hours),
             timeout=dt.timedelta(hours=s.approval_timeout_hours),
+            dual_above_eur=s.dual_approval_eur,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +42,15 @@ class Settings(BaseModel):
     debtor_name: str = Field(default="Partner Program", alias="DEBTOR_NAME")
     debtor_iban: str = Field(default="", alias="DEBTOR_IBAN")
     debtor_bic: str = Field(default="", alias="DEBTOR_BIC")
+    # approvals: finance callback tokens are encrypted with this key (empty: DATA_KEY_ID's);
+    # above this payout total (EUR) two different finance people must approve a close
+    token_key_id: str = Field(default="", alias="TOKEN_KEY_ID")
+    dual_approval_eur: Decimal = Field(default=Decimal(100_000), alias="DUAL_APPROVAL_EUR", ge=0)
+
+    @property
+    def approval_token_key(self) -> str:
+        """The KMS key of the approval callback tokens: TOKEN_KEY_ID, else DATA_KEY_ID."""
+        return self.token_key_id or self.data_key_id
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

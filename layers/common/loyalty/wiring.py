@@ -4,7 +4,14 @@ of `loyalty.assembly` (used by the Lambda handlers)."""
 from __future__ import annotations
 
 from loyalty.adapters.dynamo import DynamoStore
-from loyalty.adapters.s3sqs import KmsCipher, S3Blobs, SnsNotifier, SqsFifoQueue, StepFunctions
+from loyalty.adapters.s3sqs import (
+    KmsCipher,
+    KmsTokenCipher,
+    S3Blobs,
+    SnsNotifier,
+    SqsFifoQueue,
+    StepFunctions,
+)
 from loyalty.assembly import Services
 from loyalty.settings import Settings
 
@@ -14,9 +21,11 @@ class Container(Services):
         s = settings
         bank_key = s.bank_key_id or s.data_key_id
         cipher = KmsCipher(bank_key, s.region, s.endpoint_url) if bank_key else None
+        key = s.approval_token_key
+        tokens = KmsTokenCipher(key, s.region, s.endpoint_url) if key else None
         super().__init__(
             settings,
-            DynamoStore(s.table_name, s.region, s.endpoint_url, cipher),
+            DynamoStore(s.table_name, s.region, s.endpoint_url, cipher).with_token_cipher(tokens),
             S3Blobs(s.bucket, s.region, s.endpoint_url, s.locked_prefix, s.lock_retention_days),
             SnsNotifier(s.events_topic_arn, s.region, s.endpoint_url),
             SnsNotifier(s.ops_topic_arn, s.region, s.endpoint_url),

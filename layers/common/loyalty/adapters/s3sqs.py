@@ -209,3 +209,32 @@ def _callback() -> Iterator[None]:
         if exc.response.get("Error", {}).get("Code") in _GONE:
             raise CallbackGone(str(exc)) from exc
         raise
+
+
+class KmsTokenCipher:
+    """Approval callback tokens at rest: their own key (TOKEN_KEY_ID), and the encryption context
+    {"purpose": "approval-token", "period": <period>}, so a token decrypts only for its own close
+    and only where the key policy allows that context."""
+
+    PURPOSE = "approval-token"
+
+    def __init__(self, key_id: str, region: str, endpoint_url: str | None = None) -> None:
+        self.key_id = key_id
+        self.kms = client("kms", region, endpoint_url)
+
+    def _context(self, period: str) -> dict[str, str]:
+        return {"purpose": self.PURPOSE, "period": period}
+
+    def encrypt(self, plain: str, context: str) -> str:
+        out = self.kms.encrypt(
+            KeyId=self.key_id, Plaintext=plain.encode(), EncryptionContext=self._context(context)
+        )
+        return base64.b64encode(out["CiphertextBlob"]).decode()
+
+    def decrypt(self, token: str, context: str) -> str:
+        out = self.kms.decrypt(
+            KeyId=self.key_id,
+            CiphertextBlob=base64.b64decode(token),
+            EncryptionContext=self._context(context),
+        )
+        return out["Plaintext"].decode()  # type: ignore[no-any-return]

@@ -5,21 +5,46 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from enum import Enum
 
+from loyalty.close.approval_rules import (
+    APPROVED_ACTION,
+    Approval,
+    approvals_required,
+    check_approver,
+    check_joins_quorum,
+    check_shown,
+    recorded_approvals,
+    require_finance,
+    require_operator,
+    require_reader,
+    verify_for_payment,
+)
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.notices import approval_reminder
 from loyalty.close.ports import ApprovalStore, CallbackGone, Workflow
-from loyalty.close.results import Approved, CloseView, Rejected, Sweep
+from loyalty.close.results import Approved, AwaitingSecond, CloseView, Rejected, Sweep
 from loyalty.close.runs import CloseError, CloseStatus
 from loyalty.kernel.clock import iso_seconds, parse_seconds
-from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
-from loyalty.kernel.ids import PARTNER_ID_RE
+from loyalty.kernel.identity import Caller, same_person
 from loyalty.kernel.periods import check_period
 from loyalty.kernel.ports import BlobStore, Notifier
 
 AWAITING = CloseStatus.AWAITING_APPROVAL
 DECIDED = frozenset({CloseStatus.APPROVED, CloseStatus.REJECTED, CloseStatus.TIMED_OUT})
+# above this payout total (EUR) two different finance people must approve (setting DUAL_APPROVAL_EUR)
+DUAL_APPROVAL_EUR = Decimal(100_000)
+__all__ = [
+    "ApprovalService",
+    "Due",
+    "check_approver",
+    "decision_of",
+    "due",
+    "require_finance",
+    "require_operator",
+    "verify_for_payment",
+]
 
 
 class Due(Enum):
@@ -30,23 +55,11 @@ class Due(Enum):
     HEARTBEAT = "heartbeat"  # keep the callback alive
 
 
-def require_finance(caller: Caller) -> None:
-    if FINANCE not in caller.roles:
-        raise CloseError(f"{caller.user} does not hold the finance role", 403)
-
-
-def require_reader(caller: Caller) -> None:
-    if not caller.roles & {FINANCE, OPERATOR}:
-        raise CloseError(f"{caller.user} holds neither the finance nor the operator role", 403)
-
-
-def check_approver(caller: Caller, meta: CloseMeta, exclude: Sequence[str]) -> None:
-    """Maker-checker: who started a run may not approve it; exclusions must be partner ids."""
-    if caller.user == meta.started_by:
-        raise CloseError(f"{caller.user} started this run and may not approve it (maker-checker)", 403)
-    bad = [p for p in exclude if not PARTNER_ID_RE.match(p)]
-    if bad:
-        raise CloseError(f"not partner ids: {', '.join(bad)}", 400)
+def _not_awaiting(meta: CloseMeta) -> CloseError:
+    """A request about a close that is not waiting for a decision (or not this one): 409."""
+    who = meta.approved_by or meta.rejected_by
+    decided = f"{meta.status} by {who}" if who and meta.status not in {AWAITING} else str(meta.status)
+    return CloseError(f"the close of {meta.period} is {decided}, not awaiting approval: nothing was changed")
 
 
 def decision_of(meta: CloseMeta) -> Decision:
@@ -77,7 +90,9 @@ class ApprovalService:
         workflow: Workflow,
         reminder: dt.timedelta,
         timeout: dt.timedelta,
+        dual_above_eur: Decimal = DUAL_APPROVAL_EUR,
     ) -> None:
+        self.dual_above_eur = dual_above_eur
         self.store = store
         self.blobs = blobs
         self.finance = finance
@@ -101,16 +116,17 @@ class ApprovalService:
         proposal = json.loads(self.blobs.get(meta.proposal)) if meta.proposal else None
         return CloseView(meta, proposal, self.store.audit_log(period))
 
-    def _awaiting(self, period: str) -> tuple[CloseMeta, str]:
+    def _header(self, period: str) -> CloseMeta:
         meta = self.store.close_meta(check_period(period))
         if meta is None:
             raise CloseError(f"no close for {period}", 404)
-        if meta.status != AWAITING:
-            raise CloseError(f"the close of {period} is {meta.status}, not awaiting approval", 409)
-        token = self.store.close_token(period)
+        return meta
+
+    def _token(self, meta: CloseMeta) -> str:
+        token = self.store.close_token(meta.period)
         if not token:
-            raise CloseError(f"the close of {period} has no pending approval", 409)
-        return meta, token
+            raise CloseError(f"the close of {meta.period} has no pending approval", 409)
+        return token
 
     def _decide(self, meta: CloseMeta, status: CloseStatus) -> None:
         """Record the decision; the callback token stays until the decision has reached the
@@ -136,32 +152,104 @@ class ApprovalService:
         self.store.save_close_meta(meta, expect=(meta.status,), expect_run=meta.run, clear_token=True)
 
     def approve(
-        self, caller: Caller, period: str, comment: str, exclude: Sequence[str], now: dt.datetime
-    ) -> Approved:
+        self,
+        caller: Caller,
+        period: str,
+        comment: str,
+        exclude: Sequence[str],
+        now: dt.datetime,
+        run: str,
+        digest: str,
+    ) -> Approved | AwaitingSecond:
+        """One finance person's approval of the run and proposal they were shown. Above the
+        configured payout total it takes two different people: the first is recorded (pending
+        the second), the second completes it; only then is the workflow told. Repeating one's
+        own approval (an API retry) answers what is recorded and changes nothing."""
         require_finance(caller)
-        meta, token = self._awaiting(period)
+        meta = self._header(period)
+        new = Approval(caller.user, iso_seconds(now), run, digest, comment, tuple(sorted(set(exclude))))
+        if meta.status != AWAITING:
+            return self._approved_already(meta, new)
+        token = self._token(meta)
+        check_shown(meta, run, digest)
         check_approver(caller, meta, exclude)
         unknown = sorted(p for p in set(exclude) if self.store.get_partner(p) is None)
         if unknown:  # a typo would pay the partner finance meant to hold back
             raise CloseError(f"unknown partners, nothing was approved: {', '.join(unknown)}", 400)
-        decision = Decision(caller.user, iso_seconds(now), comment, tuple(sorted(set(exclude))))
+        recorded = recorded_approvals(meta)
+        required = meta.approvals_required or approvals_required(meta, self.dual_above_eur)
+        if not check_joins_quorum(new, recorded):
+            return AwaitingSecond(period, meta.run, caller.user, len(recorded), required)
+        approvals = [*recorded, new]
+        meta.approvals, meta.approvals_required = [a.to_json() for a in approvals], required
+        if len(approvals) < required:
+            if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run):
+                raise CloseError(f"the close of {period} was decided concurrently", 409)
+            self._audit_approval(meta, new, len(approvals), required)
+            return AwaitingSecond(period, meta.run, caller.user, len(approvals), required)
+        decision = Decision(", ".join(a.by for a in approvals), new.at, comment, new.exclude)
         meta.approved_by, meta.approved_at = decision.approved_by, decision.approved_at
         meta.comment, meta.exclude = comment, list(decision.exclude)
         self._decide(meta, CloseStatus.APPROVED)
-        self.store.audit(
-            period,
-            caller.user,
-            "approved",
-            {"run": meta.run, "comment": comment, "exclude": list(decision.exclude)},
-        )
+        self._audit_approval(meta, new, len(approvals), required)
         self._deliver(meta, token)
         return Approved(period, meta.run, decision)
 
-    def reject(self, caller: Caller, period: str, comment: str) -> Rejected:
+    def _audit_approval(self, meta: CloseMeta, a: Approval, n: int, required: int) -> None:
+        """Every approval is its own immutable audit entry: what Pay verifies the run against."""
+        detail = {
+            "run": meta.run,
+            "digest": a.digest,
+            "approved_at": a.at,
+            "comment": a.comment,
+            "exclude": list(a.exclude),
+            "approval": f"{n} of {required}",
+        }
+        self.store.audit(meta.period, a.by, APPROVED_ACTION, detail)
+
+    def _approved_already(self, meta: CloseMeta, new: Approval) -> Approved:
+        """A decided close: the same approval again by one of its approvers (an API retry) gets
+        the recorded decision (its callback delivered again only if the token is still held);
+        anything else is refused, with what was decided."""
+        mine = [a for a in recorded_approvals(meta) if a.same_decision(new)]
+        if meta.status not in {CloseStatus.APPROVED, CloseStatus.PAYING, CloseStatus.PAID} or not mine:
+            raise _not_awaiting(meta)
+        self._audited(meta, mine[0])
+        if meta.has_token:
+            token = self.store.close_token(meta.period)
+            if token:
+                self._deliver(meta, token)
+        return Approved(meta.period, meta.run, decision_of(meta))
+
+    def _audited(self, meta: CloseMeta, mine: Approval) -> None:
+        """A crash between recording a decision and auditing it leaves an approval Pay would not
+        accept (it verifies against the audit trail): the approver's retry writes the entry."""
+        entries = self.store.audit_log(meta.period)
+        if any(
+            e.action == APPROVED_ACTION and e.detail.get("run") == meta.run and same_person(e.actor, mine.by)
+            for e in entries
+        ):
+            return
+        recorded = recorded_approvals(meta)
+        n = next(i for i, a in enumerate(recorded, 1) if same_person(a.by, mine.by))
+        self._audit_approval(meta, mine, n, meta.approvals_required or len(recorded))
+
+    def reject(self, caller: Caller, period: str, comment: str, run: str | None = None) -> Rejected:
+        """Any finance person rejects the run (a reject by either of two approvers rejects it).
+        Repeating one's own rejection answers the recorded one and changes nothing."""
         require_finance(caller)
         if not comment.strip():
             raise CloseError("a rejection needs a comment saying why", 400)
-        meta, token = self._awaiting(period)
+        meta = self._header(period)
+        if run is not None and run != meta.run:
+            raise CloseError(f"you were shown run {run}, but the close of {period} is run {meta.run}", 409)
+        if meta.status == CloseStatus.REJECTED and same_person(meta.rejected_by or "", caller.user):
+            if meta.has_token and (token := self.store.close_token(period)):
+                self._deliver(meta, token)
+            return Rejected(period, meta.run, meta.rejected_by or "", meta.comment or "")
+        if meta.status != AWAITING:
+            raise _not_awaiting(meta)
+        token = self._token(meta)
         meta.rejected_by, meta.comment = caller.user, comment
         self._decide(meta, CloseStatus.REJECTED)
         self.store.audit(period, caller.user, "rejected", {"run": meta.run, "comment": comment})

@@ -32,6 +32,7 @@ class CloseMeta:
     proposal: str | None = None
     summary: SummaryFigures | None = None
     manifest: str | None = None
+    proposal_digest: str = ""  # digest of the proposal finance is shown (set at Propose)
     requested_at: str | None = None
     reminded_at: str | None = None
     approved_by: str | None = None
@@ -45,6 +46,8 @@ class CloseMeta:
     finished_at: str | None = None
     ended: str | None = None
     reason: str | None = None
+    approvals: list[dict[str, Any]] | None = None  # each finance approval of the run (quorum)
+    approvals_required: int | None = None  # different approvers the payout total needs
     has_token: bool = False  # the store holds a callback token (the token itself is never shown)
 
     def to_data(self) -> dict[str, Any]:
@@ -69,7 +72,7 @@ class CloseMeta:
         kw: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         if kw.get("summary") is not None:
             kw["summary"] = SummaryFigures.from_json(kw["summary"])
-        for k in ("exclude", "bank_files"):
+        for k in ("exclude", "bank_files", "approvals"):
             if kw.get(k) is not None:
                 kw[k] = list(kw[k])
         return cls(period=period, status=CloseStatus(status), run=run, has_token=has_token, **kw)

@@ -124,6 +124,27 @@ class Approved:
 
 
 @dataclass(frozen=True)
+class AwaitingSecond:
+    """An approval recorded while the quorum is not met yet: the run waits for another approver."""
+
+    period: str
+    run: str
+    approved_by: str
+    approvals: int
+    required: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "run": self.run,
+            "status": "pending_second",
+            "approved_by": self.approved_by,
+            "approvals": self.approvals,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True)
 class Rejected:
     period: str
     run: str

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
 
-from loyalty.kernel.identity import FINANCE, OPERATOR, Caller
+from loyalty.kernel.identity import OPERATOR, Caller
 from loyalty.kernel.periods import previous_period
 
 
@@ -64,9 +64,10 @@ def _prefix(period: str, run: str) -> str:
 
 
 def check_may_start(period: str, caller: Caller, now: dt.datetime) -> None:
-    """The schedule, finance or an operator may start the close of a month that is over."""
-    if caller.user != "schedule" and not caller.roles & {FINANCE, OPERATOR}:
-        raise CloseError(f"{caller.user} may not start a close (needs the finance or operator role)", 403)
+    """The schedule or an operator may start the close of a month that is over (finance checks
+    closes, it never makes one: maker-checker)."""
+    if caller.user != "schedule" and OPERATOR not in caller.roles:
+        raise CloseError(f"{caller.user} may not start a close (needs the operator role)", 403)
     if period >= f"{now.year:04d}-{now.month:02d}":
         raise CloseError(
             f"{period} is not over yet; a period can be closed from the 1st of the next month", 400

@@ -7,6 +7,7 @@ import json
 from collections.abc import Collection
 from decimal import Decimal
 
+from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.bankfiles import Debtor, Payment, bank_csv, pain001
 from loyalty.close.batches import JSON, PaymentRow, RunFiles
 from loyalty.close.header import CloseMeta, Decision
@@ -193,6 +194,9 @@ class CloseService:
     def pay(self, period: str, run: str, batch_key: str, decision: Decision) -> Paid:
         """Commit each partner once: close line, payout, ledger entries and next tier in one
         transaction keyed by (partner, period). A retry finds the committed ones and skips them."""
+        verify_for_payment(
+            self._meta(period, run), self.store.audit_log(period), dt.datetime.now(dt.UTC), decision
+        )
         proposals = [ln for ln in self.files.review(batch_key) if not ln.dormant]
         current = self.store.close_lines(period, [ln.partner_id for ln in proposals])
         payments: list[PaymentRow] = []

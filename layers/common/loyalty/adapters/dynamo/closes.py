@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -20,9 +20,27 @@ from loyalty.close.ledger import Entry
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals
+from loyalty.kernel.ports import Cipher
+
+
+class NoTokenKey(RuntimeError):
+    """A callback token with no key to encrypt it: it is never stored in the clear."""
 
 
 class CloseTables(SalesTables):
+    # the approval callback token is encrypted at rest with its own key (the composition root
+    # sets it: `with_token_cipher`), the period as encryption context
+    token_cipher: Cipher | None = None
+
+    def with_token_cipher(self, cipher: Cipher | None) -> Self:
+        self.token_cipher = cipher
+        return self
+
+    def _token_cipher(self) -> Cipher:
+        if self.token_cipher is None:
+            raise NoTokenKey("no key for approval callback tokens (TOKEN_KEY_ID or DATA_KEY_ID)")
+        return self.token_cipher
+
     # -- monthly close ------------------------------------------------------------------------
     def close_meta(self, period: str) -> CloseMeta | None:
         try:
@@ -33,9 +51,10 @@ class CloseTables(SalesTables):
 
     def close_token(self, period: str) -> str | None:
         try:
-            return str(self.m.Close.get(f"CLOSE#{period}", "META", consistent_read=True).token or "") or None
+            sealed = str(self.m.Close.get(f"CLOSE#{period}", "META", consistent_read=True).token or "")
         except self.m.Close.DoesNotExist:
             return None
+        return self._token_cipher().decrypt(sealed, period) if sealed else None
 
     def save_close_meta(
         self,
@@ -56,7 +75,7 @@ class CloseTables(SalesTables):
             C.gsi1sk.set(meta.period),
         ]
         if token is not None:
-            actions.append(C.token.set(token))
+            actions.append(C.token.set(self._token_cipher().encrypt(token, meta.period)))
         elif clear_token:
             actions.append(C.token.remove())
         cond: Condition | None = None

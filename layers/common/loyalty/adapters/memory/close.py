@@ -15,9 +15,10 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from loyalty.adapters.memory.earning import MemorySales
+from loyalty.adapters.memory.kernel import MemoryCipher
 from loyalty.adapters.memory.program import MemoryProgram
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
@@ -46,6 +47,12 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
         self.lines: dict[tuple[str, str], str] = {}  # (partner, period) -> close line JSON
         self.payouts: dict[tuple[str, str], Decimal] = {}
         self.entries: dict[tuple[str, str, str], Entry] = {}  # (partner, period, entry id) -> entry
+        # callback tokens are kept encrypted, the period as context (like the DynamoDB adapter)
+        self.token_cipher: Cipher = MemoryCipher(b"approval-token")
+
+    def with_token_cipher(self, cipher: Cipher) -> Self:
+        self.token_cipher = cipher
+        return self
 
     # -- headers ------------------------------------------------------------------------------
     def close_meta(self, period: str) -> CloseMeta | None:
@@ -56,7 +63,7 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
 
     def close_token(self, period: str) -> str | None:
         h = self.headers.get(period)
-        return (h.token or None) if h else None
+        return self.token_cipher.decrypt(h.token, period) if h and h.token else None
 
     def save_close_meta(
         self,
@@ -72,7 +79,8 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
         if expect_run is not None and (h is None or h.run != expect_run):
             return False
         keep = h.token if h else None
-        new_token = token if token is not None else (None if clear_token else keep)
+        sealed = self.token_cipher.encrypt(token, meta.period) if token is not None else None
+        new_token = sealed if token is not None else (None if clear_token else keep)
         data = json.dumps(meta.to_data(), default=str)
         self.headers[meta.period] = _Header(str(meta.status), meta.run, data, new_token)
         return True
