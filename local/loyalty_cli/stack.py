@@ -61,7 +61,9 @@ class Target:
             stack = cfn.describe_stacks(StackName=args.stack_name)["Stacks"][0]
         except Exception as exc:
             where = endpoint or "AWS"
-            hint = " - is `loyalty up` running?" if endpoint else ""
+            hint = (
+                " - is `loyalty up` running? (`loyalty status --wait 120` waits for it)" if endpoint else ""
+            )
             raise SystemExit(f"cannot read stack {args.stack_name!r} at {where}: {exc}{hint}") from exc
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         return cls(session, endpoint, args.stack_name, outputs)

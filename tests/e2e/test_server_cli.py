@@ -37,12 +37,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
         )
     try:
-        deadline = time.monotonic() + 120
-        while "local cloud: stack" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
+        endpoint = f"http://127.0.0.1:{port}"
+        # the readiness check the README gives: exit 0 once the stack is deployed and wired
+        ready = subprocess.run(
+            [str(BIN / "loyalty"), "--endpoint-url", endpoint, "status", "--wait", "120"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert ready.returncode == 0 and proc.poll() is None, ready.stdout + log.read_text()
+        yield endpoint
     finally:
         proc.terminate()
         proc.wait(timeout=30)
