@@ -89,6 +89,7 @@ def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Serv
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = Server(stack_name, host, port)
     server.start()
+    print(f"local cloud: deploying {stack_name!r} on http://{host}:{port} (503 until ready)", flush=True)
     cloud = LocalCloud(stack_name=stack_name)
     try:
         cloud.start()  # create the stack, wire what moto skips, load every function
