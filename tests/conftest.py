@@ -74,14 +74,16 @@ def balances(cloud: LocalCloud, partners: list[str], months: list[str]) -> dict[
     import datetime as dt
 
     from loyalty.adapters.dynamo import DynamoStore
+    from loyalty.close.position import PositionService
     from loyalty.earning.balances import BalanceService
 
     store = DynamoStore(cloud.outputs["TableName"], REGION)
     svc = BalanceService(store)
     out: dict[str, Any] = {}
     for p in partners:
-        for m, b in svc.balances(p, months, dt.date(2026, 11, 23)).items():
+        for m, b in svc.balances(p, months).items():
             out[f"{p}/{m}"] = b.to_json()
+        out[f"{p}/position"] = PositionService(store).position(p, dt.date(2026, 11, 23)).to_json()
         out[f"{p}/lines"] = sorted(
             (s.sale_id, str(s.net_eur), str(s.commission), s.tier, str(s.rate))
             for s in store.partner_sales(p)

@@ -9,7 +9,6 @@ each run, a finance controller approves it.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import random
 import time
 from collections import defaultdict
@@ -32,7 +31,6 @@ from loyalty_cli.console import Progress, stdout_console, table
 
 STACK = "loyalty-demo"
 CLOSE_MACHINE = "CloseStateMachine"  # the template's state machine of the monthly close
-TODAY = dt.date(2026, 11, 23)
 
 
 @dataclass
@@ -92,9 +90,9 @@ def _segments(store: DynamoStore, people: list[DemoPartner]) -> int:
     for i, p in enumerate(people, 1):
         t = seg[p.segment]
         t.partners += 1
-        for b in svc.balances(p.pid, MONTHS, TODAY).values():
+        for b in svc.balances(p.pid, MONTHS).values():
             t.net += b.net_sales_eur
-            t.comm += sum(b.commission.values(), ZERO)
+            t.comm += b.commission
             t.lines += b.lines
         bar.update(i)
     bar.close()

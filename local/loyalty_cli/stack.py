@@ -12,11 +12,14 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.close.ports import PositionStore
+from loyalty.close.position import PositionService
 from loyalty.earning.balances import BalanceService
+from loyalty.earning.ports import BalanceStore
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import fmt_eur
 
@@ -61,7 +64,9 @@ class Target:
             stack = cfn.describe_stacks(StackName=args.stack_name)["Stacks"][0]
         except Exception as exc:
             where = endpoint or "AWS"
-            hint = " - is `loyalty up` running?" if endpoint else ""
+            hint = (
+                " - is `loyalty up` running? (`loyalty status --wait 120` waits for it)" if endpoint else ""
+            )
             raise SystemExit(f"cannot read stack {args.stack_name!r} at {where}: {exc}{hint}") from exc
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         return cls(session, endpoint, args.stack_name, outputs)
@@ -167,6 +172,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0 if report.get("status") == "processed" else 2
 
 
+class ReportStore(PositionStore, BalanceStore, Protocol):
+    """What `loyalty balance` reads (the DynamoDB store; the in-memory one in tests)."""
+
+
+def balance_report(store: ReportStore, partner_id: str, month: str, today: dt.date) -> dict[str, Any]:
+    """The month's figures and the partner's position (`loyalty.close.position`) in one JSON."""
+    return {
+        **BalanceService(store).balance(partner_id, month).to_json(),
+        **PositionService(store).position(partner_id, today).to_json(),
+    }
+
+
 def cmd_balance(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     today = dt.datetime.now(dt.UTC).date()
@@ -175,16 +192,22 @@ def cmd_balance(args: argparse.Namespace) -> int:
     if store.get_partner(args.partner_id) is None:
         print(f"unknown partner {args.partner_id!r}", file=sys.stderr)
         return 2
-    bal = BalanceService(store).balance(args.partner_id, month, today)
+    report = balance_report(store, args.partner_id, month, today)
     if args.json:
-        print(json.dumps(bal.to_json(), indent=2))
+        print(json.dumps(report, indent=2))
         return 0
-    print(f"partner {bal.partner_id} - {month} (tier {bal.tier})")
+    print(f"partner {report['partner_id']} - {month} (tier {report['tier']})")
+    net, comm = Decimal(report["net_sales_eur"]), Decimal(report["month_commission_eur"])
     print(
-        f"  net sales month to date: EUR {fmt_eur(bal.net_sales_eur)} over {bal.lines} lines ({bal.returns} returns)"
+        f"  net sales month to date: EUR {fmt_eur(net)} over {report['lines']} lines ({report['returns']} returns)"
     )
-    for status, amount in bal.commission.items():
-        print(f"  commission {status:<11} EUR {fmt_eur(amount)}")
+    print(f"  commission this month:   EUR {fmt_eur(comm)}")
+    print(f"  position as of {report['as_of']} (last close {report['last_close'] or 'none'}):")
+    for status, amount in report["commission_eur"].items():
+        print(f"    {status:<11} EUR {fmt_eur(Decimal(amount))}")
+    print(
+        "    (provisional + held + payable + paid = earned; carried is the part of payable the last close carried)"
+    )
     return 0
 
 
@@ -219,7 +242,9 @@ def register(sub: Any) -> None:
         lp.add_argument("--timeout", type=float, default=300)
         lp.set_defaults(func=cmd_load, kind=kind)
 
-    bal = sub.add_parser("balance", help="month-to-date net sales, commission by status, tier")
+    bal = sub.add_parser(
+        "balance", help="month-to-date net sales and tier; commission provisional/held/payable/paid/carried"
+    )
     bal.add_argument("partner_id")
     bal.add_argument("--month", help="YYYY-MM (default: this month)")
     bal.add_argument("--json", action="store_true")

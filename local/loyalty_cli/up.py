@@ -1,9 +1,20 @@
-"""`loyalty up`: serve the local cloud on 127.0.0.1:4566 (the AWS CLI and this CLI talk to it)."""
+"""`loyalty up`: serve the local cloud on 127.0.0.1:4566 (the AWS CLI and this CLI talk to it);
+`loyalty status [--wait S]`: is it ready (deployed and wired)? The server answers every AWS
+request with 503 until then, so wait with this, not by polling describe-stacks."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
+import urllib.error
+import urllib.request
 from typing import Any
+
+# the path the server's readiness gate answers (loyalty_local.server.READY_PATH; not imported:
+# `status` must not load moto)
+READY_PATH = "/_loyalty/ready"
+AWS_READY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -13,8 +24,52 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_status(endpoint: str) -> dict[str, Any]:
+    """The server's readiness answer, or why there is none (not running yet)."""
+    url = endpoint.rstrip("/") + READY_PATH
+    if not url.startswith(("http://", "https://")):
+        raise SystemExit(f"--endpoint-url must be an http(s) URL, got {endpoint!r}")
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - scheme checked above
+            answer: dict[str, Any] = json.loads(resp.read())
+            return answer
+    except urllib.error.HTTPError as exc:  # 503 while deploying (or after a failed deploy)
+        body: dict[str, Any] = json.loads(exc.read() or b"{}")
+        return {"ready": False, "phase": "unknown", **body}
+    except (urllib.error.URLError, OSError) as exc:
+        return {"ready": False, "phase": "not running", "reason": str(getattr(exc, "reason", exc))}
+
+
+def aws_status(args: argparse.Namespace) -> dict[str, Any]:
+    from loyalty_cli.stack import Target
+
+    target = Target.from_args(args)
+    stack = target.client("cloudformation").describe_stacks(StackName=args.stack_name)["Stacks"][0]
+    status = stack["StackStatus"]
+    return {"ready": status in AWS_READY, "stack": args.stack_name, "phase": status}
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print the stack's readiness; with --wait, poll until ready (exit 0) or the time is up (1)."""
+    on_aws = bool(args.aws or args.profile)
+    deadline = time.monotonic() + args.wait
+    while True:
+        state = aws_status(args) if on_aws else local_status(args.endpoint_url)
+        if state["ready"] or state.get("phase") == "failed" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    print(json.dumps(state, indent=2))
+    return 0 if state["ready"] else 1
+
+
 def register(sub: Any) -> None:
     up = sub.add_parser("up", help="serve the local cloud on 127.0.0.1:4566")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=4566)
     up.set_defaults(func=cmd_up)
+
+    st = sub.add_parser("status", help="is the stack ready (deployed and wired)? exit 0 if so")
+    st.add_argument(
+        "--wait", type=float, default=0, metavar="SECONDS", help="poll until ready, at most this long"
+    )
+    st.set_defaults(func=cmd_status)

@@ -1,8 +1,14 @@
 """The local cloud as a server on 127.0.0.1:4566 (AWS CLI / SDK with --endpoint-url).
 
-moto's ThreadedMotoServer answers HTTP in a thread; the stack is deployed in-process into the
-same moto backends, and this process's main thread pumps events (S3 notifications, SQS polls)
-into the in-process handlers.
+moto's WSGI app answers HTTP in a thread; the stack is deployed in-process into the same moto
+backends, and this process's main thread pumps events (S3 notifications, SQS polls) into the
+in-process handlers.
+
+Only a complete stack is served: until the stack is created, wired (bucket notifications,
+queue polling, state machines) and its functions loaded, every request is answered 503 without
+reaching moto (a describe call made while moto's CloudFormation creates the stack resolves its
+outputs lazily and built a second table that some functions then used), and
+`GET /_loyalty/ready` says whether the stack is ready (`loyalty status --wait` polls it).
 """
 
 from __future__ import annotations
@@ -11,28 +17,93 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
-import urllib.request
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from loyalty_local.cloud import LocalCloud
 
+READY_PATH = "/_loyalty/ready"
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-def serve(stack_name: str, host: str, port: int) -> None:
+
+class ReadinessGate:
+    """WSGI middleware: 503 for every AWS request until `open()`; `GET /_loyalty/ready` answers
+    200 with the stack's outputs once open, 503 with the phase before (or after a failed deploy)."""
+
+    def __init__(self, app: WsgiApp, stack_name: str) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {"ready": False, "stack": stack_name, "phase": "deploying"}
+        self._ready = threading.Event()
+
+    def open(self, outputs: dict[str, str]) -> None:
+        self.state = {**self.state, "phase": "ready", "outputs": dict(outputs), "ready": True}
+        self._ready.set()
+
+    def failed(self, reason: str) -> None:
+        self.state = {**self.state, "phase": "failed", "reason": reason}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == READY_PATH:
+            status = "200 OK" if self._ready.is_set() else "503 Service Unavailable"
+            return _answer(start_response, status, "application/json", json.dumps(self.state).encode())
+        if not self._ready.is_set():
+            body = (
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+                f"<Message>the local cloud is {self.state['phase']}: GET {READY_PATH} says when it"
+                " is ready</Message></Error></ErrorResponse>"
+            )
+            return _answer(start_response, "503 Service Unavailable", "text/xml", body.encode())
+        return self.app(environ, start_response)
+
+
+def _answer(start_response: StartResponse, status: str, kind: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Server:
+    """moto's HTTP API behind the readiness gate, served in a daemon thread."""
+
+    def __init__(self, stack_name: str, host: str, port: int) -> None:
+        self.gate = ReadinessGate(DomainDispatcherApplication(create_backend_app), stack_name)
+        self._server: BaseWSGIServer = make_server(host, port, self.gate, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Server]:
+    """Bind the port (requests wait behind the gate), deploy and wire the stack, open the gate."""
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda through it
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = Server(stack_name, host, port)
     server.start()
-    req = urllib.request.Request(
-        f"http://{host}:{port}/moto-api/config",
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
-        method="POST",
-    )
-    urllib.request.urlopen(req, timeout=10).read()  # noqa: S310
+    print(f"local cloud: deploying {stack_name!r} on http://{host}:{port} (503 until ready)", flush=True)
     cloud = LocalCloud(stack_name=stack_name)
-    cloud.start()
-    print(f"local cloud: stack {stack_name!r} at http://{host}:{port}", flush=True)
+    try:
+        cloud.start()  # create the stack, wire what moto skips, load every function
+    except BaseException as exc:
+        server.gate.failed(f"{type(exc).__name__}: {exc}")
+        server.stop()
+        raise
+    server.gate.open(cloud.outputs)
+    return cloud, server
+
+
+def serve(stack_name: str, host: str, port: int) -> None:
+    cloud, server = start_cloud(stack_name, host, port)
+    print(f"local cloud: stack {stack_name!r} at http://{host}:{port} (ready)", flush=True)
     for k, v in sorted(cloud.outputs.items()):
         print(f"  {k:<28} {v}", flush=True)
     aws = f"aws --endpoint-url http://{host}:{port}"

@@ -282,8 +282,11 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
         latest = store(cloud).close_history(pid, "2026-11", 1)[0]
         assert latest.carried_out == D(carried), pid
         assert bal.get(payable_account(pid), D(0)) == -D(carried), pid
-    # P00004 had nothing new after August: no record, no statement - August's line stays true
+    # P00004 had nothing new after August: no record (August's line stays true), but a statement
+    # every month, since it carries a balance (issue 9, point 12)
     assert [h.period for h in store(cloud).close_history("P00004", "2026-11")] == ["2026-08"]
+    for month in ("2026-09", "2026-10"):
+        assert "carried forward EUR,20.00" in cloud.read_bytes(f"statements/P00004/{month}.csv").decode()
     payouts = [store(cloud).payout("P00001", p) for p in periods]
     assert payouts == [D("600.00"), None, D("370.00")]
     done = start(cloud, "2026-10")

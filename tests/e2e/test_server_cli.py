@@ -37,12 +37,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             env=env,
         )
     try:
-        deadline = time.monotonic() + 120
-        while "local cloud: stack" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
+        endpoint = f"http://127.0.0.1:{port}"
+        # the readiness check the README gives: exit 0 once the stack is deployed and wired
+        ready = subprocess.run(
+            [str(BIN / "loyalty"), "--endpoint-url", endpoint, "status", "--wait", "120"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert ready.returncode == 0 and proc.poll() is None, ready.stdout + log.read_text()
+        yield endpoint
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -145,7 +150,14 @@ def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) ->
     )
     bal = json.loads(r.stdout)
     assert bal["tier"] == "Gold" and bal["net_sales_eur"] == "200.00" and bal["lines"] == 1
-    assert sum(map(float, bal["commission_eur"].values())) == 10.0
+    assert bal["month_commission_eur"] == "10.00" and bal["last_close"] is None
+    assert bal["commission_eur"] == {  # October is not closed: all of it provisional
+        "provisional": "10.00",
+        "held": "0.00",
+        "payable": "0.00",
+        "paid": "0.00",
+        "carried": "0.00",
+    }
 
 
 def test_loyalty_cli_closes_a_month_and_finance_approves(server: str, tmp_path: Path) -> None:
@@ -194,3 +206,22 @@ def test_loyalty_cli_closes_a_month_and_finance_approves(server: str, tmp_path: 
     assert shown["status"] == "paid" and shown["paid_total"] == "100.00", shown
     r = run(*ap, "show", "2026-08", "--user", "frank", endpoint=server)
     assert "frank        approved  ok" in r.stdout and "EUR 100.00" in r.stdout, r.stdout
+
+    # the partner's balance after the close that paid it: paid, and no longer payable
+    bal = [loyalty, "--endpoint-url", server, "balance", "P 2", "--month", "2026-08"]
+    r = run(*bal, "--json", endpoint=server)
+    got = json.loads(r.stdout)
+    assert (got["last_close"], got["month_commission_eur"], got["earned_eur"]) == (
+        "2026-08",
+        "100.00",
+        "100.00",
+    )
+    assert got["commission_eur"] == {
+        "provisional": "0.00",
+        "held": "0.00",
+        "payable": "0.00",
+        "paid": "100.00",
+        "carried": "0.00",
+    }, got
+    r = run(*bal, endpoint=server)
+    assert "paid        EUR 100.00" in r.stdout, r.stdout

@@ -67,6 +67,10 @@ class Books(Protocol):
     def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]: ...
 
 
+class PositionStore(ReviewFacts, Books, CloseRuns, RuleSource, Protocol):
+    """What a partner's commission position reads (`loyalty.close.position`)."""
+
+
 class BankDetails(Protocol):
     def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """Decrypted (IBAN, BIC) of the partners that have bank details."""

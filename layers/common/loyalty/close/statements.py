@@ -1,11 +1,16 @@
-"""Partner statements (HTML and spreadsheet-safe CSV) of a committed close."""
+"""Partner statements (HTML and spreadsheet-safe CSV) of a close, and who gets one.
+
+Every partner with anything to report gets a statement each month (PRODUCT §1): a line, a
+balance carried (positive or negative), points, a tier in grace, a tier change, commission that
+matured or was paid. Only a partner with nothing at all is skipped (`statement_due`).
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -89,6 +94,54 @@ class StatementLine:
             str(self.commission),
             self.basis,
         ]
+
+
+@dataclass(frozen=True)
+class StatementDue:
+    """Whether a partner's close gets a statement, and what it has to report."""
+
+    partner_id: str
+    due: bool
+    reasons: tuple[str, ...]
+
+
+def statement_due(line: CloseLine, points: int = 0) -> StatementDue:
+    """A statement is due unless the partner has nothing at all to report. `points` is the
+    partner's points balance (the points context passes it once it exists)."""
+    reasons: list[str] = []
+    if line.lines:
+        reasons.append(f"{line.lines} lines this month")
+    if line.matured_now:
+        reasons.append(f"commission matured EUR {line.matured_now}")
+    if line.payout:
+        reasons.append(f"payout EUR {line.payout}")
+    if line.carried_out > 0:
+        reasons.append(f"carried balance EUR {line.carried_out}")
+    elif line.carried_out < 0:
+        reasons.append(f"negative balance EUR {line.carried_out} carried")
+    if line.tier_change == "grace" or line.below_reviews:
+        n = line.below_reviews
+        reasons.append(f"tier in grace ({n} review{'' if n == 1 else 's'} below {line.tier_after})")
+    if line.tier_change in {"up", "down"}:
+        reasons.append(f"tier changed ({line.tier_change} to {line.tier_after})")
+    if points:
+        reasons.append(f"{points} points")
+    return StatementDue(line.partner_id, bool(reasons), tuple(reasons))
+
+
+def statements_due(
+    partner_ids: Sequence[str], committed: Mapping[str, CloseLine], reviewed: Iterable[CloseLine]
+) -> list[CloseLine]:
+    """The line each partner's statement shows, for the partners that get one, in `partner_ids`
+    order: the committed line, else the reviewed one of a partner with nothing new (the pay step
+    commits no record for it: its last record stays true, and so does what this one reports)."""
+    quiet = {ln.partner_id: ln for ln in reviewed if ln.dormant}
+    out = []
+    for pid in partner_ids:
+        line = committed.get(pid) or quiet.get(pid)
+        if line is not None and statement_due(line).due:
+            out.append(line)
+    return out
 
 
 def _summary_rows(line: CloseLine) -> list[tuple[str, str]]:

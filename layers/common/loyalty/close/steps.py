@@ -47,7 +47,7 @@ from loyalty.close.runs import (
     unclosed_predecessor,
 )
 from loyalty.close.settlement import payment_of, settle
-from loyalty.close.statements import StatementLine, statement_csv, statement_html
+from loyalty.close.statements import StatementLine, statement_csv, statement_html, statements_due
 from loyalty.kernel.clock import iso_seconds, parse_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
@@ -246,14 +246,13 @@ class CloseService:
         return BankFiles(len(payments), total, meta.bank_files)
 
     def statements(self, period: str, run: str, batch_key: str) -> Statements:
-        """Statement and notifications for every partner with a committed line (dormant partners,
-        with nothing new to say, get none)."""
+        """Statement and notifications for every partner with anything to report (`statements_due`:
+        only a partner with nothing at all gets none)."""
         ids = [p.partner_id for p in self.files.batch(batch_key)]
-        lines = self.store.close_lines(period, ids)
-        for pid in ids:
-            if pid in lines:
-                self._statement(lines[pid])
-        return Statements(sum(pid in lines for pid in ids))
+        due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key))
+        for line in due:
+            self._statement(line)
+        return Statements(len(due))
 
     def _statement(self, line: CloseLine) -> None:
         pid, period = line.partner_id, line.period

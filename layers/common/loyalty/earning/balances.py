@@ -1,4 +1,7 @@
-"""Month-to-date balances from the month totals (one Query a partner)."""
+"""Month-to-date figures from the month totals (one Query a partner).
+
+What of the commission is provisional, held, payable, paid or carried depends on the closes and
+the ledger: `loyalty.close.position` answers that (the `loyalty balance` command shows both)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ class Balance:
     month: str
     tier: str
     net_sales_eur: Decimal
-    commission: dict[str, Decimal]
+    commission: Decimal  # the month's commission, whatever its state
     lines: int
     returns: int
 
@@ -29,7 +32,7 @@ class Balance:
             "month": self.month,
             "tier": self.tier,
             "net_sales_eur": str(self.net_sales_eur),
-            "commission_eur": {k: str(v) for k, v in self.commission.items()},
+            "month_commission_eur": str(self.commission),
             "lines": self.lines,
             "returns": self.returns,
         }
@@ -41,10 +44,10 @@ class BalanceService:
     def __init__(self, store: BalanceStore) -> None:
         self.store = store
 
-    def balance(self, partner_id: str, month: str, today: dt.date) -> Balance:
-        return self.balances(partner_id, [month], today)[month]
+    def balance(self, partner_id: str, month: str) -> Balance:
+        return self.balances(partner_id, [month])[month]
 
-    def balances(self, partner_id: str, months: Sequence[str], today: dt.date) -> dict[str, Balance]:
+    def balances(self, partner_id: str, months: Sequence[str]) -> dict[str, Balance]:
         rules = RuleBook(self.store.rule_versions())
         totals = {t.month: t for t in self.store.month_totals(partner_id)}
         out = {}
@@ -52,19 +55,13 @@ class BalanceService:
             first = dt.date.fromisoformat(month + "-01")
             version = rules.in_effect(first) if rules and first >= rules.versions[0].effective_from else None
             tier = self.store.tier_for(partner_id, month) or (version.entry_tier if version else "")
-            holding = dt.timedelta(days=version.holding_days if version else 30)
             t = totals.get(month)
-            by_status = {"provisional": ZERO, "payable": ZERO, "paid": ZERO}
-            if t is not None:
-                for day, amount in t.by_day.items():
-                    key = "payable" if first.replace(day=day) + holding <= today else "provisional"
-                    by_status[key] += amount
             out[month] = Balance(
                 partner_id,
                 month,
                 tier,
                 t.net_eur if t else ZERO,
-                by_status,
+                t.commission if t else ZERO,
                 t.lines if t else 0,
                 t.returns if t else 0,
             )
