@@ -142,8 +142,13 @@ class CloseService:
             c.period: CloseState(c.status, c.status in COMMITTING or bool(c.approved_at or c.committed_run))
             for c in self.store.list_closes()
         }
-        book = RuleBook(self.store.rule_versions())
-        first = book.in_effect(cutoff(period)).payouts.first_close_period if book else None
+        general = [
+            v
+            for v in RuleBook(self.store.rule_versions()).versions
+            if not (v.scope.cohort or v.scope.segments)
+        ]
+        # the latest general rules say where closes start (older versions may predate the setting)
+        first = general[-1].payouts.first_close_period if general else None
         error = out_of_order(period, closes, first)
         if error is not None:
             raise error
