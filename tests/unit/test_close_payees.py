@@ -221,3 +221,22 @@ def test_the_requested_execution_date_is_the_day_the_file_is_written() -> None:
     xml = w.blobs.get(f"payouts/2026-08/{m.run}/pain001.xml").decode()
     assert f"<ReqdExctnDt><Dt>{written.date()}</Dt></ReqdExctnDt>" in xml
     assert pain001_errors(xml.encode()) == []
+
+
+def test_a_line_that_does_not_add_up_writes_no_file() -> None:
+    """Even with a digest that matches (a review written wrongly before Propose), BankFiles
+    re-checks payout = carried in + matured now - carried out for every line."""
+    w = world()
+    run = run_close(w, "2026-08", upto="review", crash=False)
+    manifest = f"close/2026-08/{run}/manifest.json"
+    [first, _] = w.batches(manifest)
+    lines = json.loads(w.blobs.get(part_key(first, "review")))
+    lines[1]["carried_out"] = "10.00"  # P00002: 60 paid and 10 carried out of 60
+    w.blobs.put(part_key(first, "review"), json.dumps(lines).encode(), "application/json")
+    m = meta(w)
+    w.close.propose("2026-08", m.run, manifest)
+    w.close.request_approval("2026-08", m.run, "t", LATER)
+    w.approvals.approve(FRANK, "2026-08", "ok", (), LATER)
+    with pytest.raises(CloseError, match="payout invariant broken for P00002"):
+        w.close.pay("2026-08", m.run, first, Decision.from_json(w.workflow.succeeded[-1][1]))
+    fail_bank_files(w, "do not add up")

@@ -21,6 +21,7 @@ from decimal import Decimal
 from loyalty.close.bankfiles import Debtor, Payment, bank_csv, end_to_end_id, pain001, pain001_errors
 from loyalty.close.batches import DigestMismatch, PaymentRow, RunFiles
 from loyalty.close.header import CloseMeta
+from loyalty.close.invariants import line_problems
 from loyalty.close.payees import BankSnapshot
 from loyalty.close.ports import BankStore, CloseBlobs
 from loyalty.close.results import BankFiles
@@ -102,6 +103,9 @@ class BankFileService:
             bank = self.files.verified_bank(prefix, manifest, digest)
         except DigestMismatch as exc:
             raise CloseError(f"not paying {period}: {exc}") from None
+        broken = [f"{ln.partner_id}: {p}" for ln in reviews for p in line_problems(ln)]
+        if broken:
+            raise CloseError(f"not paying {period}: lines that do not add up {broken[:5]}")
         rows = self.files.payments(manifest)
         approved, total = approved_payouts(reviews, meta.exclude or ())
         check_paid(meta, rows, approved, total)
