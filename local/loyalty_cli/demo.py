@@ -230,7 +230,8 @@ def _ledger(cloud: LocalCloud, store: DynamoStore, paid_total: Decimal, started:
     listed = cloud.client("s3").list_objects_v2(Bucket=cloud.bucket, Prefix="statements/", MaxKeys=2)
     sample = sorted(k["Key"] for k in listed["Contents"])
     print(
-        f"  bank files:  s3://{cloud.bucket}/payouts/<period>/payouts.csv and pain001.xml (e.g. payouts/{last}/)"
+        f"  bank files:  s3://{cloud.bucket}/payouts/<period>/<run>/payouts.csv and pain001.xml"
+        f" (e.g. payouts/{last}/close-{last}/; immutable, one per run)"
     )
     print(f"  statements:  s3://{cloud.bucket}/statements/<partner>/<period>.html|.csv (e.g. {sample[0]})")
     print(f"  audit trail: loyalty approvals show {last}   (who started, approved, when, why)")

@@ -74,7 +74,6 @@ def test_a_header_reads_back_as_written(store: Store) -> None:
         "started_at": "2026-09-01T02:00:00Z",
         "proposal": "close/2026-08/close-2026-08/proposal.json",
         "summary": figures.to_json(),
-        "proposal_digest": "",
         "period": "2026-08",
         "status": "proposed",
         "run": "close-2026-08",
@@ -84,6 +83,14 @@ def test_a_header_reads_back_as_written(store: Store) -> None:
         ("2026-07", S.PAID),
         ("2026-08", S.PROPOSED),
     ]
+
+
+def test_the_proposal_digest_and_the_committed_run_are_kept(store: Store) -> None:
+    meta = header(S.FAILED, proposal_digest="ab" * 32, committed_run="close-2026-08", approved_at="x")
+    assert store.save_close_meta(meta, expect=(None,))
+    got = store.close_meta("2026-08")
+    assert got is not None and (got.proposal_digest, got.committed_run) == ("ab" * 32, "close-2026-08")
+    assert [m.proposal_digest for m in store.list_closes()] == ["ab" * 32]
 
 
 def test_a_new_header_is_written_once(store: Store) -> None:

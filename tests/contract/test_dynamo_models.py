@@ -82,6 +82,8 @@ def test_item_shapes_on_the_table() -> None:
         "iban_enc": "S",
         "iban_mask": "S",
         "bic": "S",
+        "iban_fp": "S",
+        "bank_since": "S",
     }
     s.put_sales([sale("S1")])
     shape = raw(t, "PARTNER#P00001", "SALE#S1")

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from botocore.exceptions import ClientError
-from loyalty.adapters.memory.kernel import WrongContext
+from loyalty.adapters.memory.kernel import MemoryBlobs, WrongContext
+from loyalty.adapters.s3sqs import S3Blobs
 from loyalty.ingest.ports import QueueMessage
 from loyalty.kernel.ports import BlobStore, Cipher, MissingBlob
 
@@ -33,6 +34,18 @@ def test_missing_blob_raises_missing_blob(blobs: BlobStore) -> None:
         blobs.get("nope.csv")
     with pytest.raises(MissingBlob):
         blobs.open("nope.csv")
+
+
+def test_put_new_never_overwrites_and_keys_list_a_prefix(blobs: BlobStore) -> None:
+    """Bank files are immutable (issue 9, point 3): the conditional put of the close's blobs."""
+    assert isinstance(blobs, (MemoryBlobs, S3Blobs))
+    assert blobs.put_new("payouts/2026-08/close-2026-08/pain001.xml", b"first", "application/xml")
+    assert not blobs.put_new("payouts/2026-08/close-2026-08/pain001.xml", b"second", "application/xml")
+    assert blobs.get("payouts/2026-08/close-2026-08/pain001.xml") == b"first"
+    blobs.put("payouts/2026-09/x.csv", b"", "text/csv")
+    blobs.put("other/a", b"", "text/plain")
+    assert blobs.keys("payouts/2026-08/") == ["payouts/2026-08/close-2026-08/pain001.xml"]
+    assert blobs.keys("payouts/") == ["payouts/2026-08/close-2026-08/pain001.xml", "payouts/2026-09/x.csv"]
 
 
 def test_published_messages_arrive_in_order_as_json(notifier: NotifierUnderTest) -> None:

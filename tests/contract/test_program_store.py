@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from loyalty.adapters.memory import MemoryStore
+from loyalty.kernel.iban import bank_fingerprint
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion, parse_rules
 
@@ -56,6 +57,24 @@ def test_bank_details_decrypt_only_partners_with_an_iban(store: Any) -> None:
     store.put_partners([partner("P00001", iban=IBAN, bic="COBADEFFXXX"), partner("P00002")])
     assert store.bank_details(["P00001", "P00002", "P00001", "P404"]) == {"P00001": (IBAN, "COBADEFFXXX")}
     assert store.bank_details([]) == {}
+
+
+def test_bank_snapshots_keep_the_ciphertext_and_the_date_of_a_change(store: Any) -> None:
+    """What the close's proposal snapshots (issue 9, point 2): nothing decrypted, a fingerprint,
+    and when the details were loaded (kept while they stay the same)."""
+    store.put_partners([partner("P00001", iban=IBAN, bic="COBADEFFXXX"), partner("P00002")])
+    snaps = store.bank_snapshots(["P00001", "P00002", "P404", "P00001"])
+    assert list(snaps) == ["P00001"]
+    s = snaps["P00001"]
+    fp = bank_fingerprint("P00001", IBAN, "COBADEFFXXX")
+    assert (s.name, s.iban_mask, s.bic, s.fingerprint) == ("Name P00001", "DE89 **** 3000", "COBADEFFXXX", fp)
+    assert IBAN not in s.iban_enc and store.decrypt_iban("P00001", s.iban_enc) == IBAN
+    assert s.since and store.bank_snapshots([]) == {}
+    store.put_partners([partner("P00001", name="Renamed", iban=IBAN, bic="COBADEFFXXX")])
+    assert store.bank_snapshots(["P00001"])["P00001"].since == s.since  # same details, same date
+    store.put_partners([partner("P00001", iban="GB33BUKB20201555555555")])
+    changed = store.bank_snapshots(["P00001"])["P00001"]
+    assert changed.fingerprint not in {"", fp} and changed.since >= s.since
 
 
 def test_iban_without_cipher_is_refused(store: Any) -> None:

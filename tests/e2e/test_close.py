@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.s3sqs import KmsTokenCipher
+from loyalty.close.bankfiles import end_to_end_id
 from loyalty.close.ledger import Ledger, payable_account
 from loyalty_factories.small import RATES, RULES, sales_csv
 from loyalty_local.cloud import REGION, LocalCloud
@@ -29,6 +30,11 @@ REGISTRY = (
 )
 D = Decimal
 H = 3600.0
+# AWS calls of the October pay batch before P00001's commit: the header, the audit trail the
+# approval is verified against, the run's digests and its review file, the committed lines, then
+# one ledger query per line to commit (P00001..P00003: the invariant is checked for every line of
+# the batch before any commit) -> call 9 is the commit.
+PAY_COMMIT = 9
 
 
 def program(new_cloud: Callable[..., LocalCloud]) -> LocalCloud:
@@ -191,12 +197,14 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     d = line(cloud, "P00004", "2026-08")
     assert (d.payout, d.carried_out) == (D("0"), D("20.00"))
     assert store(cloud).tier_for("P00001", "2026-09") == "Silver"
-    bank = cloud.read_bytes("payouts/2026-08/payouts.csv").decode().splitlines()
+    bank = cloud.read_bytes("payouts/2026-08/close-2026-08-r2/payouts.csv").decode().splitlines()
+    e2e = {p: end_to_end_id("2026-08", p) for p in ("P00001", "P00002")}
     assert bank[1:] == [
-        "P00001,Acme Systems,600.00,EUR,DE89370400440532013000,COBADEFFXXX,2026-08-P00001",
-        "P00002,Beta IT,60.00,EUR,FR1420041010050500013M02606,,2026-08-P00002",
+        f"P00001,Acme Systems,600.00,EUR,DE89370400440532013000,COBADEFFXXX,{e2e['P00001']}",
+        f"P00002,Beta IT,60.00,EUR,FR1420041010050500013M02606,,{e2e['P00002']}",
     ]
-    assert "<CtrlSum>660.00</CtrlSum>" in cloud.read_bytes("payouts/2026-08/pain001.xml").decode()
+    xml = cloud.read_bytes("payouts/2026-08/close-2026-08-r2/pain001.xml").decode()
+    assert "<CtrlSum>660.00</CtrlSum>" in xml and "<MsgId>close-2026-08-r2</MsgId>" in xml
     stmt = cloud.read_bytes("statements/P00001/2026-08.csv").decode()
     assert "TOTAL,,,,21,,,,,35000.00,,,,700.00," in stmt and "tier from next month,Silver (up" in stmt
     assert "EUR 65 000.00 more trailing-3-month sales to reach Gold" in stmt
@@ -255,13 +263,13 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     upload(cloud, "P00002", "oct", [sale("B-ret", "P00002", "2026-10-01", "2000.00", qty=-1, orig="B1")])
     octo = start(cloud, "2026-10")
     awaiting(cloud, octo["run"])
-    # the pay batch dies after P00001's transaction (its calls: the header and the audit trail it
-    # verifies the approval against, the review file, the committed lines, the transaction)
-    cloud.faults.crash_after("CloseWorkerFunction", 5)
+    cloud.faults.crash_after(
+        "CloseWorkerFunction", PAY_COMMIT
+    )  # the pay batch dies after P00001's transaction
     code, body = decide(cloud, "2026-10", "frank", "approve", comment="ok")
     assert code == 200, body
     assert cloud.wait_execution(octo["run"])["status"] == "SUCCEEDED"
-    assert [f[:2] for f in cloud.faults.fired] == [("CloseWorkerFunction", 5)]
+    assert [f[:2] for f in cloud.faults.fired] == [("CloseWorkerFunction", PAY_COMMIT)]
     assert cloud.faults.fired[0][2].endswith("TransactWriteItems")  # right after P00001's commit
     a = line(cloud, "P00001", "2026-10")
     # carried 100 + Sep 1 sale (300 at Silver) - the late return of A0 at its original 2 % (30)
@@ -269,8 +277,9 @@ def test_three_months_of_closes(new_cloud: Callable[..., LocalCloud], tmp_path: 
     b = line(cloud, "P00002", "2026-10")
     assert (b.matured_now, b.payout, b.carried_out) == (D("-60.00"), D("0"), D("-60.00"))
     assert any("negative balance" in x for x in b.anomalies)
-    bank = cloud.read_bytes("payouts/2026-10/payouts.csv").decode().splitlines()
-    assert bank[1:] == ["P00001,Acme Systems,370.00,EUR,DE89370400440532013000,COBADEFFXXX,2026-10-P00001"]
+    bank = cloud.read_bytes("payouts/2026-10/close-2026-10/payouts.csv").decode().splitlines()
+    e2e = end_to_end_id("2026-10", "P00001")
+    assert bank[1:] == [f"P00001,Acme Systems,370.00,EUR,DE89370400440532013000,COBADEFFXXX,{e2e}"]
 
     # -- the books ---------------------------------------------------------------------------
     periods = ["2026-08", "2026-09", "2026-10"]
@@ -334,7 +343,7 @@ def test_closes_run_in_order_and_not_before_the_month_is_over(new_cloud: Callabl
     awaiting(cloud, run)
     assert decide(cloud, "2026-08", "frank", "approve")[0] == 200
     assert cloud.wait_execution(run)["status"] == "SUCCEEDED"
-    skipped = start(cloud, "2026-10")["run"]  # September was never closed
-    ex = cloud.wait_execution(skipped)
-    assert (ex["status"], ex["error"]) == ("FAILED", "Close.Failed")
-    assert "close 2026-09 first" in json.dumps(cloud.api("GET", "/closes/2026-10", "frank", "finance")[1])
+    skipped = start(cloud, "2026-10")  # September was never closed: refused before any run
+    assert not skipped["started"] and "close 2026-09 first" in skipped["reason"]
+    code, body = cloud.api("POST", "/closes", "olga", "operator", {"period": "2026-07"})
+    assert code == 409 and "latest committed close 2026-08" in body["error"]

@@ -78,7 +78,7 @@ def test_close_of_ten_thousand_partners(new_cloud: Callable[..., LocalCloud]) ->
     assert proposal["partners"] == 10_006  # and the six distributors
     assert proposal["dormant"] == 10_006 - 1_500
     assert shown["status"] == "paid"
-    payees = cloud.read_bytes("payouts/2026-08/payouts.csv").decode().splitlines()[1:]
+    payees = cloud.read_bytes("payouts/2026-08/close-2026-08/payouts.csv").decode().splitlines()[1:]
     assert len(payees) == 1_000  # 1 500 sellers earned EUR 100; a third have no bank details (held)
     assert sum(Decimal(r.split(",")[2]) for r in payees) == Decimal("100000.00")
     assert proposal["totals"]["carried_out"] == "50000.00"

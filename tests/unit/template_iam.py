@@ -32,7 +32,7 @@ FUNCTIONS = (
     "ApprovalsApiFunction",
 )
 PARSERS = ("IngestSplitterFunction", "AccrualWriterFunction", "DlqReporterFunction")
-BANK_STEP = ("CloseWorkerFunction", "BankFilesFunction")  # BankFiles: the pay helper's own function
+BANK_STEP = ("BankFilesFunction",)  # the only function that decrypts bank details and writes bank files
 
 
 def translated() -> dict[str, Any]:

@@ -240,5 +240,5 @@ def test_bank_files() -> None:
     assert root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=ns) == "2"
     assert root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=ns) == "132.50"
     txs = root.findall(".//p:CdtTrfTxInf", ns)
-    assert [t.findtext("p:Cdtr/p:Nm", namespaces=ns) for t in txs] == ["Acme & Co", "=Beta"]
+    assert [t.findtext("p:Cdtr/p:Nm", namespaces=ns) for t in txs] == ["Acme + Co", "Beta"]  # SEPA set
     assert txs[0].find("p:Amt/p:InstdAmt", ns).attrib["Ccy"] == "EUR"  # type: ignore[union-attr]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from loyalty.adapters.memory import MemoryBlobs, MemoryCipher, MemoryNotifier, MemoryStore, MemoryWorkflow
 from loyalty.close.approvals import ApprovalService
-from loyalty.close.bankfiles import Debtor
+from loyalty.close.bankfiles import Debtor, end_to_end_id
+from loyalty.close.bankrun import BankFileService
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.ledger import Ledger, payable_account
 from loyalty.close.review import CloseLine
@@ -65,8 +66,13 @@ class World:
 
     @property
     def close(self) -> CloseService:
-        debtor = Debtor("Program", "DE89370400440532013000", "COBADEFFXXX")
-        return CloseService(self.store, self.blobs, self.events, self.finance, debtor, batch_size=2)
+        return CloseService(self.store, self.blobs, self.events, self.finance, batch_size=2)
+
+    @property
+    def bank(self) -> BankFileService:
+        return BankFileService(
+            self.store, self.blobs, Debtor("Program", "DE89370400440532013000", "COBADEFFXXX")
+        )
 
     @property
     def approvals(self) -> ApprovalService:
@@ -133,7 +139,7 @@ def pay_out(w: World, run: str, manifest: str, period: str = "2026-08") -> None:
     decision = Decision.from_json(w.workflow.succeeded[-1][1])
     for b in w.batches(manifest):
         w.close.pay(period, run, b, decision)
-    w.close.bank_files(period, run, manifest, NOW)
+    w.bank.bank_files(period, run, manifest, NOW)
     for b in w.batches(manifest):
         w.close.statements(period, run, b)
     w.close.finish(period, run, NOW)
@@ -268,12 +274,13 @@ def test_an_approved_run_pays_once_and_the_books_balance() -> None:
     ledger = Ledger(w.store.ledger_entries(period="2026-08"))
     assert ledger.trial_balance() == 0 and ledger.balances()["asset:bank"] == -D("660.00")
     assert ledger.balances()[payable_account("P00003")] == -D("100.00")
-    bank = w.blobs.get("payouts/2026-08/payouts.csv").decode().splitlines()
+    bank = w.blobs.get("payouts/2026-08/close-2026-08/payouts.csv").decode().splitlines()
+    e2e = {p: end_to_end_id("2026-08", p) for p in ("P00001", "P00002")}
     assert bank[1:] == [
-        "P00001,Acme Systems,600.00,EUR,DE89370400440532013000,COBADEFFXXX,2026-08-P00001",
-        "P00002,Beta IT,60.00,EUR,FR1420041010050500013M02606,,2026-08-P00002",
+        f"P00001,Acme Systems,600.00,EUR,DE89370400440532013000,COBADEFFXXX,{e2e['P00001']}",
+        f"P00002,Beta IT,60.00,EUR,FR1420041010050500013M02606,,{e2e['P00002']}",
     ]
-    assert "<CtrlSum>660.00</CtrlSum>" in w.blobs.get("payouts/2026-08/pain001.xml").decode()
+    assert "<CtrlSum>660.00</CtrlSum>" in w.blobs.get("payouts/2026-08/close-2026-08/pain001.xml").decode()
     assert (meta(w).status, meta(w).paid_total, meta(w).payees) == (S.PAID, "660.00", 2)
 
 
@@ -339,7 +346,9 @@ def test_finance_exclusions_carry_the_balance_forward() -> None:
     assert (acme.state, acme.payout, acme.carried_out) == ("excluded", D("0"), D("600.00"))
     assert acme.payout_reason == "excluded by finance (frank); carried forward"
     assert w.store.payout("P00001", "2026-08") is None
-    assert w.blobs.get("payouts/2026-08/payouts.csv").decode().count("\n") == 2  # header + P00002
+    assert (
+        w.blobs.get("payouts/2026-08/close-2026-08/payouts.csv").decode().count("\n") == 2
+    )  # header + P00002
     assert [n.message["partner_id"] for n in w.events.of_type("payout_sent")] == ["P00002"]
 
 

@@ -16,7 +16,8 @@ import sepaxml
 import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty.close.bankfiles import Payment, pain001
+from loyalty.close.bankfiles import Payment, end_to_end_id, pain001, pain001_errors
+from loyalty.close.sepa import sepa_text
 from loyalty.kernel.ids import ID_RE
 
 XSD = xmlschema.XMLSchema(str(Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.09.xsd"))
@@ -58,12 +59,12 @@ def test_the_bank_file_of_the_close_tests_is_valid() -> None:
     xml = _file(pays)
     assert _errors(xml) == []
     assert _txs(xml) == [
-        ("2026-08-P1", "60.00", "Acme & Co", IBANS[0]),
-        ("2026-08-P2", "72.50", "=Beta", IBANS[1]),
+        ("2026-08-P1", "60.00", "Acme + Co", IBANS[0]),
+        ("2026-08-P2", "72.50", "Beta", IBANS[1]),
     ]
 
 
-def test_accents_and_xml_special_characters_survive_and_stay_valid() -> None:
+def test_names_are_transliterated_to_the_sepa_character_set_and_stay_valid() -> None:
     names = [
         'Müller & Söhne <GmbH> "Ost"',
         "Łódź Ærø Café O'Brien",
@@ -79,9 +80,14 @@ def test_accents_and_xml_special_characters_survive_and_stay_valid() -> None:
     xml = _file(pays)
     assert _errors(xml) == []
     got = [t[2] for t in _txs(xml)]
-    assert got[:4] == names[:4]
-    assert got[4] == ("A" * 64 + "é" * 20)[:70]
-    assert got[5] == "NullByteName"
+    assert got == [
+        "Muller + Sohne GmbH 'Ost'",
+        "Lodz AEro Cafe O'Brien",
+        "OOO 'Romashka' + Co",
+        "Trading --",
+        ("A" * 64 + "e" * 20)[:70],
+        "Null Byte Name",
+    ]
     root = ET.fromstring(xml)
     total = sum(Decimal(t[1] or "") for t in _txs(xml))
     for ctrl in root.iterfind(".//p:CtrlSum", NS):
@@ -143,7 +149,7 @@ def test_same_payments_fields_as_sepaxml_builds(count: int) -> None:
     for p in pays:
         ref.add_payment(
             {
-                "name": p.name,
+                "name": sepa_text(p.name, 70),
                 "IBAN": p.iban,
                 "BIC": p.bic,
                 "amount": int(p.amount * 100),
@@ -159,3 +165,31 @@ def test_same_payments_fields_as_sepaxml_builds(count: int) -> None:
         assert ET.fromstring(ours).findtext(path, namespaces=NS) == ET.fromstring(theirs).findtext(
             path, namespaces=NS
         )
+
+
+def test_a_name_of_nothing_but_non_sepa_characters_becomes_the_partner_id() -> None:
+    """A registry name of U+FFFF alone made an empty <Nm>: an invalid file (issue 9, point 20)."""
+    xml = _file([Payment("P00007", "\uffff", Decimal("50.00"), IBANS[0], "", "2026-08-P00007")])
+    assert _errors(xml) == [] and _txs(xml)[0][2] == "P00007"
+
+
+def test_end_to_end_ids_are_unique_within_35_characters_by_construction() -> None:
+    long_a, long_b = "DISTRIBUTOR-NORTH-EAST-REGION-00001", "DISTRIBUTOR-NORTH-EAST-REGION-00002"
+    assert f"2026-08-{long_a}"[:35] == f"2026-08-{long_b}"[:35]  # what the old ids collided on
+    ids = {end_to_end_id("2026-08", p) for p in (long_a, long_b, "P1")} | {end_to_end_id("2026-09", "P1")}
+    assert len(ids) == 4 and all(len(i) <= 35 and i.startswith("2026-0") for i in ids)
+    assert end_to_end_id("2026-08", "P1") == end_to_end_id("2026-08", "P1")  # deterministic
+
+
+def test_invalid_or_ill_formed_documents_are_reported_not_raised() -> None:
+    assert pain001_errors(b"<Document><unclosed></Document>")[0].startswith("not well-formed XML")
+    bad = pain001(
+        [Payment("P1", "Acme", Decimal("50.00"), IBANS[0], "", "r")],
+        "m",
+        CREATED,
+        CREATED.date(),
+        "P",
+        "",
+        "",
+    )
+    assert any("IBAN" in e for e in pain001_errors(bad))

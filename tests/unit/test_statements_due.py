@@ -12,7 +12,7 @@ from loyalty.close.review import CloseLine
 from loyalty.close.statements import statement_due, statements_due
 from loyalty.earning.records import MonthTotals
 
-from tests.unit.test_close_service import FRANK, OLGA, World, partner, seed_month, world
+from tests.unit.test_close_service import FRANK, OLGA, World, partner, seed_month, shown, world
 
 D = Decimal
 
@@ -66,11 +66,11 @@ def close_month(w: World, period: str, now: dt.datetime) -> str:
         w.close.review(period, run, b)
     w.close.propose(period, run, manifest)
     w.close.request_approval(period, run, f"token-{run}", now)
-    w.approvals.approve(FRANK, period, "ok", (), now)
+    w.approvals.approve(FRANK, period, "ok", (), now, **shown(w, period))
     decision = Decision.from_json(w.workflow.succeeded[-1][1])
     for b in w.batches(manifest):
         w.close.pay(period, run, b, decision)
-    w.close.bank_files(period, run, manifest, now)
+    w.bank.bank_files(period, run, manifest, now)
     for b in w.batches(manifest):
         w.close.statements(period, run, b)
     w.close.finish(period, run, now)

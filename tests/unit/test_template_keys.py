@@ -268,7 +268,7 @@ def test_bank_files_get_the_governance_retention_the_template_asks_for() -> None
         CreateBucketConfiguration={"LocationConstraint": REGION},
         ObjectLockEnabledForBucket=True,
     )
-    env = SAM["Resources"]["CloseWorkerFunction"]["Properties"]["Environment"]["Variables"]
+    env = SAM["Resources"]["BankFilesFunction"]["Properties"]["Environment"]["Variables"]
     days = int(SAM["Parameters"][env["LOCK_RETENTION_DAYS"]["Ref"]]["Default"])
     blobs = S3Blobs("lock-test", REGION, None, env["LOCKED_PREFIX"], days)
     blobs.put("payouts/2026-08/pain001.xml", b"<xml/>", "application/xml")

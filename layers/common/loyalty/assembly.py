@@ -11,7 +11,8 @@ from typing import Protocol
 
 from loyalty.close.approvals import ApprovalService
 from loyalty.close.bankfiles import Debtor
-from loyalty.close.ports import CloseStore, Workflow
+from loyalty.close.bankrun import BankFileService
+from loyalty.close.ports import CloseBlobs, CloseStore, Workflow
 from loyalty.close.steps import CloseService
 from loyalty.earning.balances import BalanceService
 from loyalty.earning.ports import WriterStore
@@ -20,7 +21,7 @@ from loyalty.ingest.dead_letters import DlqService
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.ports import ChunkQueue, SplitterStore
 from loyalty.ingest.splitter import IngestService
-from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.kernel.ports import Notifier
 from loyalty.program.config import ConfigService
 from loyalty.program.ports import ProgramStore
 from loyalty.settings import Settings
@@ -42,7 +43,7 @@ class Services(ABC):
         self,
         settings: Settings,
         store: Store,
-        blobs: BlobStore,
+        blobs: CloseBlobs,
         notifier: Notifier,
         ops_notifier: Notifier,
         finance_notifier: Notifier,
@@ -109,9 +110,13 @@ class Services(ABC):
             self.blobs,
             self.notifier,
             self.finance_notifier,
-            Debtor(s.debtor_name, s.debtor_iban, s.debtor_bic),
             batch_size=s.close_batch_size,
         )
+
+    def bank_files(self) -> BankFileService:
+        """The BankFiles step: its Lambda is the only one that decrypts bank details."""
+        s = self.settings
+        return BankFileService(self.store, self.blobs, Debtor(s.debtor_name, s.debtor_iban, s.debtor_bic))
 
     def approvals(self) -> ApprovalService:
         s = self.settings

@@ -80,6 +80,32 @@ class S3Blobs:
             **lock,
         )
 
+    def put_new(self, key: str, body: bytes, content_type: str) -> bool:
+        """Write only if nothing is at `key` (If-None-Match: *): immutable files (bank files)."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                ServerSideEncryption="aws:kms",
+                IfNoneMatch="*",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            }:
+                return False
+            raise
+
+    def keys(self, prefix: str = "") -> list[str]:
+        out: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return sorted(out)
+
 
 class SqsFifoQueue:
     """SendMessageBatch in groups of <= 10 messages and <= 256 KiB."""

@@ -4,12 +4,14 @@ that the Distributed Map hands to the review, pay and statements steps, each bat
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine
 from loyalty.kernel.ports import BlobStore
 from loyalty.program.registry import Partner
@@ -54,13 +56,31 @@ class PaymentRow:
     partner_id: str
     name: str
     amount: Decimal
+    run: str = ""  # the run that committed it (a re-run's batch lists earlier commits too)
+    bank_fp: str = ""  # fingerprint of the bank details committed with it
 
     def to_json(self) -> dict[str, Any]:
-        return {"partner_id": self.partner_id, "name": self.name, "amount": str(self.amount)}
+        return {
+            "partner_id": self.partner_id,
+            "name": self.name,
+            "amount": str(self.amount),
+            "run": self.run,
+            "bank_fp": self.bank_fp,
+        }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> PaymentRow:
-        return cls(d["partner_id"], d["name"], Decimal(d["amount"]))
+        return cls(
+            d["partner_id"], d["name"], Decimal(d["amount"]), str(d.get("run", "")), str(d.get("bank_fp", ""))
+        )
+
+
+class DigestMismatch(Exception):
+    """A review file differs from the one finance approved (or the digest is missing)."""
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def batch_key(prefix: str, index: int) -> str:
@@ -122,6 +142,51 @@ class RunFiles:
     def reviews(self, manifest: str) -> Iterator[CloseLine]:
         for b in self.batches(manifest):
             yield from self.review(b)
+
+    # -- the proposal's digest: what finance approves is what is paid -------------------------
+    def write_digests(self, prefix: str, manifest: str) -> str:
+        """`digests.json` lists each review file with its sha256; the proposal digest is the
+        sha256 of that list (kept in the close header, which the bucket's writers cannot touch)."""
+        listed = [
+            {"review": part_key(b, part), "sha256": _sha256(self.blobs.get(part_key(b, part)))}
+            for b in self.batches(manifest)
+            for part in ("review", "bank")
+        ]
+        body = json.dumps(listed, sort_keys=True).encode()
+        self.blobs.put(f"{prefix}digests.json", body, JSON)
+        return _sha256(body)
+
+    def _verified(self, prefix: str, batch: str, part: str, digest: str) -> list[dict[str, Any]]:
+        """A batch's review or bank file, only if it is byte for byte the one finance approved."""
+        listed = self.blobs.get(f"{prefix}digests.json")
+        if not digest or _sha256(listed) != digest:
+            raise DigestMismatch(f"the run's review digests do not match the approved proposal {digest[:12]}")
+        key = part_key(batch, part)
+        want = {d["review"]: d["sha256"] for d in json.loads(listed)}.get(key)
+        body = self.blobs.get(key)
+        if want is None or _sha256(body) != want:
+            raise DigestMismatch(f"{key} changed after the proposal was made")
+        items: list[dict[str, Any]] = json.loads(body)
+        return items
+
+    def verified_review(self, prefix: str, batch: str, digest: str) -> list[CloseLine]:
+        return [CloseLine.from_json(d) for d in self._verified(prefix, batch, "review", digest)]
+
+    def put_bank(self, batch: str, snapshots: Iterable[BankSnapshot]) -> None:
+        self._put(part_key(batch, "bank"), (s.to_json() for s in snapshots))
+
+    def verified_bank(self, prefix: str, manifest: str, digest: str) -> dict[str, BankSnapshot]:
+        """The payees' bank snapshots of every batch (verified against the proposal digest)."""
+        out: dict[str, BankSnapshot] = {}
+        for b in self.batches(manifest):
+            for d in self._verified(prefix, b, "bank", digest):
+                snap = BankSnapshot.from_json(d)
+                out[snap.partner_id] = snap
+        return out
+
+    def verified_reviews(self, prefix: str, manifest: str, digest: str) -> Iterator[CloseLine]:
+        for b in self.batches(manifest):
+            yield from self.verified_review(prefix, b, digest)
 
     def put_payments(self, batch: str, rows: Iterable[PaymentRow]) -> None:
         self._put(part_key(batch, "pay"), (r.to_json() for r in rows))

@@ -17,6 +17,8 @@ from loyalty.close.runs import CloseStatus
 
 # fields that live in their own attributes of the close item, never in its `data`
 _OWN_ATTRIBUTES = ("period", "status", "run", "has_token")
+# fields stored only once set (a header written before them reads and writes back the same)
+_UNSET_EMPTY = ("proposal_digest",)
 
 
 @dataclass
@@ -32,7 +34,8 @@ class CloseMeta:
     proposal: str | None = None
     summary: SummaryFigures | None = None
     manifest: str | None = None
-    proposal_digest: str = ""  # digest of the proposal finance is shown (set at Propose)
+    # sha256 of the run's review files at Propose: what finance approves, what Pay and BankFiles pay
+    proposal_digest: str = ""
     requested_at: str | None = None
     reminded_at: str | None = None
     approved_by: str | None = None
@@ -48,6 +51,9 @@ class CloseMeta:
     reason: str | None = None
     approvals: list[dict[str, Any]] | None = None  # each finance approval of the run (quorum)
     approvals_required: int | None = None  # different approvers the payout total needs
+    # the first run of this period that was approved (and so may have committed payouts); carried
+    # to later attempts: the period then counts as committed for the order of closes
+    committed_run: str | None = None
     has_token: bool = False  # the store holds a callback token (the token itself is never shown)
 
     def to_data(self) -> dict[str, Any]:
@@ -55,7 +61,7 @@ class CloseMeta:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in _OWN_ATTRIBUTES or value is None:
+            if f.name in _OWN_ATTRIBUTES or value is None or (f.name in _UNSET_EMPTY and not value):
                 continue
             out[f.name] = value.to_json() if isinstance(value, SummaryFigures) else value
         return out

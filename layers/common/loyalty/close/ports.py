@@ -12,9 +12,11 @@ from typing import Any, Protocol
 
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
+from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals, SaleRecord
+from loyalty.kernel.ports import BlobStore
 from loyalty.program.ports import PartnerDirectory, PartnerLookup, RuleSource, TierLookup
 
 
@@ -76,6 +78,31 @@ class BankDetails(Protocol):
         """Decrypted (IBAN, BIC) of the partners that have bank details."""
         ...
 
+    def bank_snapshots(self, partner_ids: Sequence[str]) -> dict[str, BankSnapshot]:
+        """The partners' bank details as stored (ciphertext, mask, fingerprint, BIC, name, since):
+        nothing is decrypted (the review snapshots them for the proposal)."""
+        ...
+
+    def decrypt_iban(self, partner_id: str, iban_enc: str) -> str:
+        """The plain IBAN of a snapshot's ciphertext (only the BankFiles function may)."""
+        ...
+
+
+class BankFileBlobs(Protocol):
+    """Bank files are immutable: `put_new` writes a key only if nothing is there yet (S3
+    `If-None-Match: *`) and says whether it did; `keys` lists what a prefix holds."""
+
+    def put_new(self, key: str, body: bytes, content_type: str) -> bool: ...
+    def keys(self, prefix: str = "") -> list[str]: ...
+
+
+class CloseBlobs(BlobStore, BankFileBlobs, Protocol):
+    """The bucket as the close uses it."""
+
+
+class BankStore(CloseRuns, BankDetails, Protocol):
+    """What the BankFiles step reads and writes (the only step that decrypts bank details)."""
+
 
 class PeriodLock(Protocol):
     def freeze_period(self, period: str) -> None: ...
@@ -96,6 +123,7 @@ class CloseStore(
     AuditTrail,
     ReviewFacts,
     CloseBook,
+    Books,
     BankDetails,
     PeriodLock,
     PartnerSales,

@@ -96,8 +96,14 @@ class Proposal:
     tier_moves: Counter[str] = field(default_factory=Counter)
     top: list[TopPayout] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
+    # partners an earlier run of the period committed: shown, never proposed (nor paid) again
+    committed: Bucket = field(default_factory=Bucket)
+    digest: str = ""  # sha256 of the run's review files (see RunFiles.write_digests)
 
     def add(self, ln: CloseLine, top: int) -> None:
+        if ln.state != "proposed":
+            self.committed.add(ln)
+            return
         self.partners += 1
         self.dormant += ln.dormant
         self.by_tier[ln.tier_after].add(ln)
@@ -144,6 +150,8 @@ class Proposal:
                 {"partner_id": a.partner_id, "anomaly": a.anomaly} for a in self.anomalies[:MAX_ANOMALIES]
             ],
             "anomaly_count": len(self.anomalies),
+            "already_committed": self.committed.to_json(),
+            "digest": self.digest,
         }
 
 

@@ -74,6 +74,7 @@ class CloseLine:
     # nothing happened and nothing changed: no sales, nothing matured, same balance and tier
     # state as the previous committed close - no write, no statement (the last record stays true)
     dormant: bool = False
+    bank_fp: str = ""  # fingerprint of the bank details the last payout went to (carried forward)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

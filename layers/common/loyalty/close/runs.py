@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from loyalty.kernel.identity import OPERATOR, Caller
@@ -92,6 +93,46 @@ def unclosed_predecessor(period: str, closes: Mapping[str, CloseStatus]) -> str 
     prev = previous_period(period)
     if any(p < period for p in closes) and closes.get(prev) != FINISHED:
         return prev
+    return None
+
+
+@dataclass(frozen=True)
+class CloseState:
+    """What the order of closes needs to know of an existing close: its status, and whether any
+    of its runs may have committed payouts (approved once, even if that run failed later)."""
+
+    status: CloseStatus
+    committed: bool
+
+
+COMMITTING = frozenset({CloseStatus.APPROVED, CloseStatus.PAYING, CloseStatus.PAID})
+
+
+def out_of_order(period: str, closes: Mapping[str, CloseState], first: str | None) -> CloseError | None:
+    """Closes run strictly in order from the first close period: a period before `first`, or at
+    or before a later close that committed payouts or is under way, is refused (its commission
+    was, or is being, released by that later close: closing it now would pay it again); after the
+    first close, each period needs its predecessor paid. None: the period may be closed now."""
+    if first and period < first:
+        return CloseError(
+            f"{period} is before the first close period {first} (rules payouts.first_close_period); "
+            "it is never closed",
+            409,
+        )
+    later = sorted(p for p, c in closes.items() if p > period and (c.committed or c.status in ACTIVE))
+    if later:
+        latest = later[-1]
+        return CloseError(
+            f"{period} is at or before the latest committed close {latest} "
+            f"({closes[latest].status}): closes run strictly in order, so an earlier period can no "
+            "longer be closed (its matured commission was released by the later close)",
+            409,
+        )
+    if first and period > first and not any(p < period for p in closes):
+        return CloseError(f"close {first} first: closes start at the first close period {first}", 409)
+    prev = unclosed_predecessor(period, {p: c.status for p, c in closes.items()})
+    if prev is not None:
+        return CloseError(f"close {prev} first: closes run in order (balances carry from one to the next)")
     return None
 
 

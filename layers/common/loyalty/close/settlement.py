@@ -18,5 +18,5 @@ def settle(proposal: CloseLine, decision: Decision) -> CloseLine:
 def payment_of(line: CloseLine) -> PaymentRow | None:
     """The bank transfer of a committed line (paid lines with a payout only)."""
     if line.state == "paid" and line.payout > 0:
-        return PaymentRow(line.partner_id, line.name, line.payout)
+        return PaymentRow(line.partner_id, line.name, line.payout, line.run, line.bank_fp)
     return None

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Collection
-from decimal import Decimal
 
+from loyalty.close.alerts import close_failed
 from loyalty.close.approval_rules import verify_for_payment
-from loyalty.close.bankfiles import Debtor, Payment, bank_csv, pain001
-from loyalty.close.batches import JSON, PaymentRow, RunFiles
+from loyalty.close.batches import JSON, BatchPartner, DigestMismatch, PaymentRow, RunFiles
 from loyalty.close.header import CloseMeta, Decision
+from loyalty.close.invariants import position, problems
 from loyalty.close.notices import approval_requested, close_finished, partner_notices
+from loyalty.close.payees import PayeeHistory, check_payee
 from loyalty.close.ports import CloseStore, Workflow
 from loyalty.close.proposal import summarize
 from loyalty.close.results import (
-    BankFiles,
     Frozen,
     Paid,
     Plan,
@@ -35,20 +35,22 @@ from loyalty.close.review import (
 )
 from loyalty.close.runs import (
     ACTIVE,
+    COMMITTING,
     FINISHED,
     RERUNNABLE,
     CloseError,
+    CloseState,
     CloseStatus,
     _prefix,
     check_may_start,
     ending,
+    out_of_order,
     run_name,
     starts_new_attempt,
-    unclosed_predecessor,
 )
 from loyalty.close.settlement import payment_of, settle
 from loyalty.close.statements import StatementLine, statement_csv, statement_html, statements_due
-from loyalty.kernel.clock import iso_seconds, parse_seconds
+from loyalty.kernel.clock import iso_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
@@ -66,7 +68,6 @@ class CloseService:
         blobs: BlobStore,
         events: Notifier,
         finance: Notifier,
-        debtor: Debtor,
         batch_size: int = BATCH,
     ) -> None:
         self.store = store
@@ -74,7 +75,6 @@ class CloseService:
         self.files = RunFiles(blobs)
         self.events = events
         self.finance = finance
-        self.debtor = debtor
         self.batch_size = batch_size
 
     # -- starting -----------------------------------------------------------------------------
@@ -89,11 +89,14 @@ class CloseService:
         if not starts_new_attempt(period, meta.status if meta else None, rerun):
             assert meta is not None
             return self._report(workflow, meta)
+        self._check_order(period)
         attempt = meta.attempt + 1 if meta else 1
         run = run_name(period, attempt)
         new = CloseMeta(
             period, S.STARTED, run, attempt=attempt, started_by=caller.user, started_at=iso_seconds(now)
         )
+        if meta is not None:  # an approved earlier attempt may have committed payouts
+            new.committed_run = meta.committed_run or (meta.run if meta.approved_at else None)
         if not self.store.save_close_meta(new, expect=(meta.status if meta else None,)):
             raise CloseError(f"the close of {period} was started concurrently; look again", 409)
         self.store.audit(period, caller.user, "close started", {"run": run, "rerun": rerun})
@@ -128,15 +131,40 @@ class CloseService:
         meta = self._meta(period, run)
         if meta.status == FINISHED:
             return Frozen(period, run, already_closed=True)
-        first = unclosed_predecessor(period, {c.period: c.status for c in self.store.list_closes()})
-        if first is not None:
-            raise CloseError(
-                f"close {first} first: closes run in order (balances carry from one to the next)"
-            )
+        self._check_order(period)
         self.store.freeze_period(period)
         if meta.status == S.STARTED:
             self._advance(meta, S.FROZEN, (S.STARTED,))
         return Frozen(period, run, already_closed=False)
+
+    def _check_order(self, period: str) -> None:
+        """Closes run strictly in order from the rules' first close period (see `out_of_order`)."""
+        closes = {
+            c.period: CloseState(c.status, c.status in COMMITTING or bool(c.approved_at or c.committed_run))
+            for c in self.store.list_closes()
+        }
+        general = [
+            v
+            for v in RuleBook(self.store.rule_versions()).versions
+            if not (v.scope.cohort or v.scope.segments)
+        ]
+        # the latest general rules say where closes start (older versions may predate the setting)
+        first = general[-1].payouts.first_close_period if general else None
+        error = out_of_order(period, closes, first)
+        if error is not None:
+            raise error
+
+    def _check_books(self, line: CloseLine) -> None:
+        """Fail closed before any commit: the line must add up and continue the partner's books."""
+        # the period's own entries are this very commit, made by an attempt whose answer was lost
+        entries = [
+            e for e in self.store.ledger_entries(partner_id=line.partner_id) if e.period != line.period
+        ]
+        found = problems(line, position(line.partner_id, entries))
+        if found:
+            raise CloseError(
+                f"payout invariant broken for {line.partner_id} in {line.period}: " + "; ".join(found)
+            )
 
     def plan(self, period: str, run: str) -> Plan:
         """Partner list -> batch files in S3 and a manifest the Distributed Map reads."""
@@ -149,33 +177,63 @@ class CloseService:
 
     def review(self, period: str, run: str, batch_key: str) -> Reviewed:
         """KPIs, tier review and payable amount of each partner of a batch. The proposal is a file
-        (`.../review/<batch>.json`): nothing in the table changes until finance approves."""
+        (`.../review/<batch>.json`): nothing in the table changes until finance approves. A partner
+        an earlier run of the period committed already is listed as committed (state paid or
+        excluded), never proposed again."""
         rules = self._rules(period)
+        batch = self.files.batch(batch_key)
+        ids = [p.partner_id for p in batch]
+        committed = self.store.close_lines(period, ids)
+        bank = self.store.bank_snapshots(ids)
         lines = []
-        for p in self.files.batch(batch_key):
-            months, history = self.store.close_facts(p.partner_id, period)
-            facts = PartnerFacts(
-                partner_id=p.partner_id,
-                name=p.name,
-                segment=p.segment,
-                certified=p.certified,
-                has_bank=p.has_bank,
-                tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
-                months=[
-                    MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers) for t in months
-                ],
-                history=history,
+        for p in batch:
+            if p.partner_id in committed:
+                lines.append(committed[p.partner_id])
+                continue
+            line, history = self._review_partner(rules, period, run, p)
+            past = PayeeHistory(
+                history[0].bank_fp if history else "", any(h.payout > 0 or h.bank_fp for h in history)
             )
-            lines.append(review_partner(rules, period, run, facts))
+            check_payee(line, bank.get(p.partner_id), past, rules.payouts, cutoff(period))
+            line.bank_fp = bank[p.partner_id].fingerprint if line.payout > 0 else past.last_fingerprint
+            if not line.dormant:
+                self._check_books(line)
+            lines.append(line)
         self.files.put_review(batch_key, lines)
+        # the bank details each payout goes to, as they are now (encrypted): what finance approves
+        self.files.put_bank(
+            batch_key, (bank[ln.partner_id] for ln in lines if ln.payout > 0 and ln.partner_id in bank)
+        )
         return Reviewed(len(lines), sum(ln.dormant for ln in lines))
+
+    def _review_partner(
+        self, rules: RuleVersion, period: str, run: str, p: BatchPartner
+    ) -> tuple[CloseLine, list[CloseLine]]:
+        months, history = self.store.close_facts(p.partner_id, period)
+        facts = PartnerFacts(
+            partner_id=p.partner_id,
+            name=p.name,
+            segment=p.segment,
+            certified=p.certified,
+            has_bank=p.has_bank,
+            tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
+            months=[
+                MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers) for t in months
+            ],
+            history=history,
+        )
+        return review_partner(rules, period, run, facts), history
 
     def propose(self, period: str, run: str, manifest: str) -> Proposed:
         meta = self._meta(period, run)
-        proposal = summarize(period, run, self.files.reviews(manifest))
-        key = f"{_prefix(period, run)}proposal.json"
+        prefix = _prefix(period, run)
+        digest = self.files.write_digests(prefix, manifest)
+        proposal = summarize(period, run, self.files.verified_reviews(prefix, manifest, digest))
+        proposal.digest = digest
+        key = f"{prefix}proposal.json"
         self.blobs.put(key, json.dumps(proposal.to_json(), indent=1).encode(), JSON)
         meta.proposal, meta.summary, meta.manifest = key, proposal.figures, manifest
+        meta.proposal_digest = digest
         self._advance(meta, S.PROPOSED, (S.FROZEN, S.PROPOSED))
         return Proposed(key, proposal.figures)
 
@@ -193,57 +251,46 @@ class CloseService:
 
     def pay(self, period: str, run: str, batch_key: str, decision: Decision) -> Paid:
         """Commit each partner once: close line, payout, ledger entries and next tier in one
-        transaction keyed by (partner, period). A retry finds the committed ones and skips them."""
-        verify_for_payment(
-            self._meta(period, run), self.store.audit_log(period), dt.datetime.now(dt.UTC), decision
-        )
-        proposals = [ln for ln in self.files.review(batch_key) if not ln.dormant]
+        transaction keyed by (partner, period). A retry finds the committed ones and skips them.
+        Fails closed before committing anything of the batch when the run is not approved (the
+        approvals context re-checks the approval record: approver, quorum, digest, expiry), its
+        review differs from the approved proposal, or a line breaks the payout invariant."""
+        meta = self._meta(period, run)
+        if meta.status not in COMMITTING:
+            raise CloseError(f"run {run} of {period} is {meta.status}, not approved: nothing is paid")
+        verify_for_payment(meta, self.store.audit_log(period), dt.datetime.now(dt.UTC), decision)
+        try:
+            reviewed = self.files.verified_review(_prefix(period, run), batch_key, meta.proposal_digest)
+        except DigestMismatch as exc:
+            raise CloseError(f"not paying {period}: {exc}") from None
+        proposals = [ln for ln in reviewed if not ln.dormant]
         current = self.store.close_lines(period, [ln.partner_id for ln in proposals])
+        todo = [
+            settle(p, decision) for p in proposals if p.state == "proposed" and p.partner_id not in current
+        ]
+        for todo_line in todo:
+            self._check_books(todo_line)
+        settled = {ln.partner_id: ln for ln in todo}
         payments: list[PaymentRow] = []
         committed = already = 0
         for proposal in proposals:
-            line, new = self._commit(current.get(proposal.partner_id), proposal, decision)
+            line, new = self._commit(current.get(proposal.partner_id), settled.get(proposal.partner_id))
             committed += new
             already += not new
-            row = payment_of(line)
+            row = payment_of(line) if line is not None else None
             if row is not None:
                 payments.append(row)
         self.files.put_payments(batch_key, payments)
         return Paid(committed, already, len(payments))
 
-    def _commit(
-        self, current: CloseLine | None, proposal: CloseLine, decision: Decision
-    ) -> tuple[CloseLine, bool]:
+    def _commit(self, current: CloseLine | None, line: CloseLine | None) -> tuple[CloseLine | None, bool]:
         """The partner's committed line, and whether this call committed it."""
-        if current is not None:
+        if current is not None or line is None:
             return current, False
-        line = settle(proposal, decision)
         if self.store.commit_close(line, ledger_entries(line), next_tier(line)):
             return line, True
         # committed by an earlier attempt that crashed before answering
-        return self.store.close_lines(line.period, [line.partner_id])[line.partner_id], False
-
-    def bank_files(self, period: str, run: str, manifest: str, now: dt.datetime) -> BankFiles:
-        meta = self._meta(period, run)
-        rows = self.files.payments(manifest)
-        bank = self.store.bank_details([r.partner_id for r in rows])
-        payments = [
-            Payment(
-                r.partner_id, r.name, r.amount, *bank.get(r.partner_id, ("", "")), f"{period}-{r.partner_id}"
-            )
-            for r in rows
-        ]
-        created = parse_seconds(meta.approved_at or iso_seconds(now))
-        base = f"payouts/{period}/"
-        self.blobs.put(base + "payouts.csv", bank_csv(payments), "text/csv")
-        d = self.debtor
-        xml = pain001(payments, run, created, created.date(), d.name, d.iban, d.bic)
-        self.blobs.put(base + "pain001.xml", xml, "application/xml")
-        total = sum((p.amount for p in payments), Decimal(0))
-        meta.bank_files = [base + "payouts.csv", base + "pain001.xml"]
-        meta.paid_total, meta.payees = str(total), len(payments)
-        self._advance(meta, S.PAYING, (S.APPROVED, S.PAYING))
-        return BankFiles(len(payments), total, meta.bank_files)
+        return self.store.close_lines(line.period, [line.partner_id]).get(line.partner_id), False
 
     def statements(self, period: str, run: str, batch_key: str) -> Statements:
         """Statement and notifications for every partner with anything to report (`statements_due`:
@@ -277,15 +324,20 @@ class CloseService:
         return StatusResult(period, FINISHED)
 
     def outcome(self, period: str, run: str, error: str, cause: str) -> StatusResult:
-        """The run ended without paying (rejected, timed out or failed): record why."""
+        """The run ended without paying (rejected, timed out or failed): record why; finance hears
+        of every failure (a failed run may have stopped a payment that does not add up)."""
         status = ending(error)
         meta = self._meta(period, run)
         if meta.status not in RERUNNABLE:
+            if meta.approved_at and not meta.committed_run:
+                meta.committed_run = run  # approved: some partners may be committed
             meta.ended, meta.reason, meta.status = error, cause[:500], status
             self.store.save_close_meta(meta, expect_run=run, clear_token=True)
             self.store.audit(
                 period, "system", f"run {status}", {"run": run, "error": error, "cause": cause[:500]}
             )
+            if status == S.FAILED:
+                close_failed(meta).send(self.finance)
         return StatusResult(period, status)
 
 

@@ -6,6 +6,7 @@ ISO 7064 check digits; a BIC's length (8 or 11), ISO 9362 structure and country 
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from schwifty import BIC, IBAN
@@ -45,3 +46,12 @@ def mask_iban(iban: str) -> str:
     if not iban:
         return ""
     return f"{iban[:4]} **** {iban[-4:]}"
+
+
+def bank_fingerprint(owner: str, iban: str, bic: str) -> str:
+    """A short fingerprint of an owner's bank details (IBAN and BIC), to tell whether they changed
+    without decrypting them: stored beside the ciphertext when the registry is loaded, compared by
+    the close. Not secret-keyed: it is never shown to partners, only compared."""
+    if not iban:
+        return ""
+    return hashlib.sha256(f"bank|{owner}|{iban}|{bic}".encode()).hexdigest()[:20]

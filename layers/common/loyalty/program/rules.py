@@ -53,6 +53,30 @@ class Points(BaseModel):
     expiry_months: int = Field(ge=1, default=12)
 
 
+class Payouts(BaseModel):
+    """How the close pays (issue 9): where closes start, and the payout checks finance sees."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_close_period: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="the first period ever closed (YYYY-MM); closes run strictly in order from it. "
+        "None: the first close run defines it",
+    )
+    bank_change_cooling_days: int = Field(
+        default=14,
+        ge=0,
+        le=365,
+        description="days a payee's changed bank details wait before they are paid (held and carried)",
+    )
+    first_payout_review_eur: Decimal = Field(
+        default=Decimal(10000),
+        ge=0,
+        description="a partner's first-ever payout above this (EUR) is an anomaly in the proposal",
+    )
+
+
 class Scope(BaseModel):
     """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
 
@@ -79,6 +103,7 @@ class RuleVersion(BaseModel):
     minimum_payout_eur: Decimal = Field(ge=0, default=Decimal(50))
     override: Override = Override()
     points: Points = Points()
+    payouts: Payouts = Payouts()
     scope: Scope = Scope()
 
     @field_validator("category_bonus_pct")

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from loyalty.adapters.dynamo.sales import SalesTables
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
+from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
 from loyalty.earning.records import MonthTotals
@@ -225,6 +226,33 @@ class CloseTables(SalesTables):
             Entry(it.sk.rsplit("#", 1)[1], it.period, it.debit, it.credit, it.amount, it.memo, it.reverses)
             for it in items
         ]
+
+    def bank_snapshots(self, partner_ids: Sequence[str]) -> dict[str, BankSnapshot]:
+        """The payees' bank details as stored, nothing decrypted (for the proposal's snapshot)."""
+        out: dict[str, BankSnapshot] = {}
+        if not partner_ids:
+            return out
+        for it in self.m.Partner.batch_get(
+            [(f"PARTNER#{p}", "PROFILE") for p in dict.fromkeys(partner_ids)],
+            attributes_to_get=["pk", "sk", "name", "iban_enc", "iban_mask", "bic", "iban_fp", "bank_since"],
+        ):
+            if it.iban_enc:
+                pid = it.pk[len("PARTNER#") :]
+                out[pid] = BankSnapshot(
+                    pid,
+                    it.name,
+                    it.iban_enc,
+                    it.iban_mask or "",
+                    it.iban_fp or "",
+                    it.bic or "",
+                    it.bank_since or "",
+                )
+        return out
+
+    def decrypt_iban(self, partner_id: str, iban_enc: str) -> str:
+        if self.cipher is None:
+            raise RuntimeError("bank details need the data key (DATA_KEY_ID) to be decrypted")
+        return self.cipher.decrypt(iban_enc, partner_id)
 
     def payout(self, partner_id: str, period: str) -> Decimal | None:
         try:

@@ -97,6 +97,8 @@ class PartnerItem(Item):
     iban_enc = UnicodeAttribute(null=True)  # KMS ciphertext (base64), never shown
     iban_mask = UnicodeAttribute(default="")
     bic = UnicodeAttribute(default="")
+    iban_fp = UnicodeAttribute(default="")  # fingerprint of IBAN + BIC (kernel.iban.bank_fingerprint)
+    bank_since = UnicodeAttribute(default="")  # when these bank details were first loaded
 
 
 class TierItem(Item):

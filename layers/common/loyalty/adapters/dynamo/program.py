@@ -13,7 +13,7 @@ from pynamodb.exceptions import PutError
 from pynamodb.expressions.condition import Condition
 
 from loyalty.adapters.dynamo.models import PartnerItem, Tables
-from loyalty.kernel.iban import mask_iban
+from loyalty.kernel.iban import bank_fingerprint, mask_iban
 from loyalty.program.registry import Partner, parse_certified
 from loyalty.program.rules import RuleVersion
 
@@ -43,12 +43,27 @@ class ProgramTables(Tables):
         except self.m.Partner.DoesNotExist:
             return None
 
+    def _bank_since(self, partners: Sequence[Partner]) -> dict[str, tuple[str, str]]:
+        """(fingerprint, since) of the stored bank details: unchanged details keep their date."""
+        if not partners:
+            return {}
+        return {
+            it.pk[len("PARTNER#") :]: (it.iban_fp or "", it.bank_since or "")
+            for it in self.m.Partner.batch_get(
+                [(f"PARTNER#{p}", "PROFILE") for p in dict.fromkeys(p.partner_id for p in partners)],
+                attributes_to_get=["pk", "sk", "iban_fp", "bank_since"],
+            )
+        }
+
     def put_partners(self, partners: Sequence[Partner]) -> None:
         if any(p.iban for p in partners) and self.cipher is None:
             raise RuntimeError("bank details need the data key (DATA_KEY_ID) to be stored encrypted")
+        stored, now = self._bank_since(partners), dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self.m.Partner.batch_write() as batch:
             for p in partners:
                 enc = self.cipher.encrypt(p.iban, p.partner_id) if p.iban and self.cipher else None
+                fp = bank_fingerprint(p.partner_id, p.iban, p.bic)
+                old_fp, old_since = stored.get(p.partner_id, ("", ""))
                 batch.save(
                     self.m.Partner(
                         f"PARTNER#{p.partner_id}",
@@ -68,6 +83,8 @@ class ProgramTables(Tables):
                         iban_enc=enc,
                         iban_mask=mask_iban(p.iban),
                         bic=p.bic,
+                        iban_fp=fp,
+                        bank_since=(old_since if fp == old_fp and old_since else now) if fp else "",
                     )
                 )
 

@@ -22,6 +22,7 @@ from loyalty.adapters.memory.kernel import MemoryCipher
 from loyalty.adapters.memory.program import MemoryProgram
 from loyalty.close.header import AuditEntry, CloseMeta
 from loyalty.close.ledger import Entry
+from loyalty.close.payees import BankSnapshot
 from loyalty.close.ports import CallbackGone
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
@@ -135,6 +136,23 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
 
     def payout(self, partner_id: str, period: str) -> Decimal | None:
         return self.payouts.get((partner_id, period))
+
+    # -- bank details for the proposal and the bank files -------------------------------------
+    def bank_snapshots(self, partner_ids: Sequence[str]) -> dict[str, BankSnapshot]:
+        out = {}
+        for pid in dict.fromkeys(partner_ids):
+            item = self.partners.get(pid)
+            if item is not None and item.iban_enc:
+                p = item.partner
+                out[pid] = BankSnapshot(
+                    pid, p.name, item.iban_enc, p.iban, item.iban_fp, p.bic, item.bank_since
+                )
+        return out
+
+    def decrypt_iban(self, partner_id: str, iban_enc: str) -> str:
+        if self.cipher is None:
+            raise RuntimeError("bank details need the data key to be decrypted")
+        return self.cipher.decrypt(iban_enc, partner_id)
 
     def _history(self, partner_id: str, before: str, limit: int) -> list[CloseLine]:
         periods = sorted((per for p, per in self.lines if p == partner_id and per < before), reverse=True)

@@ -31,6 +31,13 @@ class MemoryBlobs:
         self.files.pop(key, None)
         self.objects[key] = (bytes(body), content_type)
 
+    def put_new(self, key: str, body: bytes, content_type: str) -> bool:
+        """Write only if the key is free (S3 If-None-Match: *); False if something is there."""
+        if key in self.objects or key in self.files:
+            return False
+        self.put(key, body, content_type)
+        return True
+
     def link(self, key: str, path: Path) -> None:
         self.objects.pop(key, None)
         self.files[key] = path

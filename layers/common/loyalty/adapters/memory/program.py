@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.adapters.memory.tables import MemoryTables
-from loyalty.kernel.iban import mask_iban
+from loyalty.kernel.iban import bank_fingerprint, mask_iban
 from loyalty.kernel.ports import Cipher
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
@@ -23,6 +23,8 @@ from loyalty.program.rules import RuleVersion
 class _PartnerItem:
     partner: Partner  # with the IBAN masked
     iban_enc: str | None
+    iban_fp: str = ""
+    bank_since: str = ""
 
 
 class MemoryProgram(MemoryTables):
@@ -41,9 +43,13 @@ class MemoryProgram(MemoryTables):
     def put_partners(self, partners: Sequence[Partner]) -> None:
         if any(p.iban for p in partners) and self.cipher is None:
             raise RuntimeError("bank details need the data key (DATA_KEY_ID) to be stored encrypted")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for p in partners:
             enc = self.cipher.encrypt(p.iban, p.partner_id) if p.iban and self.cipher else None
-            self.partners[p.partner_id] = _PartnerItem(dataclasses.replace(p, iban=mask_iban(p.iban)), enc)
+            fp, old = bank_fingerprint(p.partner_id, p.iban, p.bic), self.partners.get(p.partner_id)
+            since = (old.bank_since if old and old.iban_fp == fp and old.bank_since else now) if fp else ""
+            masked = dataclasses.replace(p, iban=mask_iban(p.iban))
+            self.partners[p.partner_id] = _PartnerItem(masked, enc, fp, since)
 
     def bank_details(self, partner_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         out: dict[str, tuple[str, str]] = {}
