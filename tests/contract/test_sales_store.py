@@ -143,3 +143,50 @@ def test_frozen_periods(store: Any) -> None:
     store.freeze_period("2026-09")
     store.freeze_period("2026-10")
     assert store.frozen_periods() == {"2026-09", "2026-10"}
+
+
+def test_anchor_status_and_match_survive(store: Any) -> None:
+    r = sale(
+        "R1", quantity=-1, anchor="2026-09-25", matched="S0", status="final", commission=Decimal("-0.29")
+    )
+    store.put_sales([r])
+    assert list(store.partner_sales("P00001")) == [r]
+    got = store.get_sales([("P00001", "R1")])[("P00001", "R1")]
+    assert (got.anchor, got.status) == ("2026-09-25", "final")
+
+
+def test_finalize_sale_rewrites_the_line_and_moves_its_holding_day_once(store: Any) -> None:
+    old = sale("S1")
+    store.put_sales([old])
+    store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(2, "19.44", "0.58"))
+    new = dataclasses.replace(
+        old, tier="Silver", rate=Decimal("0.04"), commission=Decimal("0.78"), status="final"
+    )
+    assert store.finalize_sale(old, new, "2026-10-02") is True
+    assert store.finalize_sale(old, new, "2026-10-02") is False  # the line is no longer `old`
+    assert list(store.partner_sales("P00001")) == [new]
+    (t,) = store.month_totals("P00001")
+    assert (t.commission, t.by_day, t.net_eur, t.lines) == (
+        Decimal("0.78"),
+        {2: Decimal("0.78")},
+        Decimal("19.44"),
+        1,
+    )
+
+
+def test_finalize_sale_refuses_a_line_replaced_since_it_was_read(store: Any) -> None:
+    old = sale("S1")
+    store.put_sales([dataclasses.replace(old, version=old.version + "9", quantity=3)])
+    new = dataclasses.replace(old, commission=Decimal("0.78"), status="final")
+    assert store.finalize_sale(old, new, "2026-10-02") is False
+    assert [s.quantity for s in store.partner_sales("P00001")] == [3]
+    assert store.month_totals("P00001") == []
+
+
+def test_finalize_sale_moves_an_anchored_return_on_its_sale_s_day(store: Any) -> None:
+    old = sale("R1", quantity=-2, commission=Decimal("-0.58"), anchor="2026-09-25", sold_at="2026-10-03")
+    store.put_sales([old])
+    new = dataclasses.replace(old, commission=Decimal("-0.78"), status="final")
+    assert store.finalize_sale(old, new, old.anchor) is True
+    (t,) = store.month_totals("P00001")
+    assert (t.month, t.commission, t.by_day) == ("2026-09", Decimal("-0.20"), {25: Decimal("-0.20")})

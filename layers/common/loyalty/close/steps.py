@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from loyalty.close.bankfiles import Debtor, Payment, bank_csv, pain001
 from loyalty.close.batches import JSON, PaymentRow, RunFiles
+from loyalty.close.final_rates import RateFinalizer
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.notices import approval_requested, close_finished, partner_notices
 from loyalty.close.ports import CloseStore, Workflow
@@ -150,9 +151,12 @@ class CloseService:
         """KPIs, tier review and payable amount of each partner of a batch. The proposal is a file
         (`.../review/<batch>.json`): nothing in the table changes until finance approves."""
         rules = self._rules(period)
+        final = RateFinalizer(self.store)
         lines = []
         for p in self.files.batch(batch_key):
             months, history = self.store.close_facts(p.partner_id, period)
+            if final.finalize(p.partner_id, period, months).lines:  # the month's final rates
+                months, history = self.store.close_facts(p.partner_id, period)
             facts = PartnerFacts(
                 partner_id=p.partner_id,
                 name=p.name,

@@ -23,6 +23,14 @@ class SalesStore(Protocol):
     def frozen_periods(self) -> set[str]: ...
 
 
+class FinalRateStore(Protocol):
+    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
+        """Give a line its final rate and commission unless it changed since `old` was read
+        (another version or commission), and move its month total on `holding_day` (ISO) by the
+        difference, both at once. False if the line changed meanwhile (nothing written)."""
+        ...
+
+
 class ProgramView(PartnerLookup, TierLookup, RuleSource, FxSource, Protocol):
     """What the commission calculator reads of the program."""
 

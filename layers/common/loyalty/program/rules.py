@@ -53,6 +53,20 @@ class Points(BaseModel):
     expiry_months: int = Field(ge=1, default=12)
 
 
+class Returns(BaseModel):
+    """How a return finds the rate it reverses at when its sale cannot be found."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lookback_months: int = Field(
+        ge=1,
+        le=36,
+        default=12,
+        description="a return whose sale is not found (no original_sale_id, no earlier sale of its "
+        "SKU) reverses at the highest rate the partner held in this many months up to the return's",
+    )
+
+
 class Scope(BaseModel):
     """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
 
@@ -79,6 +93,7 @@ class RuleVersion(BaseModel):
     minimum_payout_eur: Decimal = Field(ge=0, default=Decimal(50))
     override: Override = Override()
     points: Points = Points()
+    returns: Returns = Returns()
     scope: Scope = Scope()
 
     @field_validator("category_bonus_pct")

@@ -127,6 +127,8 @@ class SaleItem(Item):
     src = UnicodeAttribute()
     status = UnicodeAttribute(default="provisional")
     per = UnicodeAttribute(default="")
+    anchor = UnicodeAttribute(default="")  # a return's holding day: its sale's landing day
+    match = UnicodeAttribute(default="")  # a return's sale matched by SKU (no original_sale_id)
 
 
 class DocItem(Item):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.models import MonthItem, Tables
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
@@ -34,6 +35,8 @@ class SalesTables(Tables):
                 "comm",
                 "qty",
                 "per",
+                "anchor",
+                "status",
             ],
         )
         for it in items:
@@ -53,6 +56,8 @@ class SalesTables(Tables):
                 it.sold_at[:10],
                 int(it.qty),
                 it.per or "",
+                it.anchor or "",
+                it.status or "provisional",
             )
         return out
 
@@ -87,6 +92,8 @@ class SalesTables(Tables):
                         src=r.source,
                         status=r.status,
                         per=r.period,
+                        anchor=r.anchor,
+                        match=r.matched,
                     )
                 )
 
@@ -172,4 +179,36 @@ class SalesTables(Tables):
                 source=it.src,
                 status=it.status,
                 period=it.per or "",
+                anchor=it.anchor or "",
+                matched=it.match or "",
             )
+
+    # -- final rates (the month's close) ----------------------------------------------------
+    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
+        """The line's final rate and commission, unless it changed since `old` was read (another
+        version or commission), and its month total on `holding_day` moved by the difference: one
+        transaction, so the difference is applied exactly once. False if the line changed."""
+        S, M = self.m.Sale, self.m.Month
+        diff = new.commission - old.commission
+        try:
+            with TransactWrite(connection=self._conn) as tx:
+                tx.update(
+                    S(f"PARTNER#{old.partner_id}", f"SALE#{old.sale_id}"),
+                    actions=[
+                        S.tier.set(new.tier),
+                        S.rate.set(new.rate),
+                        S.rules.set(new.rule_version),
+                        S.comm.set(new.commission),
+                        S.status.set(new.status),
+                    ],
+                    condition=(S.ver == old.version) & (S.comm == old.commission),
+                )
+                tx.update(
+                    M(f"PARTNER#{old.partner_id}", f"MONTH#{holding_day[:7]}"),
+                    actions=[M.comm.add(diff), getattr(M, f"c{int(holding_day[8:10]):02d}").add(diff)],
+                )
+            return True
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException":
+                return False
+            raise

@@ -54,6 +54,8 @@ class MemorySales(MemoryTables):
                     r.sold_at[:10],
                     r.quantity,
                     r.period,
+                    r.anchor,
+                    r.status,
                 )
         return out
 
@@ -105,3 +107,16 @@ class MemorySales(MemoryTables):
 
     def freeze_period(self, period: str) -> None:
         self.frozen.add(period)
+
+    # -- final rates (the month's close) ----------------------------------------------------
+    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
+        cur = self.sales.get(old.partner_id, {}).get(old.sale_id)
+        if cur is None or cur.version != old.version or cur.commission != old.commission:
+            return False
+        self.sales[old.partner_id][old.sale_id] = dataclasses.replace(new)
+        diff = new.commission - old.commission
+        it = self.months.setdefault(old.partner_id, {}).setdefault(holding_day[:7], _MonthItem())
+        day = int(holding_day[8:10])
+        it.comm += diff
+        it.days[day] = it.days.get(day, Decimal(0)) + diff
+        return True

@@ -1,0 +1,95 @@
+"""The close makes its month's commission final (PRODUCT §5): before a partner is reviewed, every
+accrual line that lands in the closed period is rated again with the committed tiers
+(`loyalty.earning.commission.final`); a line whose rate changes is rewritten as final and its
+month total moves by the difference, once (a conditional transaction per line). The review then
+reads month totals that hold the final commission, so what matures, what the ledger books and what
+the statement shows are at the final rate.
+
+This is the one write of the Review step; it does not depend on finance's decision (the tiers it
+applies were approved at earlier closes), so a rejected run and its re-run find the same lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from loyalty.close.ports import PartnerSales
+from loyalty.earning.commission.final import ORIGINAL, final_lines, landing_period
+from loyalty.earning.commission.highest import HighestRate
+from loyalty.earning.commission.model import PartnerContext, RateEntry
+from loyalty.earning.ports import FinalRateStore
+from loyalty.earning.records import MonthTotals, SaleRecord
+from loyalty.kernel.money import ZERO
+from loyalty.program.ports import PartnerLookup, RuleSource, TierLookup
+from loyalty.program.rules import RuleBook
+
+
+class FinalRatesStore(PartnerSales, FinalRateStore, PartnerLookup, TierLookup, RuleSource, Protocol):
+    """What making a month final reads and writes (a part of `CloseStore`)."""
+
+
+@dataclass(frozen=True)
+class Finalized:
+    """What making a partner's month final changed: lines re-rated and their commission moved."""
+
+    lines: int = 0
+    commission: Decimal = ZERO
+
+
+class RateFinalizer:
+    """Re-rates a partner's lines of a closed period (the rules are read once per instance)."""
+
+    def __init__(self, store: FinalRatesStore) -> None:
+        self.store = store
+        self.rules = RuleBook(store.rule_versions())
+        self._scoped = any(v.scope.cohort or v.scope.segments for v in self.rules.versions)
+
+    def finalize(self, partner_id: str, period: str, months: Sequence[MonthTotals]) -> Finalized:
+        """Make the partner's lines landing in `period` final; `months` are its month totals (a
+        partner without lines in the period has nothing to re-rate and costs no read)."""
+        this = next((m for m in months if m.month == period), None)
+        if this is None or this.lines == 0 or not self.rules.versions:
+            return Finalized()
+        lines = [s for s in self.store.partner_sales(partner_id, period) if landing_period(s) == period]
+        tiers: dict[str, str] = {}
+
+        def tier_of(pid: str, month: str) -> str:
+            if month not in tiers:
+                tiers[month] = self.store.tier_for(pid, month) or ""
+            return tiers[month]
+
+        ctx = self._context(partner_id)
+        changed = final_lines(
+            lines,
+            self.rules,
+            tier_of,
+            ctx,
+            self._originals(partner_id, lines),
+            HighestRate(self.rules, tier_of, ctx).entry,
+        )
+        done, moved = 0, ZERO
+        for r in changed:
+            if self.store.finalize_sale(r.old, r.new, r.holding_day):
+                done += 1
+                moved += r.delta
+        return Finalized(done, moved)
+
+    def _context(self, partner_id: str) -> PartnerContext | None:
+        if not self._scoped:
+            return None
+        p = self.store.get_partner(partner_id)
+        return PartnerContext(p.cohort or None, p.segment) if p else None
+
+    def _originals(self, partner_id: str, lines: Sequence[SaleRecord]) -> dict[str, RateEntry]:
+        """The stored rates of the sales that returns among `lines` reverse (outside `lines`)."""
+        own = {s.sale_id for s in lines}
+        wanted = {
+            s.original_sale_id or s.matched
+            for s in lines
+            if s.quantity < 0 and s.rate_basis == ORIGINAL and (s.original_sale_id or s.matched)
+        } - own
+        stored = self.store.get_sales([(partner_id, o) for o in sorted(wanted)])
+        return {k[1]: RateEntry(v.tier, v.rate, v.rule_version, ORIGINAL) for k, v in stored.items()}
