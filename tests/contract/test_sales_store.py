@@ -190,3 +190,51 @@ def test_finalize_sale_moves_an_anchored_return_on_its_sale_s_day(store: Any) ->
     assert store.finalize_sale(old, new, old.anchor) is True
     (t,) = store.month_totals("P00001")
     assert (t.month, t.commission, t.by_day) == ("2026-09", Decimal("-0.20"), {25: Decimal("-0.20")})
+
+
+def test_earlier_sales_of_a_sku_latest_first_bounded_and_current(store: Any) -> None:
+    store.put_sales(
+        [
+            sale("S1", sold_at="2026-09-01T00:00:00Z", sku="A#1"),
+            sale("S2", sold_at="2026-09-03T00:00:00Z", sku="A#1", period="2026-10"),
+            sale("S3", sold_at="2026-09-02T00:00:00Z", sku="A#1"),
+            sale("S4", sold_at="2026-09-02T00:00:00Z", sku="A"),  # another SKU, a prefix of it
+            sale("S5", sold_at="2026-09-04T00:00:00Z", sku="A#1"),  # after the return
+            sale("R1", sold_at="2026-09-03T00:00:00Z", sku="A#1", quantity=-1),  # a return
+        ]
+    )
+    store.put_sales([sale("S3", sold_at="2026-08-20T00:00:00Z", sku="A#1", version="v9")])  # corrected
+    got = store.earlier_sales("P00001", "A#1", "2026-09-03T00:00:00Z", 10)
+    assert [(r.sale_id, r.sold_at, r.holding_day) for r in got] == [
+        ("S2", "2026-09-03T00:00:00Z", "2026-10-01"),
+        ("S1", "2026-09-01T00:00:00Z", "2026-09-01"),
+        ("S3", "2026-08-20T00:00:00Z", "2026-08-20"),
+    ]
+    assert (got[0].quantity, got[0].rate, got[0].tier, got[0].rule_version) == (
+        2,
+        Decimal("0.03"),
+        "Bronze",
+        "2026.1",
+    )
+    assert [r.sale_id for r in store.earlier_sales("P00001", "A#1", "2026-09-03T00:00:00Z", 2)] == [
+        "S2",
+        "S1",
+    ]
+    assert store.earlier_sales("P00001", "B", "2026-12-31", 5) == []
+    assert store.earlier_sales("P2", "A#1", "2026-12-31", 5) == []
+
+
+def test_returned_units_of_a_sale_follow_the_current_return_lines(store: Any) -> None:
+    ret = {"quantity": -1, "rate_basis": "original-sale", "sold_at": "2026-10-03T00:00:00Z"}
+    store.put_sales(
+        [
+            sale("S1"),
+            sale("R1", original_sale_id="S1", **ret),
+            sale("R2", matched="S1", **(ret | {"quantity": -2})),
+            sale("R3", original_sale_id="S1#x", **ret),  # another sale, whose id starts the same
+            sale("R4", original_sale_id="S1", **(ret | {"rate_basis": "highest-rate"})),  # not priced on S1
+        ]
+    )
+    assert store.returned_units("P00001", ["S1", "S404"]) == {"S1": {"R1": 1, "R2": 2}}
+    store.put_sales([sale("R2", original_sale_id="S9", **(ret | {"version": "v9"}))])  # corrected: now S9's
+    assert store.returned_units("P00001", ["S1", "S9"]) == {"S1": {"R1": 1}, "S9": {"R2": 1}}

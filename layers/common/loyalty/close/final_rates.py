@@ -87,9 +87,9 @@ class RateFinalizer:
         """The stored rates of the sales that returns among `lines` reverse (outside `lines`)."""
         own = {s.sale_id for s in lines}
         wanted = {
-            s.original_sale_id or s.matched
+            s.matched or s.original_sale_id
             for s in lines
-            if s.quantity < 0 and s.rate_basis == ORIGINAL and (s.original_sale_id or s.matched)
+            if s.quantity < 0 and s.rate_basis == ORIGINAL and (s.matched or s.original_sale_id)
         } - own
         stored = self.store.get_sales([(partner_id, o) for o in sorted(wanted)])
         return {k[1]: RateEntry(v.tier, v.rate, v.rule_version, ORIGINAL) for k, v in stored.items()}

@@ -267,21 +267,27 @@ def plan_chunk(
     chunk_version: str,
     upload_id: str,
     matched: Mapping[Key, str] | None = None,
+    anchors: Mapping[Key, str] | None = None,
 ) -> ChunkPlan:
     """Every accrual of a chunk through the rules: the later line of a sale in the chunk wins,
     then the newer version wins against the stored line; each written line moves the month
     totals (the replaced line out, the new one in) unless the chunk is a redelivery. A return
     priced at its sale's rate (`original_sale_id`, or the sale `matched` to it) holds with it.
-    A redelivered line that its month's close has since made final is left as it is."""
+    A redelivered line that its month's close has since made final is left as it is. `matched`:
+    returns matched by SKU to a sale, `anchors`: that sale's holding day when it is stored."""
     plan = ChunkPlan()
     last = last_occurrences(accruals)
     entries: list[MonthEntry] = []
-    matched = matched or {}
-    in_chunk = {
-        (a.row.partner_id, a.row.sale_id): landing(a.row.month, int(a.row.sold_at[8:10]), frozen).iso
-        for a in accruals
-        if a.row.quantity > 0
-    }
+    matched, anchors = matched or {}, anchors or {}
+    in_chunk = (
+        {
+            (a.row.partner_id, a.row.sale_id): landing(a.row.month, int(a.row.sold_at[8:10]), frozen).iso
+            for a in accruals
+            if a.row.quantity > 0
+        }
+        if any(a.row.quantity < 0 for a in accruals)
+        else {}
+    )
     for i, acc in enumerate(accruals):
         r = acc.row
         k = (r.partner_id, r.sale_id)
@@ -299,7 +305,7 @@ def plan_chunk(
             continue
         period = where.period if where.is_late(r.month) else ""
         original = matched.get(k, r.original_sale_id)
-        anchor = anchor_of(acc, original, stored, in_chunk)
+        anchor = anchors.get(k) or anchor_of(acc, original, stored, in_chunk)
         rec = sale_record(acc, version, decision.prev_version, f"{upload_id}:{r.line}", period)
         rec.anchor, rec.matched = anchor, original if k in matched else ""
         plan.records.append(rec)

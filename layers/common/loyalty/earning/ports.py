@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale
 from loyalty.ingest.ports import UploadStore
 from loyalty.ingest.records import UploadRecord
 from loyalty.program.ports import FxSource, PartnerLookup, RuleSource, TierLookup
@@ -23,6 +23,19 @@ class SalesStore(Protocol):
     def frozen_periods(self) -> set[str]: ...
 
 
+class SaleHistory(Protocol):
+    """A partner's earlier sales by SKU and the returns that reverse a sale (bounded reads)."""
+
+    def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
+        """The partner's sales (quantity > 0) of `sku` sold at or before `until`, latest first
+        (by sold_at, then sale id), at most `limit`."""
+        ...
+
+    def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per sale id: the return lines that reverse it (return sale id -> units returned)."""
+        ...
+
+
 class FinalRateStore(Protocol):
     def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
         """Give a line its final rate and commission unless it changed since `old` was read
@@ -35,7 +48,7 @@ class ProgramView(PartnerLookup, TierLookup, RuleSource, FxSource, Protocol):
     """What the commission calculator reads of the program."""
 
 
-class WriterStore(SalesStore, UploadStore, ProgramView, Protocol):
+class WriterStore(SalesStore, SaleHistory, UploadStore, ProgramView, Protocol):
     """What the accrual writer reads and writes."""
 
 

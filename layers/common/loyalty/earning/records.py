@@ -27,6 +27,26 @@ class StoredSale:
     status: str = "provisional"  # "final" once its month's close fixed its rate
 
 
+@dataclass(frozen=True)
+class SaleRef:
+    """An earlier sale a return may reverse: what the return needs of it (issue 9, point 14)."""
+
+    partner_id: str
+    sale_id: str
+    sold_at: str
+    sku: str
+    quantity: int
+    tier: str
+    rate: Decimal
+    rule_version: str
+    holding_day: str  # ISO day its commission sits on (its landing day)
+
+
+def holding_day(period: str, sold_at: str) -> str:
+    """A sale's landing day: its own day, or the first day of the later period it accrued to."""
+    return f"{period}-01" if period else sold_at[:10]
+
+
 @dataclass
 class MonthDelta:
     """What one chunk changes in a partner's month totals (applied once per chunk)."""
@@ -107,7 +127,7 @@ class SaleRecord:
         if self.fx_rate is not None:
             parts.append(f"/ {self.fx_rate} {self.currency}/EUR ({self.fx_date}) = {self.net_eur} EUR")
         pct = (self.rate * 100).normalize()
-        basis = basis_text(self.rate_basis, self.tier, self.month, self.original_sale_id or self.matched)
+        basis = basis_text(self.rate_basis, self.tier, self.month, self.matched or self.original_sale_id)
         cat = f", {self.category}" if self.category else ""
         parts.append(f"x {pct:f} % ({basis}{cat}; rules {self.rule_version}) = {self.commission} EUR")
         if self.anchor:

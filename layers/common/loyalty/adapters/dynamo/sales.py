@@ -9,8 +9,31 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from loyalty.adapters.dynamo.models import MonthItem, Tables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
+
+ORIGINAL = "original-sale"
+
+
+def link_part(value: str) -> str:
+    """An id inside a link key: `%` and `#` percent-encoded, so prefixes cannot collide."""
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def link_keys(r: SaleRecord) -> list[tuple[str, str, int]]:
+    """The link items of a line, as (sk, ref, units): a sale under its SKU; a return priced at
+    its sale's rate under that sale."""
+    if r.quantity > 0:
+        return [(f"SKU#{link_part(r.sku)}#{r.sold_at}#{link_part(r.sale_id)}", r.sale_id, r.quantity)]
+    orig = r.matched or r.original_sale_id
+    if r.quantity < 0 and r.rate_basis == ORIGINAL and orig:
+        return [(f"RET#{link_part(orig)}#{link_part(r.sale_id)}", r.sale_id, -r.quantity)]
+    return []
+
+
+def reverses(r: SaleRecord, sale_id: str) -> bool:
+    """Is the line a return priced at the rate of `sale_id`?"""
+    return r.quantity < 0 and r.rate_basis == ORIGINAL and (r.matched or r.original_sale_id) == sale_id
 
 
 class SalesTables(Tables):
@@ -96,6 +119,8 @@ class SalesTables(Tables):
                         match=r.matched,
                     )
                 )
+                for sk, ref, units in link_keys(r):  # the returns' lookups (bounded items)
+                    batch.save(self.m.Link(f"PARTNER#{r.partner_id}", sk, ref=ref, units=units))
 
     def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
         M = self.m.Month
@@ -154,34 +179,38 @@ class SalesTables(Tables):
         S = self.m.Sale
         cond = (S.sold_at.startswith(period) | (S.per == period)) if period else None
         for it in S.query(f"PARTNER#{partner_id}", S.sk.startswith("SALE#"), filter_condition=cond):
-            yield SaleRecord(
-                partner_id=partner_id,
-                sale_id=it.sk[len("SALE#") :],
-                sold_at=it.sold_at,
-                sku=it.sku,
-                quantity=int(it.qty),
-                unit_price=it.price,
-                currency=it.cur,
-                category=it.cat,
-                customer_id=it.cust,
-                original_sale_id=it.orig,
-                net=it.net,
-                fx_rate=it.fx,
-                fx_date=it.fx_date,
-                net_eur=it.net_eur,
-                tier=it.tier,
-                rate=it.rate,
-                rule_version=it.rules,
-                rate_basis=it.basis,
-                commission=it.comm,
-                version=it.ver,
-                prev_version=it.prev,
-                source=it.src,
-                status=it.status,
-                period=it.per or "",
-                anchor=it.anchor or "",
-                matched=it.match or "",
-            )
+            yield self._record(partner_id, it)
+
+    @staticmethod
+    def _record(partner_id: str, it: SaleItem) -> SaleRecord:
+        return SaleRecord(
+            partner_id=partner_id,
+            sale_id=it.sk[len("SALE#") :],
+            sold_at=it.sold_at,
+            sku=it.sku,
+            quantity=int(it.qty),
+            unit_price=it.price,
+            currency=it.cur,
+            category=it.cat,
+            customer_id=it.cust,
+            original_sale_id=it.orig,
+            net=it.net,
+            fx_rate=it.fx,
+            fx_date=it.fx_date,
+            net_eur=it.net_eur,
+            tier=it.tier,
+            rate=it.rate,
+            rule_version=it.rules,
+            rate_basis=it.basis,
+            commission=it.comm,
+            version=it.ver,
+            prev_version=it.prev,
+            source=it.src,
+            status=it.status,
+            period=it.per or "",
+            anchor=it.anchor or "",
+            matched=it.match or "",
+        )
 
     # -- final rates (the month's close) ----------------------------------------------------
     def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
@@ -212,3 +241,80 @@ class SalesTables(Tables):
             if exc.cause_response_code == "TransactionCanceledException":
                 return False
             raise
+
+    # -- returns' lookups (issue 9, point 14) ----------------------------------------------
+    def _lines(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, SaleRecord]:
+        """The current lines of `sale_ids` (links are checked against them: a line corrected
+        since its link was written leaves a stale link behind, which is skipped)."""
+        if not sale_ids:
+            return {}
+        return {s.sale_id: s for s in self._get_lines(partner_id, sale_ids)}
+
+    def _get_lines(self, partner_id: str, sale_ids: Sequence[str]) -> Iterator[SaleRecord]:
+        keys = [(f"PARTNER#{partner_id}", f"SALE#{s}") for s in dict.fromkeys(sale_ids)]
+        for it in self.m.Sale.batch_get(keys, consistent_read=True):
+            yield self._record(partner_id, it)
+
+    def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
+        """Reads the SKU's links latest first, a page of `limit` at a time, until `limit` current
+        sales are found (a stale link, left by a corrected line, is skipped)."""
+        L = self.m.Link
+        prefix = f"SKU#{link_part(sku)}#"
+        links = L.query(
+            f"PARTNER#{partner_id}",
+            L.sk.between(prefix, f"{prefix}{until}~"),
+            scan_index_forward=False,
+            page_size=limit,
+            consistent_read=True,
+        )
+        out: list[SaleRef] = []
+        page: list[LinkItem] = []
+        for it in links:
+            page.append(it)
+            if len(page) == limit:
+                out += self._current(partner_id, sku, prefix, page)
+                page = []
+                if len(out) >= limit:
+                    break
+        out += self._current(partner_id, sku, prefix, page)
+        return out[:limit]
+
+    def _current(self, partner_id: str, sku: str, prefix: str, links: Sequence[LinkItem]) -> list[SaleRef]:
+        lines = self._lines(partner_id, [it.ref for it in links])
+        out: list[SaleRef] = []
+        for it in links:
+            r = lines.get(it.ref)
+            if r is None or r.quantity <= 0 or r.sku != sku or not it.sk.startswith(f"{prefix}{r.sold_at}#"):
+                continue
+            out.append(sale_ref(r))
+        return out
+
+    def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        L = self.m.Link
+        out: dict[str, dict[str, int]] = {}
+        for sid in dict.fromkeys(sale_ids):
+            refs = [
+                it.ref
+                for it in L.query(
+                    f"PARTNER#{partner_id}", L.sk.startswith(f"RET#{link_part(sid)}#"), consistent_read=True
+                )
+            ]
+            lines = self._lines(partner_id, refs)
+            got = {ref: -lines[ref].quantity for ref in refs if ref in lines and reverses(lines[ref], sid)}
+            if got:
+                out[sid] = got
+        return out
+
+
+def sale_ref(r: SaleRecord) -> SaleRef:
+    return SaleRef(
+        r.partner_id,
+        r.sale_id,
+        r.sold_at,
+        r.sku,
+        r.quantity,
+        r.tier,
+        r.rate,
+        r.rule_version,
+        holding_day(r.period, r.sold_at),
+    )

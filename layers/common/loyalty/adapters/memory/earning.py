@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from loyalty.adapters.memory.tables import MemoryTables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
 from loyalty.kernel.ports import Cipher
 
 
@@ -120,3 +120,35 @@ class MemorySales(MemoryTables):
         it.comm += diff
         it.days[day] = it.days.get(day, Decimal(0)) + diff
         return True
+
+    # -- returns' lookups (issue 9, point 14) ----------------------------------------------
+    def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
+        lines = [
+            r
+            for r in self.sales.get(partner_id, {}).values()
+            if r.quantity > 0 and r.sku == sku and r.sold_at <= until
+        ]
+        lines.sort(key=lambda r: (r.sold_at, r.sale_id), reverse=True)
+        return [
+            SaleRef(
+                r.partner_id,
+                r.sale_id,
+                r.sold_at,
+                r.sku,
+                r.quantity,
+                r.tier,
+                r.rate,
+                r.rule_version,
+                holding_day(r.period, r.sold_at),
+            )
+            for r in lines[:limit]
+        ]
+
+    def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        wanted = set(sale_ids)
+        for r in self.sales.get(partner_id, {}).values():
+            orig = r.matched or r.original_sale_id
+            if r.quantity < 0 and r.rate_basis == "original-sale" and orig in wanted:
+                out.setdefault(orig, {})[r.sale_id] = -r.quantity
+        return out

@@ -115,7 +115,7 @@ def _entry(
 ) -> RateEntry | None:
     """The final rate entry of one line (None: leave it as it is)."""
     if s.quantity < 0 and s.rate_basis == ORIGINAL:
-        return originals.get(s.original_sale_id or s.matched)
+        return originals.get(s.matched or s.original_sale_id)
     if s.quantity < 0 and s.rate_basis == HIGHEST:
         return highest(s) if highest is not None else None
     got = resolve_rate(rules, tier_of, s.partner_id, s.sold_at[:10], s.category, ctx)
