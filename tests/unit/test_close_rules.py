@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loyalty.close.final_rates import may_be_provisional
+from loyalty.close.review import CloseLine
 from loyalty.ingest.chunks import Chunk
 
 from tests.conftest import sales_csv
@@ -113,3 +115,28 @@ def test_a_chunk_redelivered_after_its_month_was_closed_leaves_the_final_line_al
     again = c.accruals().handle(kept[0])  # a DLQ redrive, days later
     assert (line(c, "S1"), month(c, "2026-09")) == before
     assert (before[0].status, before[0].commission, again.new) == ("final", D("150.00"), 1)
+
+
+def test_a_return_written_before_its_sale_was_made_final_follows_the_sale_s_final_rate() -> None:
+    c = program()
+    upload(c, [sale_row("A1", "2026-08-03", qty=300)])  # Silver from September
+    close(c, "2026-08", while_awaiting=lambda: upload(c, [sale_row("S1", "2026-09-02", qty=50)]))
+    upload(c, [sale_row("R1", "2026-10-01", qty=-50, original="S1")])  # at S1's provisional 2 %
+    assert line(c, "R1").commission == D("-100.00")
+    close(c, "2026-09")  # S1 final at 3 %
+    oct = close(c, "2026-10")  # R1 final at S1's 3 %: the pair nets to nothing
+    r = line(c, "R1")
+    assert (r.tier, r.rate, r.commission, r.status) == ("Silver", D("0.03"), D("-150.00"), "final")
+    assert "P00001" not in oct or oct["P00001"].matured_now == 0
+    assert month(c, "2026-09").commission == D(0)
+
+
+def test_only_a_partner_whose_tier_moved_at_the_last_two_closes_can_hold_provisional_lines() -> None:
+    def closed(period: str, change: str) -> CloseLine:
+        return CloseLine("P1", period, "r", tier_change=change)
+
+    assert may_be_provisional("2026-10", [closed("2026-09", "up")])
+    assert may_be_provisional("2026-10", [closed("2026-09", "hold"), closed("2026-08", "down")])
+    assert not may_be_provisional("2026-10", [closed("2026-09", "grace"), closed("2026-08", "hold")])
+    assert not may_be_provisional("2026-10", [closed("2026-07", "up")])
+    assert not may_be_provisional("2026-10", [])

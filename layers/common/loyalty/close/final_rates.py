@@ -17,14 +17,18 @@ from decimal import Decimal
 from typing import Protocol
 
 from loyalty.close.ports import PartnerSales
+from loyalty.close.review import CloseLine
 from loyalty.earning.commission.final import ORIGINAL, final_lines, landing_period
 from loyalty.earning.commission.highest import HighestRate
 from loyalty.earning.commission.model import PartnerContext, RateEntry
 from loyalty.earning.ports import FinalRateStore
 from loyalty.earning.records import MonthTotals, SaleRecord
 from loyalty.kernel.money import ZERO
+from loyalty.kernel.periods import months_back
 from loyalty.program.ports import PartnerLookup, RuleSource, TierLookup
 from loyalty.program.rules import RuleBook
+
+MOVES = frozenset({"up", "down"})
 
 
 class FinalRatesStore(PartnerSales, FinalRateStore, PartnerLookup, TierLookup, RuleSource, Protocol):
@@ -39,6 +43,16 @@ class Finalized:
     commission: Decimal = ZERO
 
 
+def may_be_provisional(period: str, history: Sequence[CloseLine]) -> bool:
+    """Can a line landing in `period` be rated at a tier that is no longer its month's? Tiers are
+    set by closes: the close of P-1 sets P's tier (a sale of P uploaded before that close was
+    approved was rated at the tier before), and the close of P-2 sets P-1's (a return in P of a
+    sale of P-1, written before P-1's own close re-rated that sale, took its provisional rate).
+    A close that held the tier changed nothing that was already written."""
+    recent = set(months_back(period, 3)[:2])
+    return any(h.period in recent and h.tier_change in MOVES for h in history)
+
+
 class RateFinalizer:
     """Re-rates a partner's lines of a closed period (the rules are read once per instance)."""
 
@@ -47,11 +61,15 @@ class RateFinalizer:
         self.rules = RuleBook(store.rule_versions())
         self._scoped = any(v.scope.cohort or v.scope.segments for v in self.rules.versions)
 
-    def finalize(self, partner_id: str, period: str, months: Sequence[MonthTotals]) -> Finalized:
-        """Make the partner's lines landing in `period` final; `months` are its month totals (a
-        partner without lines in the period has nothing to re-rate and costs no read)."""
+    def finalize(
+        self, partner_id: str, period: str, months: Sequence[MonthTotals], history: Sequence[CloseLine]
+    ) -> Finalized:
+        """Make the partner's lines landing in `period` final; `months` are its month totals and
+        `history` its committed closes, newest first. Only a partner that has lines in the period
+        and whose tier moved at one of the two closes before it can hold a provisional line (see
+        `may_be_provisional`); any other costs no read."""
         this = next((m for m in months if m.month == period), None)
-        if this is None or this.lines == 0 or not self.rules.versions:
+        if this is None or this.lines == 0 or not self.rules or not may_be_provisional(period, history):
             return Finalized()
         lines = [s for s in self.store.partner_sales(partner_id, period) if landing_period(s) == period]
         tiers: dict[str, str] = {}

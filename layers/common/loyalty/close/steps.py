@@ -155,7 +155,7 @@ class CloseService:
         lines = []
         for p in self.files.batch(batch_key):
             months, history = self.store.close_facts(p.partner_id, period)
-            if final.finalize(p.partner_id, period, months).lines:  # the month's final rates
+            if final.finalize(p.partner_id, period, months, history).lines:  # the month's final rates
                 months, history = self.store.close_facts(p.partner_id, period)
             facts = PartnerFacts(
                 partner_id=p.partner_id,
