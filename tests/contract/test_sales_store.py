@@ -155,41 +155,47 @@ def test_anchor_status_and_match_survive(store: Any) -> None:
     assert (got.anchor, got.status) == ("2026-09-25", "final")
 
 
-def test_finalize_sale_rewrites_the_line_and_moves_its_holding_day_once(store: Any) -> None:
+def test_finalize_sales_rewrites_the_lines_and_moves_their_holding_days_once(store: Any) -> None:
     old = sale("S1")
-    store.put_sales([old])
+    ret = sale("R1", quantity=-2, commission=Decimal("-0.58"), anchor="2026-09-25", sold_at="2026-10-03")
+    store.put_sales([old, ret])
     store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(2, "19.44", "0.58"))
     new = dataclasses.replace(
         old, tier="Silver", rate=Decimal("0.04"), commission=Decimal("0.78"), status="final"
     )
-    assert store.finalize_sale(old, new, "2026-10-02") is True
-    assert store.finalize_sale(old, new, "2026-10-02") is False  # the line is no longer `old`
-    assert list(store.partner_sales("P00001")) == [new]
-    (t,) = store.month_totals("P00001")
-    assert (t.commission, t.by_day, t.net_eur, t.lines) == (
+    new_ret = dataclasses.replace(ret, commission=Decimal("-0.78"), status="final")
+    changes = [(old, new, "2026-10-02"), (ret, new_ret, "2026-09-25")]
+    assert store.finalize_sales(changes) == 2
+    assert store.finalize_sales(changes) == 0  # the lines are no longer what was read
+    assert list(store.partner_sales("P00001")) == [new_ret, new]
+    sep, oct = store.month_totals("P00001")
+    assert (oct.commission, oct.by_day, oct.net_eur, oct.lines) == (
         Decimal("0.78"),
         {2: Decimal("0.78")},
         Decimal("19.44"),
         1,
     )
+    assert (sep.month, sep.commission, sep.by_day) == ("2026-09", Decimal("-0.20"), {25: Decimal("-0.20")})
 
 
-def test_finalize_sale_refuses_a_line_replaced_since_it_was_read(store: Any) -> None:
-    old = sale("S1")
-    store.put_sales([dataclasses.replace(old, version=old.version + "9", quantity=3)])
-    new = dataclasses.replace(old, commission=Decimal("0.78"), status="final")
-    assert store.finalize_sale(old, new, "2026-10-02") is False
-    assert [s.quantity for s in store.partner_sales("P00001")] == [3]
-    assert store.month_totals("P00001") == []
-
-
-def test_finalize_sale_moves_an_anchored_return_on_its_sale_s_day(store: Any) -> None:
-    old = sale("R1", quantity=-2, commission=Decimal("-0.58"), anchor="2026-09-25", sold_at="2026-10-03")
-    store.put_sales([old])
-    new = dataclasses.replace(old, commission=Decimal("-0.78"), status="final")
-    assert store.finalize_sale(old, new, old.anchor) is True
+def test_finalize_sales_skips_a_line_replaced_since_it_was_read_and_makes_the_others_final(
+    store: Any,
+) -> None:
+    lines = [sale(f"S{i}") for i in range(100)]  # more than one transaction
+    store.put_sales(lines)
+    store.put_sales([dataclasses.replace(lines[7], version=lines[7].version + "9", quantity=3)])
+    changes = [
+        (s, dataclasses.replace(s, commission=Decimal("0.78"), status="final"), "2026-10-02") for s in lines
+    ]
+    assert store.finalize_sales(changes) == 99
+    got = {s.sale_id: s for s in store.partner_sales("P00001")}
+    assert (got["S7"].quantity, got["S7"].commission, got["S8"].commission) == (
+        3,
+        Decimal("0.58"),
+        Decimal("0.78"),
+    )
     (t,) = store.month_totals("P00001")
-    assert (t.month, t.commission, t.by_day) == ("2026-09", Decimal("-0.20"), {25: Decimal("-0.20")})
+    assert (t.commission, t.by_day) == (Decimal("19.80"), {2: Decimal("19.80")})
 
 
 def test_earlier_sales_of_a_sku_latest_first_bounded_and_current(store: Any) -> None:

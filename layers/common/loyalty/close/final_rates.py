@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Protocol
 
 from loyalty.close.ports import PartnerSales
@@ -23,7 +22,6 @@ from loyalty.earning.commission.highest import HighestRate
 from loyalty.earning.commission.model import PartnerContext, RateEntry
 from loyalty.earning.ports import FinalRateStore
 from loyalty.earning.records import MonthTotals, SaleRecord
-from loyalty.kernel.money import ZERO
 from loyalty.kernel.periods import months_back
 from loyalty.program.ports import PartnerLookup, RuleSource, TierLookup
 from loyalty.program.rules import RuleBook
@@ -37,10 +35,12 @@ class FinalRatesStore(PartnerSales, FinalRateStore, PartnerLookup, TierLookup, R
 
 @dataclass(frozen=True)
 class Finalized:
-    """What making a partner's month final changed: lines re-rated and their commission moved."""
+    """What making a partner's month final did: lines re-rated, and lines skipped because they
+    changed while being re-rated (a correction replaced them: the writer rated the new version
+    with the committed tier already)."""
 
     lines: int = 0
-    commission: Decimal = ZERO
+    skipped: int = 0
 
 
 def may_be_provisional(period: str, history: Sequence[CloseLine]) -> bool:
@@ -88,12 +88,8 @@ class RateFinalizer:
             self._originals(partner_id, lines),
             HighestRate(self.rules, tier_of, ctx).entry,
         )
-        done, moved = 0, ZERO
-        for r in changed:
-            if self.store.finalize_sale(r.old, r.new, r.holding_day):
-                done += 1
-                moved += r.delta
-        return Finalized(done, moved)
+        done = self.store.finalize_sales([(r.old, r.new, r.holding_day) for r in changed]) if changed else 0
+        return Finalized(done, len(changed) - done)
 
     def _context(self, partner_id: str) -> PartnerContext | None:
         if not self._scoped:

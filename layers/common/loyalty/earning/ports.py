@@ -37,10 +37,11 @@ class SaleHistory(Protocol):
 
 
 class FinalRateStore(Protocol):
-    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
-        """Give a line its final rate and commission unless it changed since `old` was read
-        (another version or commission), and move its month total on `holding_day` (ISO) by the
-        difference, both at once. False if the line changed meanwhile (nothing written)."""
+    def finalize_sales(self, changes: Sequence[tuple[SaleRecord, SaleRecord, str]]) -> int:
+        """For each (line as read, final line, holding day): give the line its final rate and
+        commission unless it changed since it was read (another version or commission), and move
+        its month total on the holding day (ISO) by the difference, both at once. A changed line
+        is skipped (nothing written for it). Returns how many lines were made final."""
         ...
 
 

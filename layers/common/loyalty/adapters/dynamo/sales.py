@@ -13,6 +13,8 @@ from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
 
 ORIGINAL = "original-sale"
+FINAL_BATCH = 90  # lines per final-rate transaction (plus their month totals: at most 100 items)
+Rerate = tuple[SaleRecord, SaleRecord, str]  # (line as read, final line, holding day)
 
 
 def link_part(value: str) -> str:
@@ -213,29 +215,45 @@ class SalesTables(Tables):
         )
 
     # -- final rates (the month's close) ----------------------------------------------------
-    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
-        """The line's final rate and commission, unless it changed since `old` was read (another
-        version or commission), and its month total on `holding_day` moved by the difference: one
-        transaction, so the difference is applied exactly once. False if the line changed."""
+    def finalize_sales(self, changes: Sequence[Rerate]) -> int:
+        """Each line's final rate and commission, unless it changed since it was read (another
+        version or commission), with its month total on its holding day moved by the difference.
+        Up to `FINAL_BATCH` lines and their month totals per transaction, so each difference is
+        applied exactly once; a batch refused because one of its lines changed is retried line by
+        line (the changed one is skipped). Returns how many lines were made final."""
+        done = 0
+        for i in range(0, len(changes), FINAL_BATCH):
+            part = changes[i : i + FINAL_BATCH]
+            if self._finalize(part):
+                done += len(part)
+            elif len(part) > 1:
+                done += sum(self._finalize([c]) for c in part)
+        return done
+
+    def _finalize(self, changes: Sequence[Rerate]) -> bool:
         S, M = self.m.Sale, self.m.Month
-        diff = new.commission - old.commission
+        moves: dict[tuple[str, str], dict[int, Decimal]] = {}
+        for old, new, day in changes:
+            by_day = moves.setdefault((old.partner_id, day[:7]), {})
+            by_day[int(day[8:10])] = by_day.get(int(day[8:10]), Decimal(0)) + new.commission - old.commission
         try:
             with TransactWrite(connection=self._conn) as tx:
-                tx.update(
-                    S(f"PARTNER#{old.partner_id}", f"SALE#{old.sale_id}"),
-                    actions=[
-                        S.tier.set(new.tier),
-                        S.rate.set(new.rate),
-                        S.rules.set(new.rule_version),
-                        S.comm.set(new.commission),
-                        S.status.set(new.status),
-                    ],
-                    condition=(S.ver == old.version) & (S.comm == old.commission),
-                )
-                tx.update(
-                    M(f"PARTNER#{old.partner_id}", f"MONTH#{holding_day[:7]}"),
-                    actions=[M.comm.add(diff), getattr(M, f"c{int(holding_day[8:10]):02d}").add(diff)],
-                )
+                for old, new, _ in changes:
+                    tx.update(
+                        S(f"PARTNER#{old.partner_id}", f"SALE#{old.sale_id}"),
+                        actions=[
+                            S.tier.set(new.tier),
+                            S.rate.set(new.rate),
+                            S.rules.set(new.rule_version),
+                            S.comm.set(new.commission),
+                            S.status.set(new.status),
+                        ],
+                        condition=(S.ver == old.version) & (S.comm == old.commission),
+                    )
+                for (pid, month), by_day in sorted(moves.items()):
+                    actions: list[Action] = [M.comm.add(sum(by_day.values(), Decimal(0)))]
+                    actions += [getattr(M, f"c{d:02d}").add(v) for d, v in sorted(by_day.items())]
+                    tx.update(M(f"PARTNER#{pid}", f"MONTH#{month}"), actions=actions)
             return True
         except TransactWriteError as exc:
             if exc.cause_response_code == "TransactionCanceledException":

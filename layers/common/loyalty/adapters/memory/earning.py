@@ -109,17 +109,20 @@ class MemorySales(MemoryTables):
         self.frozen.add(period)
 
     # -- final rates (the month's close) ----------------------------------------------------
-    def finalize_sale(self, old: SaleRecord, new: SaleRecord, holding_day: str) -> bool:
-        cur = self.sales.get(old.partner_id, {}).get(old.sale_id)
-        if cur is None or cur.version != old.version or cur.commission != old.commission:
-            return False
-        self.sales[old.partner_id][old.sale_id] = dataclasses.replace(new)
-        diff = new.commission - old.commission
-        it = self.months.setdefault(old.partner_id, {}).setdefault(holding_day[:7], _MonthItem())
-        day = int(holding_day[8:10])
-        it.comm += diff
-        it.days[day] = it.days.get(day, Decimal(0)) + diff
-        return True
+    def finalize_sales(self, changes: Sequence[tuple[SaleRecord, SaleRecord, str]]) -> int:
+        done = 0
+        for old, new, on in changes:
+            cur = self.sales.get(old.partner_id, {}).get(old.sale_id)
+            if cur is None or cur.version != old.version or cur.commission != old.commission:
+                continue
+            self.sales[old.partner_id][old.sale_id] = dataclasses.replace(new)
+            diff = new.commission - old.commission
+            it = self.months.setdefault(old.partner_id, {}).setdefault(on[:7], _MonthItem())
+            day = int(on[8:10])
+            it.comm += diff
+            it.days[day] = it.days.get(day, Decimal(0)) + diff
+            done += 1
+        return done
 
     # -- returns' lookups (issue 9, point 14) ----------------------------------------------
     def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
