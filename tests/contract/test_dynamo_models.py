@@ -91,6 +91,7 @@ def test_item_shapes_on_the_table() -> None:
     assert set(shape) == {
         "pk", "sk", "sold_at", "sku", "qty", "price", "cur", "cat", "cust", "orig", "net", "fx", "fx_date",
         "net_eur", "tier", "rate", "rules", "basis", "comm", "ver", "prev", "src", "status", "per",
+        "anchor", "match",
     }  # fmt: skip
     d = MonthDelta()
     d.add(3, Decimal("10"), Decimal("0.2"), 1, 0, "C1")

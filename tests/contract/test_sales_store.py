@@ -143,3 +143,104 @@ def test_frozen_periods(store: Any) -> None:
     store.freeze_period("2026-09")
     store.freeze_period("2026-10")
     assert store.frozen_periods() == {"2026-09", "2026-10"}
+
+
+def test_anchor_status_and_match_survive(store: Any) -> None:
+    r = sale(
+        "R1", quantity=-1, anchor="2026-09-25", matched="S0", status="final", commission=Decimal("-0.29")
+    )
+    store.put_sales([r])
+    assert list(store.partner_sales("P00001")) == [r]
+    got = store.get_sales([("P00001", "R1")])[("P00001", "R1")]
+    assert (got.anchor, got.status) == ("2026-09-25", "final")
+
+
+def test_finalize_sales_rewrites_the_lines_and_moves_their_holding_days_once(store: Any) -> None:
+    old = sale("S1")
+    ret = sale("R1", quantity=-2, commission=Decimal("-0.58"), anchor="2026-09-25", sold_at="2026-10-03")
+    store.put_sales([old, ret])
+    store.apply_month_delta("P00001", "2026-10", "u1/c1", delta(2, "19.44", "0.58"))
+    new = dataclasses.replace(
+        old, tier="Silver", rate=Decimal("0.04"), commission=Decimal("0.78"), status="final"
+    )
+    new_ret = dataclasses.replace(ret, commission=Decimal("-0.78"), status="final")
+    changes = [(old, new, "2026-10-02"), (ret, new_ret, "2026-09-25")]
+    assert store.finalize_sales(changes) == 2
+    assert store.finalize_sales(changes) == 0  # the lines are no longer what was read
+    assert list(store.partner_sales("P00001")) == [new_ret, new]
+    sep, oct = store.month_totals("P00001")
+    assert (oct.commission, oct.by_day, oct.net_eur, oct.lines) == (
+        Decimal("0.78"),
+        {2: Decimal("0.78")},
+        Decimal("19.44"),
+        1,
+    )
+    assert (sep.month, sep.commission, sep.by_day) == ("2026-09", Decimal("-0.20"), {25: Decimal("-0.20")})
+
+
+def test_finalize_sales_skips_a_line_replaced_since_it_was_read_and_makes_the_others_final(
+    store: Any,
+) -> None:
+    lines = [sale(f"S{i}") for i in range(100)]  # more than one transaction
+    store.put_sales(lines)
+    store.put_sales([dataclasses.replace(lines[7], version=lines[7].version + "9", quantity=3)])
+    changes = [
+        (s, dataclasses.replace(s, commission=Decimal("0.78"), status="final"), "2026-10-02") for s in lines
+    ]
+    assert store.finalize_sales(changes) == 99
+    got = {s.sale_id: s for s in store.partner_sales("P00001")}
+    assert (got["S7"].quantity, got["S7"].commission, got["S8"].commission) == (
+        3,
+        Decimal("0.58"),
+        Decimal("0.78"),
+    )
+    (t,) = store.month_totals("P00001")
+    assert (t.commission, t.by_day) == (Decimal("19.80"), {2: Decimal("19.80")})
+
+
+def test_earlier_sales_of_a_sku_latest_first_bounded_and_current(store: Any) -> None:
+    store.put_sales(
+        [
+            sale("S1", sold_at="2026-09-01T00:00:00Z", sku="A#1"),
+            sale("S2", sold_at="2026-09-03T00:00:00Z", sku="A#1", period="2026-10"),
+            sale("S3", sold_at="2026-09-02T00:00:00Z", sku="A#1"),
+            sale("S4", sold_at="2026-09-02T00:00:00Z", sku="A"),  # another SKU, a prefix of it
+            sale("S5", sold_at="2026-09-04T00:00:00Z", sku="A#1"),  # after the return
+            sale("R1", sold_at="2026-09-03T00:00:00Z", sku="A#1", quantity=-1),  # a return
+        ]
+    )
+    store.put_sales([sale("S3", sold_at="2026-08-20T00:00:00Z", sku="A#1", version="v9")])  # corrected
+    got = store.earlier_sales("P00001", "A#1", "2026-09-03T00:00:00Z", 10)
+    assert [(r.sale_id, r.sold_at, r.holding_day) for r in got] == [
+        ("S2", "2026-09-03T00:00:00Z", "2026-10-01"),
+        ("S1", "2026-09-01T00:00:00Z", "2026-09-01"),
+        ("S3", "2026-08-20T00:00:00Z", "2026-08-20"),
+    ]
+    assert (got[0].quantity, got[0].rate, got[0].tier, got[0].rule_version) == (
+        2,
+        Decimal("0.03"),
+        "Bronze",
+        "2026.1",
+    )
+    assert [r.sale_id for r in store.earlier_sales("P00001", "A#1", "2026-09-03T00:00:00Z", 2)] == [
+        "S2",
+        "S1",
+    ]
+    assert store.earlier_sales("P00001", "B", "2026-12-31", 5) == []
+    assert store.earlier_sales("P2", "A#1", "2026-12-31", 5) == []
+
+
+def test_returned_units_of_a_sale_follow_the_current_return_lines(store: Any) -> None:
+    ret = {"quantity": -1, "rate_basis": "original-sale", "sold_at": "2026-10-03T00:00:00Z"}
+    store.put_sales(
+        [
+            sale("S1"),
+            sale("R1", original_sale_id="S1", **ret),
+            sale("R2", matched="S1", **(ret | {"quantity": -2})),
+            sale("R3", original_sale_id="S1#x", **ret),  # another sale, whose id starts the same
+            sale("R4", original_sale_id="S1", **(ret | {"rate_basis": "highest-rate"})),  # not priced on S1
+        ]
+    )
+    assert store.returned_units("P00001", ["S1", "S404"]) == {"S1": {"R1": 1, "R2": 2}}
+    store.put_sales([sale("R2", original_sale_id="S9", **(ret | {"version": "v9"}))])  # corrected: now S9's
+    assert store.returned_units("P00001", ["S1", "S9"]) == {"S1": {"R1": 1}, "S9": {"R2": 1}}

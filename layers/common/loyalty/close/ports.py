@@ -15,7 +15,8 @@ from loyalty.close.ledger import Entry
 from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine, NextTier
 from loyalty.close.runs import CloseStatus
-from loyalty.earning.records import MonthTotals, SaleRecord
+from loyalty.earning.ports import FinalRateStore
+from loyalty.earning.records import MonthTotals, SaleRecord, StoredSale
 from loyalty.kernel.ports import BlobStore
 from loyalty.program.ports import PartnerDirectory, PartnerLookup, RuleSource, TierLookup
 
@@ -112,6 +113,7 @@ class PartnerSales(Protocol):
     """The earning's accrual lines of a partner (a method of `loyalty.earning.ports.SalesStore`)."""
 
     def partner_sales(self, partner_id: str, period: str | None = None) -> Iterator[SaleRecord]: ...
+    def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]: ...
 
 
 class ApprovalStore(CloseRuns, AuditTrail, PartnerLookup, Protocol):
@@ -127,6 +129,7 @@ class CloseStore(
     BankDetails,
     PeriodLock,
     PartnerSales,
+    FinalRateStore,
     PartnerDirectory,
     TierLookup,
     RuleSource,

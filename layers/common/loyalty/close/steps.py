@@ -9,6 +9,7 @@ from collections.abc import Collection
 from loyalty.close.alerts import close_failed
 from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.batches import JSON, BatchPartner, DigestMismatch, PaymentRow, RunFiles
+from loyalty.close.final_rates import RateFinalizer
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
 from loyalty.close.notices import approval_requested, close_finished, partner_notices
@@ -185,12 +186,13 @@ class CloseService:
         ids = [p.partner_id for p in batch]
         committed = self.store.close_lines(period, ids)
         bank = self.store.bank_snapshots(ids)
+        final = RateFinalizer(self.store)
         lines = []
         for p in batch:
             if p.partner_id in committed:
                 lines.append(committed[p.partner_id])
                 continue
-            line, history = self._review_partner(rules, period, run, p)
+            line, history = self._review_partner(rules, period, run, p, final)
             past = PayeeHistory(
                 history[0].bank_fp if history else "", any(h.payout > 0 or h.bank_fp for h in history)
             )
@@ -207,9 +209,11 @@ class CloseService:
         return Reviewed(len(lines), sum(ln.dormant for ln in lines))
 
     def _review_partner(
-        self, rules: RuleVersion, period: str, run: str, p: BatchPartner
+        self, rules: RuleVersion, period: str, run: str, p: BatchPartner, final: RateFinalizer
     ) -> tuple[CloseLine, list[CloseLine]]:
         months, history = self.store.close_facts(p.partner_id, period)
+        if final.finalize(p.partner_id, period, months, history).lines:  # the month's final rates
+            months, history = self.store.close_facts(p.partner_id, period)
         facts = PartnerFacts(
             partner_id=p.partner_id,
             name=p.name,
@@ -258,7 +262,9 @@ class CloseService:
         meta = self._meta(period, run)
         if meta.status not in COMMITTING:
             raise CloseError(f"run {run} of {period} is {meta.status}, not approved: nothing is paid")
-        verify_for_payment(meta, self.store.audit_log(period), dt.datetime.now(dt.UTC), decision)
+        # the approval's own time is checked against its request's window (the workflow's
+        # clock is not the approver's: a recorded approval is not compared with the wall clock)
+        verify_for_payment(meta, self.store.audit_log(period), None, decision)
         try:
             reviewed = self.files.verified_review(_prefix(period, run), batch_key, meta.proposal_digest)
         except DigestMismatch as exc:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from loyalty.earning.commission.final import FINAL
 from loyalty.earning.commission.model import Accrual, OriginalRate
 from loyalty.earning.records import MonthDelta, SaleRecord, StoredSale
 from loyalty.kernel.money import ZERO
@@ -31,6 +32,11 @@ Key = tuple[str, str]  # (partner_id, sale_id)
 class Landing:
     period: str
     day: int
+
+    @property
+    def iso(self) -> str:
+        """The landing as an ISO day (the day its commission holds from)."""
+        return f"{self.period}-{self.day:02d}"
 
     def is_late(self, month: str) -> bool:
         """A line of a closed month that accrues to a later period."""
@@ -91,41 +97,85 @@ def replaced_landing(stored: StoredSale, frozen: Set[str]) -> Landing:
     return landing(was, int(stored.day[8:10]) if was == stored.month else 1, frozen)
 
 
+def holding_entries(
+    partner_id: str,
+    where: Landing,
+    anchor: str,
+    net_eur: Decimal,
+    commission: Decimal,
+    lines: int,
+    returns: int,
+    customer: str = "",
+) -> list[MonthEntry]:
+    """A line's month-total entries: its sales figures where it landed; its commission there too,
+    or, for a return anchored to its sale, on the sale's landing day (ISO `anchor`), so that the
+    two mature together: inside the holding window they cancel, after a payout it is a clawback."""
+    if not anchor or (anchor[:7] == where.period and int(anchor[8:10]) == where.day):
+        return [
+            MonthEntry(partner_id, where.period, where.day, net_eur, commission, lines, returns, customer)
+        ]
+    return [
+        MonthEntry(partner_id, where.period, where.day, net_eur, ZERO, lines, returns, customer),
+        MonthEntry(partner_id, anchor[:7], int(anchor[8:10]), ZERO, commission, 0, 0),
+    ]
+
+
 def month_entries(
-    acc: Accrual, where: Landing, decision: VersionDecision, stored: StoredSale | None, frozen: Set[str]
+    acc: Accrual,
+    where: Landing,
+    decision: VersionDecision,
+    stored: StoredSale | None,
+    frozen: Set[str],
+    anchor: str = "",
 ) -> list[MonthEntry]:
     """The month-total changes of writing `acc`: nothing for a redelivered or superseded line;
-    else the replaced line out of where it sat and the new line into `where`."""
+    else the replaced line out of where it sat and the new line into `where` (its commission on
+    `anchor`, the landing day of the sale it returns, when it has one)."""
     if decision.redelivered or not decision.write:
         return []
     out: list[MonthEntry] = []
     if stored is not None:
-        was = replaced_landing(stored, frozen)
-        out.append(
-            MonthEntry(
-                stored.partner_id,
-                was.period,
-                was.day,
-                -stored.net_eur,
-                -stored.commission,
-                -1,
-                -int(stored.quantity < 0),
-            )
+        out += holding_entries(
+            stored.partner_id,
+            replaced_landing(stored, frozen),
+            stored.anchor,
+            -stored.net_eur,
+            -stored.commission,
+            -1,
+            -int(stored.quantity < 0),
         )
     r = acc.row
-    out.append(
-        MonthEntry(
-            r.partner_id,
-            where.period,
-            where.day,
-            acc.net_eur,
-            acc.commission,
-            1,
-            int(r.quantity < 0),
-            r.customer_id if r.quantity > 0 else "",
-        )
+    out += holding_entries(
+        r.partner_id,
+        where,
+        anchor,
+        acc.net_eur,
+        acc.commission,
+        1,
+        int(r.quantity < 0),
+        r.customer_id if r.quantity > 0 else "",
     )
     return out
+
+
+def landing_day(s: StoredSale) -> str:
+    """The ISO day a stored line's commission sits on (its holding day)."""
+    return s.anchor or (f"{s.period}-01" if s.period else s.day)
+
+
+def anchor_of(
+    acc: Accrual, original_id: str, stored: Mapping[Key, StoredSale], in_chunk: Mapping[Key, str]
+) -> str:
+    """The holding day of a return priced at its original sale's rate: the original's landing
+    day (stored, or sold earlier in this chunk); "" for a sale or a return without a known sale."""
+    r = acc.row
+    if r.quantity >= 0 or acc.rate_basis != "original-sale" or not original_id:
+        return ""
+    k = (r.partner_id, original_id)
+    s = stored.get(k)
+    if s is not None and s.quantity > 0:
+        return landing_day(s)
+    return in_chunk.get(k, "")
 
 
 def month_deltas(entries: Iterable[MonthEntry]) -> dict[tuple[str, str], MonthDelta]:
@@ -216,13 +266,28 @@ def plan_chunk(
     frozen: Set[str],
     chunk_version: str,
     upload_id: str,
+    matched: Mapping[Key, str] | None = None,
+    anchors: Mapping[Key, str] | None = None,
 ) -> ChunkPlan:
     """Every accrual of a chunk through the rules: the later line of a sale in the chunk wins,
     then the newer version wins against the stored line; each written line moves the month
-    totals (the replaced line out, the new one in) unless the chunk is a redelivery."""
+    totals (the replaced line out, the new one in) unless the chunk is a redelivery. A return
+    priced at its sale's rate (`original_sale_id`, or the sale `matched` to it) holds with it.
+    A redelivered line that its month's close has since made final is left as it is. `matched`:
+    returns matched by SKU to a sale, `anchors`: that sale's holding day when it is stored."""
     plan = ChunkPlan()
     last = last_occurrences(accruals)
     entries: list[MonthEntry] = []
+    matched, anchors = matched or {}, anchors or {}
+    in_chunk = (
+        {
+            (a.row.partner_id, a.row.sale_id): landing(a.row.month, int(a.row.sold_at[8:10]), frozen).iso
+            for a in accruals
+            if a.row.quantity > 0
+        }
+        if any(a.row.quantity < 0 for a in accruals)
+        else {}
+    )
     for i, acc in enumerate(accruals):
         r = acc.row
         k = (r.partner_id, r.sale_id)
@@ -236,11 +301,15 @@ def plan_chunk(
         cur = stored.get(k)
         decision = decide_version(cur, version)
         plan.counts[decision.kind] += 1
-        if not decision.write:
+        if not decision.write or (decision.redelivered and cur is not None and cur.status == FINAL):
             continue
         period = where.period if where.is_late(r.month) else ""
-        plan.records.append(sale_record(acc, version, decision.prev_version, f"{upload_id}:{r.line}", period))
-        entries += month_entries(acc, where, decision, cur, frozen)
+        original = matched.get(k, r.original_sale_id)
+        anchor = anchors.get(k) or anchor_of(acc, original, stored, in_chunk)
+        rec = sale_record(acc, version, decision.prev_version, f"{upload_id}:{r.line}", period)
+        rec.anchor, rec.matched = anchor, original if k in matched else ""
+        plan.records.append(rec)
+        entries += month_entries(acc, where, decision, cur, frozen, anchor)
         t = plan.partners.setdefault(r.partner_id, PartnerTotal())
         t.net_eur += acc.net_eur
         t.commission += acc.commission

@@ -23,6 +23,28 @@ class StoredSale:
     day: str = ""
     quantity: int = 0
     period: str = ""  # the period it accrued to ("" = its month)
+    anchor: str = ""  # a return's holding day: its original's landing day (ISO; "" = its own)
+    status: str = "provisional"  # "final" once its month's close fixed its rate
+
+
+@dataclass(frozen=True)
+class SaleRef:
+    """An earlier sale a return may reverse: what the return needs of it (issue 9, point 14)."""
+
+    partner_id: str
+    sale_id: str
+    sold_at: str
+    sku: str
+    quantity: int
+    tier: str
+    rate: Decimal
+    rule_version: str
+    holding_day: str  # ISO day its commission sits on (its landing day)
+
+
+def holding_day(period: str, sold_at: str) -> str:
+    """A sale's landing day: its own day, or the first day of the later period it accrued to."""
+    return f"{period}-01" if period else sold_at[:10]
 
 
 @dataclass
@@ -89,7 +111,34 @@ class SaleRecord:
     source: str  # "<upload_id>:<line>"
     status: str = "provisional"
     period: str = ""  # set when the month of sale was already closed: the period it accrued to
+    # a return's holding day: the landing day (ISO) of the sale it returns, so the two mature
+    # together ("" = its own landing day)
+    anchor: str = ""
+    matched: str = ""  # a return without `original_sale_id`: the earlier sale it was matched to
 
     @property
     def month(self) -> str:
         return self.sold_at[:7]
+
+    def trace(self) -> str:
+        """How the line's commission was computed, naming the tier, rate and rule version it
+        stands at (the final ones once its month is closed)."""
+        parts = [f"{self.quantity} x {self.unit_price} {self.currency} = {self.net} {self.currency}"]
+        if self.fx_rate is not None:
+            parts.append(f"/ {self.fx_rate} {self.currency}/EUR ({self.fx_date}) = {self.net_eur} EUR")
+        pct = (self.rate * 100).normalize()
+        basis = basis_text(self.rate_basis, self.tier, self.month, self.matched or self.original_sale_id)
+        cat = f", {self.category}" if self.category else ""
+        parts.append(f"x {pct:f} % ({basis}{cat}; rules {self.rule_version}) = {self.commission} EUR")
+        if self.anchor:
+            parts.append(f"[holds with its sale from {self.anchor}]")
+        return " ".join(parts) + f" ({self.status})"
+
+
+def basis_text(basis: str, tier: str, month: str, original: str = "") -> str:
+    """What a rate rests on, in words."""
+    if basis == "original-sale":
+        return f"{tier} rate of original sale {original}".replace("  ", " ").rstrip()
+    if basis == "highest-rate":
+        return f"highest rate held: {tier}, no original sale found"
+    return f"{tier} rate of {month}"

@@ -11,6 +11,7 @@ from loyalty.earning.commission.calculator import Calculator
 from loyalty.earning.commission.model import OriginalRate, PartnerContext
 from loyalty.earning.ports import ProgramView, UploadFinalizer, WriterStore
 from loyalty.earning.records import StoredSale
+from loyalty.earning.returns import ReturnPlan, ReturnResolver
 from loyalty.ingest.chunks import Chunk
 from loyalty.ingest.keys import PARTS
 from loyalty.ingest.records import ChunkResult
@@ -74,9 +75,17 @@ class AccrualService:
         ]
         sale_keys = list(zip(block.partner_id, block.sale_id, strict=True))
         existing = self.store.get_sales(list(dict.fromkeys(sale_keys + orig_keys)))
-        computed, issues = self._compute(block, existing, orig_keys)
+        computed, issues, returns = self._compute(block, existing, orig_keys)
         frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
-        plan = plan_chunk(list(computed.accruals()), existing, frozen, chunk.version, chunk.upload_id)
+        plan = plan_chunk(
+            list(computed.accruals()),
+            existing,
+            frozen,
+            chunk.version,
+            chunk.upload_id,
+            returns.matched,
+            returns.anchors,
+        )
         # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
         # anywhere is repaired by the redelivery (deltas already applied are skipped, lines that
         # are already written compare equal).
@@ -107,9 +116,10 @@ class AccrualService:
 
     def _compute(
         self, block: SaleBlock, existing: Mapping[Key, StoredSale], orig_keys: Sequence[Key]
-    ) -> tuple[AccrualBlock, list[RowIssue]]:
+    ) -> tuple[AccrualBlock, list[RowIssue], ReturnPlan]:
         """The chunk's accruals; returns reverse at the rate of their original, stored or sold
-        earlier in this same chunk."""
+        earlier in this same chunk, else of the partner's latest earlier sale of the SKU, else at
+        the highest rate it held (`loyalty.earning.returns`); over-returns are rejected."""
         calc = self.config.calculator()
         partners = {p: self.config.partner(p) for p in set(block.partner_id)}
         originals: dict[Key, OriginalRate] = {}
@@ -122,8 +132,12 @@ class AccrualService:
         if missing:
             in_chunk = originals_in_chunk(computed.accruals(), missing)
             if in_chunk:
-                computed, issues = calc.compute_block(block, originals | in_chunk, partners)
-        return computed, issues
+                originals = originals | in_chunk
+                computed, issues = calc.compute_block(block, originals, partners)
+        returns = ReturnResolver(self.store, calc.rules, calc.tier_of).plan(computed, existing, partners)
+        if returns.fixed or returns.refused:
+            computed, issues = calc.compute_block(block, originals, partners, returns.fixed, returns.refused)
+        return computed, issues, returns
 
     def _record(self, chunk: Chunk, result: ChunkResult) -> None:
         """Count the chunk on its upload; the last one (or its redelivery) runs the finaliser."""

@@ -77,6 +77,20 @@ class Payouts(BaseModel):
     )
 
 
+class Returns(BaseModel):
+    """How a return finds the rate it reverses at when its sale cannot be found."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lookback_months: int = Field(
+        ge=1,
+        le=36,
+        default=12,
+        description="a return whose sale is not found (no original_sale_id, no earlier sale of its "
+        "SKU) reverses at the highest rate the partner held in this many months up to the return's",
+    )
+
+
 class Scope(BaseModel):
     """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
 
@@ -104,6 +118,7 @@ class RuleVersion(BaseModel):
     override: Override = Override()
     points: Points = Points()
     payouts: Payouts = Payouts()
+    returns: Returns = Returns()
     scope: Scope = Scope()
 
     @field_validator("category_bonus_pct")

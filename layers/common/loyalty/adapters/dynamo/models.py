@@ -20,6 +20,10 @@ The key table (also in docs/architecture.md):
 | committed close line         | CloseItem  | `PARTNER#<id>`    | `CLOSE#<period>`             |                                      |
 | payout                       | PayoutItem | `PARTNER#<id>`    | `PAYOUT#<period>`            |                                      |
 | ledger entry                 | LedgerItem | `PARTNER#<id>`    | `LEDGER#<period>#<entry id>` | `LEDGER#<period>` / `<id>#<entry id>`|
+| sale by SKU (returns' lookup)| LinkItem   | `PARTNER#<id>`    | `SKU#<sku>#<sold_at>#<sale>` |                                      |
+| return of a sale             | LinkItem   | `PARTNER#<id>`    | `RET#<sale>#<return sale>`   |                                      |
+
+(`#` and `%` in a SKU or sale id are percent-encoded in link keys.)
 
 Money is a DynamoDB Number read and written as `Decimal` (never float).
 """
@@ -129,6 +133,15 @@ class SaleItem(Item):
     src = UnicodeAttribute()
     status = UnicodeAttribute(default="provisional")
     per = UnicodeAttribute(default="")
+    anchor = UnicodeAttribute(default="")  # a return's holding day: its sale's landing day
+    match = UnicodeAttribute(default="")  # a return's sale matched by SKU (no original_sale_id)
+
+
+class LinkItem(Item):
+    """A bounded index item: a sale under its SKU, or a return under the sale it reverses."""
+
+    ref = UnicodeAttribute()  # the sale (SKU#) or return (RET#) line it points to
+    units = NumberAttribute(default=0)
 
 
 class DocItem(Item):
@@ -238,6 +251,7 @@ class Models:
     Close: type[CloseItem]
     Ledger: type[LedgerItem]
     Payout: type[PayoutItem]
+    Link: type[LinkItem]
 
 
 def make_models(table_name: str, region: str, host: str | None = None) -> Models:
@@ -250,6 +264,7 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Models
         Close=bind(CloseItem, table_name, region, host),
         Ledger=bind(LedgerItem, table_name, region, host),
         Payout=bind(PayoutItem, table_name, region, host),
+        Link=bind(LinkItem, table_name, region, host),
     )
 
 

@@ -5,11 +5,37 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
-from loyalty.adapters.dynamo.models import MonthItem, Tables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
+
+ORIGINAL = "original-sale"
+FINAL_BATCH = 90  # lines per final-rate transaction (plus their month totals: at most 100 items)
+Rerate = tuple[SaleRecord, SaleRecord, str]  # (line as read, final line, holding day)
+
+
+def link_part(value: str) -> str:
+    """An id inside a link key: `%` and `#` percent-encoded, so prefixes cannot collide."""
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def link_keys(r: SaleRecord) -> list[tuple[str, str, int]]:
+    """The link items of a line, as (sk, ref, units): a sale under its SKU; a return priced at
+    its sale's rate under that sale."""
+    if r.quantity > 0:
+        return [(f"SKU#{link_part(r.sku)}#{r.sold_at}#{link_part(r.sale_id)}", r.sale_id, r.quantity)]
+    orig = r.matched or r.original_sale_id
+    if r.quantity < 0 and r.rate_basis == ORIGINAL and orig:
+        return [(f"RET#{link_part(orig)}#{link_part(r.sale_id)}", r.sale_id, -r.quantity)]
+    return []
+
+
+def reverses(r: SaleRecord, sale_id: str) -> bool:
+    """Is the line a return priced at the rate of `sale_id`?"""
+    return r.quantity < 0 and r.rate_basis == ORIGINAL and (r.matched or r.original_sale_id) == sale_id
 
 
 class SalesTables(Tables):
@@ -34,6 +60,8 @@ class SalesTables(Tables):
                 "comm",
                 "qty",
                 "per",
+                "anchor",
+                "status",
             ],
         )
         for it in items:
@@ -53,6 +81,8 @@ class SalesTables(Tables):
                 it.sold_at[:10],
                 int(it.qty),
                 it.per or "",
+                it.anchor or "",
+                it.status or "provisional",
             )
         return out
 
@@ -87,8 +117,12 @@ class SalesTables(Tables):
                         src=r.source,
                         status=r.status,
                         per=r.period,
+                        anchor=r.anchor,
+                        match=r.matched,
                     )
                 )
+                for sk, ref, units in link_keys(r):  # the returns' lookups (bounded items)
+                    batch.save(self.m.Link(f"PARTNER#{r.partner_id}", sk, ref=ref, units=units))
 
     def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
         M = self.m.Month
@@ -147,29 +181,158 @@ class SalesTables(Tables):
         S = self.m.Sale
         cond = (S.sold_at.startswith(period) | (S.per == period)) if period else None
         for it in S.query(f"PARTNER#{partner_id}", S.sk.startswith("SALE#"), filter_condition=cond):
-            yield SaleRecord(
-                partner_id=partner_id,
-                sale_id=it.sk[len("SALE#") :],
-                sold_at=it.sold_at,
-                sku=it.sku,
-                quantity=int(it.qty),
-                unit_price=it.price,
-                currency=it.cur,
-                category=it.cat,
-                customer_id=it.cust,
-                original_sale_id=it.orig,
-                net=it.net,
-                fx_rate=it.fx,
-                fx_date=it.fx_date,
-                net_eur=it.net_eur,
-                tier=it.tier,
-                rate=it.rate,
-                rule_version=it.rules,
-                rate_basis=it.basis,
-                commission=it.comm,
-                version=it.ver,
-                prev_version=it.prev,
-                source=it.src,
-                status=it.status,
-                period=it.per or "",
-            )
+            yield self._record(partner_id, it)
+
+    @staticmethod
+    def _record(partner_id: str, it: SaleItem) -> SaleRecord:
+        return SaleRecord(
+            partner_id=partner_id,
+            sale_id=it.sk[len("SALE#") :],
+            sold_at=it.sold_at,
+            sku=it.sku,
+            quantity=int(it.qty),
+            unit_price=it.price,
+            currency=it.cur,
+            category=it.cat,
+            customer_id=it.cust,
+            original_sale_id=it.orig,
+            net=it.net,
+            fx_rate=it.fx,
+            fx_date=it.fx_date,
+            net_eur=it.net_eur,
+            tier=it.tier,
+            rate=it.rate,
+            rule_version=it.rules,
+            rate_basis=it.basis,
+            commission=it.comm,
+            version=it.ver,
+            prev_version=it.prev,
+            source=it.src,
+            status=it.status,
+            period=it.per or "",
+            anchor=it.anchor or "",
+            matched=it.match or "",
+        )
+
+    # -- final rates (the month's close) ----------------------------------------------------
+    def finalize_sales(self, changes: Sequence[Rerate]) -> int:
+        """Each line's final rate and commission, unless it changed since it was read (another
+        version or commission), with its month total on its holding day moved by the difference.
+        Up to `FINAL_BATCH` lines and their month totals per transaction, so each difference is
+        applied exactly once; a batch refused because one of its lines changed is retried line by
+        line (the changed one is skipped). Returns how many lines were made final."""
+        done = 0
+        for i in range(0, len(changes), FINAL_BATCH):
+            part = changes[i : i + FINAL_BATCH]
+            if self._finalize(part):
+                done += len(part)
+            elif len(part) > 1:
+                done += sum(self._finalize([c]) for c in part)
+        return done
+
+    def _finalize(self, changes: Sequence[Rerate]) -> bool:
+        S, M = self.m.Sale, self.m.Month
+        moves: dict[tuple[str, str], dict[int, Decimal]] = {}
+        for old, new, day in changes:
+            by_day = moves.setdefault((old.partner_id, day[:7]), {})
+            by_day[int(day[8:10])] = by_day.get(int(day[8:10]), Decimal(0)) + new.commission - old.commission
+        try:
+            with TransactWrite(connection=self._conn) as tx:
+                for old, new, _ in changes:
+                    tx.update(
+                        S(f"PARTNER#{old.partner_id}", f"SALE#{old.sale_id}"),
+                        actions=[
+                            S.tier.set(new.tier),
+                            S.rate.set(new.rate),
+                            S.rules.set(new.rule_version),
+                            S.comm.set(new.commission),
+                            S.status.set(new.status),
+                        ],
+                        condition=(S.ver == old.version) & (S.comm == old.commission),
+                    )
+                for (pid, month), by_day in sorted(moves.items()):
+                    actions: list[Action] = [M.comm.add(sum(by_day.values(), Decimal(0)))]
+                    actions += [getattr(M, f"c{d:02d}").add(v) for d, v in sorted(by_day.items())]
+                    tx.update(M(f"PARTNER#{pid}", f"MONTH#{month}"), actions=actions)
+            return True
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException":
+                return False
+            raise
+
+    # -- returns' lookups (issue 9, point 14) ----------------------------------------------
+    def _lines(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, SaleRecord]:
+        """The current lines of `sale_ids` (links are checked against them: a line corrected
+        since its link was written leaves a stale link behind, which is skipped)."""
+        if not sale_ids:
+            return {}
+        return {s.sale_id: s for s in self._get_lines(partner_id, sale_ids)}
+
+    def _get_lines(self, partner_id: str, sale_ids: Sequence[str]) -> Iterator[SaleRecord]:
+        keys = [(f"PARTNER#{partner_id}", f"SALE#{s}") for s in dict.fromkeys(sale_ids)]
+        for it in self.m.Sale.batch_get(keys, consistent_read=True):
+            yield self._record(partner_id, it)
+
+    def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
+        """Reads the SKU's links latest first, a page of `limit` at a time, until `limit` current
+        sales are found (a stale link, left by a corrected line, is skipped)."""
+        L = self.m.Link
+        prefix = f"SKU#{link_part(sku)}#"
+        links = L.query(
+            f"PARTNER#{partner_id}",
+            L.sk.between(prefix, f"{prefix}{until}~"),
+            scan_index_forward=False,
+            page_size=limit,
+            consistent_read=True,
+        )
+        out: list[SaleRef] = []
+        page: list[LinkItem] = []
+        for it in links:
+            page.append(it)
+            if len(page) == limit:
+                out += self._current(partner_id, sku, prefix, page)
+                page = []
+                if len(out) >= limit:
+                    break
+        out += self._current(partner_id, sku, prefix, page)
+        return out[:limit]
+
+    def _current(self, partner_id: str, sku: str, prefix: str, links: Sequence[LinkItem]) -> list[SaleRef]:
+        lines = self._lines(partner_id, [it.ref for it in links])
+        out: list[SaleRef] = []
+        for it in links:
+            r = lines.get(it.ref)
+            if r is None or r.quantity <= 0 or r.sku != sku or not it.sk.startswith(f"{prefix}{r.sold_at}#"):
+                continue
+            out.append(sale_ref(r))
+        return out
+
+    def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        L = self.m.Link
+        out: dict[str, dict[str, int]] = {}
+        for sid in dict.fromkeys(sale_ids):
+            refs = [
+                it.ref
+                for it in L.query(
+                    f"PARTNER#{partner_id}", L.sk.startswith(f"RET#{link_part(sid)}#"), consistent_read=True
+                )
+            ]
+            lines = self._lines(partner_id, refs)
+            got = {ref: -lines[ref].quantity for ref in refs if ref in lines and reverses(lines[ref], sid)}
+            if got:
+                out[sid] = got
+        return out
+
+
+def sale_ref(r: SaleRecord) -> SaleRef:
+    return SaleRef(
+        r.partner_id,
+        r.sale_id,
+        r.sold_at,
+        r.sku,
+        r.quantity,
+        r.tier,
+        r.rate,
+        r.rule_version,
+        holding_day(r.period, r.sold_at),
+    )

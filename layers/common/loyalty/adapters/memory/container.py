@@ -34,6 +34,10 @@ class MemoryContainer(Services):
         currency: str = "EUR",
         today: dt.date = dt.date(2026, 11, 23),
         cache_seconds: int = 0,
+        # the program's own account that bank files pay from (a test account: the bank-file step
+        # refuses to write a pain.001 without a valid one)
+        debtor_iban: str = "DE02120300000000202051",
+        debtor_bic: str = "BYLADEM1001",
     ) -> None:
         settings = Settings.model_validate(
             {
@@ -44,6 +48,8 @@ class MemoryContainer(Services):
                 "MAX_UPLOAD_BYTES": max_upload_bytes,
                 "PROGRAM_CURRENCY": currency,
                 "CONFIG_CACHE_SECONDS": cache_seconds,
+                "DEBTOR_IBAN": debtor_iban,
+                "DEBTOR_BIC": debtor_bic,
             }
         )
         self.day = today

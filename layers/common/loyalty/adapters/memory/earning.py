@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from loyalty.adapters.memory.tables import MemoryTables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, StoredSale
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
 from loyalty.kernel.ports import Cipher
 
 
@@ -54,6 +54,8 @@ class MemorySales(MemoryTables):
                     r.sold_at[:10],
                     r.quantity,
                     r.period,
+                    r.anchor,
+                    r.status,
                 )
         return out
 
@@ -105,3 +107,51 @@ class MemorySales(MemoryTables):
 
     def freeze_period(self, period: str) -> None:
         self.frozen.add(period)
+
+    # -- final rates (the month's close) ----------------------------------------------------
+    def finalize_sales(self, changes: Sequence[tuple[SaleRecord, SaleRecord, str]]) -> int:
+        done = 0
+        for old, new, on in changes:
+            cur = self.sales.get(old.partner_id, {}).get(old.sale_id)
+            if cur is None or cur.version != old.version or cur.commission != old.commission:
+                continue
+            self.sales[old.partner_id][old.sale_id] = dataclasses.replace(new)
+            diff = new.commission - old.commission
+            it = self.months.setdefault(old.partner_id, {}).setdefault(on[:7], _MonthItem())
+            day = int(on[8:10])
+            it.comm += diff
+            it.days[day] = it.days.get(day, Decimal(0)) + diff
+            done += 1
+        return done
+
+    # -- returns' lookups (issue 9, point 14) ----------------------------------------------
+    def earlier_sales(self, partner_id: str, sku: str, until: str, limit: int) -> list[SaleRef]:
+        lines = [
+            r
+            for r in self.sales.get(partner_id, {}).values()
+            if r.quantity > 0 and r.sku == sku and r.sold_at <= until
+        ]
+        lines.sort(key=lambda r: (r.sold_at, r.sale_id), reverse=True)
+        return [
+            SaleRef(
+                r.partner_id,
+                r.sale_id,
+                r.sold_at,
+                r.sku,
+                r.quantity,
+                r.tier,
+                r.rate,
+                r.rule_version,
+                holding_day(r.period, r.sold_at),
+            )
+            for r in lines[:limit]
+        ]
+
+    def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        wanted = set(sale_ids)
+        for r in self.sales.get(partner_id, {}).values():
+            orig = r.matched or r.original_sale_id
+            if r.quantity < 0 and r.rate_basis == "original-sale" and orig in wanted:
+                out.setdefault(orig, {})[r.sale_id] = -r.quantity
+        return out

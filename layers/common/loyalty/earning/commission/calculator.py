@@ -142,9 +142,13 @@ class Calculator:
         block: SaleBlock,
         originals: Mapping[tuple[str, str], OriginalRate] | None = None,
         partners: Mapping[str, PartnerContext] | None = None,
+        fixed: Mapping[int, RateEntry] | None = None,
+        refused: Mapping[int, str] | None = None,
     ) -> tuple[AccrualBlock, list[RowIssue]]:
         """`compute` over a whole block, in columns: the same accruals and the same first problem
-        of every row (a property test holds the two to it).
+        of every row (a property test holds the two to it). `fixed` and `refused` are the plan of
+        the block's returns (`loyalty.earning.returns`): rows reversing at a rate found for them,
+        and rows rejected (more units returned than were sold).
 
         Per row this is a few C-level passes: a token per `sold_at` (the month, or the day when a
         rule version starts within the month), one dictionary lookup of (partner, token,
@@ -159,6 +163,8 @@ class Calculator:
         problems = self._table_problems(entry)
         if originals and any(block.original_sale_id):
             self._apply_originals(block, originals, entry, problems)
+        if fixed or refused:
+            self._apply_returns(block, fixed or {}, refused or {}, entry, problems)
         fx: dict[int, tuple[Decimal, str]] = {}
         net, net_eur, commission = self._amounts(block, entry, fx, problems)
         out = AccrualBlock(block, entry, self._table.entries, fx, net, net_eur, commission)
@@ -278,6 +284,25 @@ class Calculator:
         converted = map(CTX.divide, map(net.__getitem__, rows), map(_first, found))
         for i, value in zip(rows, converted, strict=True):
             prog[i] = value
+
+    def _apply_returns(
+        self,
+        block: SaleBlock,
+        fixed: Mapping[int, RateEntry],
+        refused: Mapping[int, str],
+        entry: list[int],
+        problems: dict[int, RateProblem],
+    ) -> None:
+        """Returns matched to a sale (or at the highest rate) take that rate; over-returns are
+        rejected. A row's earlier problem (no rules, no FX rate) is reported first."""
+        for i, e in fixed.items():
+            if i in problems and problems[i].rank < 3:
+                continue
+            problems.pop(i, None)
+            entry[i] = self._table.intern(e)
+        for i, reason in refused.items():
+            if i not in problems or problems[i].rank >= 3:
+                problems[i] = RateProblem("quantity", reason, 3, str(block.quantity[i]))
 
     def _apply_originals(
         self,
