@@ -78,14 +78,6 @@ def test_an_older_version_arriving_late_is_superseded() -> None:
     assert lines(c)["S1"].quantity == 4 and month(c).lines == 1
 
 
-def test_the_same_sale_twice_in_one_chunk_the_later_line_wins() -> None:
-    c = world()
-    c.upload(KEY, sales_csv([row("S1", qty=1), row("S1", qty=7)]))
-    (res,) = c.deliver()
-    assert (res.new, res.superseded) == (1, 1)
-    assert lines(c)["S1"].quantity == 7 and month(c).net_eur == Decimal("70.00")
-
-
 def test_a_return_in_the_same_chunk_reverses_at_its_originals_rate() -> None:
     c = world()
     rows = [

@@ -9,6 +9,7 @@ from loyalty.earning.accrual_rules import Key, originals_in_chunk, plan_chunk
 from loyalty.earning.commission.block import AccrualBlock
 from loyalty.earning.commission.calculator import Calculator
 from loyalty.earning.commission.model import OriginalRate, PartnerContext
+from loyalty.earning.duplicates import first_lines
 from loyalty.earning.ports import ProgramView, UploadFinalizer, WriterStore
 from loyalty.earning.records import StoredSale
 from loyalty.ingest.chunks import Chunk
@@ -75,8 +76,10 @@ class AccrualService:
         sale_keys = list(zip(block.partner_id, block.sale_id, strict=True))
         existing = self.store.get_sales(list(dict.fromkeys(sale_keys + orig_keys)))
         computed, issues = self._compute(block, existing, orig_keys)
+        accruals, duplicates = first_lines(list(computed.accruals()), existing, chunk.version)
+        issues = sorted(issues + duplicates, key=lambda i: i.line)
         frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
-        plan = plan_chunk(list(computed.accruals()), existing, frozen, chunk.version, chunk.upload_id)
+        plan = plan_chunk(accruals, existing, frozen, chunk.version, chunk.upload_id)
         # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
         # anywhere is repaired by the redelivery (deltas already applied are skipped, lines that
         # are already written compare equal).
