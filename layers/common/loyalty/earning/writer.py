@@ -130,9 +130,7 @@ class AccrualService:
 
     def _record(self, chunk: Chunk, result: ChunkResult) -> None:
         """Count the chunk on its upload; the last one (or its redelivery) runs the finaliser."""
-        before = self.store.get_upload(chunk.upload_id)
-        again = before is not None and chunk.chunk_id in before.done_ids  # redelivered or redriven
-        self.store.put_chunk_result(chunk.upload_id, result)
+        again = not self.store.put_chunk_result(chunk.upload_id, result)  # redelivered or redriven
         rec = self.store.get_upload(chunk.upload_id)
         if (
             rec is not None

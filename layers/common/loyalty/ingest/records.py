@@ -25,8 +25,7 @@ class UploadRecord:
     file_error_code: str = ""
     created_at: str = ""
     notified: bool = False
-    chunks_done: int = 0  # maintained by the store, counted once per chunk
-    done_ids: set[str] = field(default_factory=set)
+    chunks_done: int = 0  # maintained by the store: a counter, counted once per chunk
 
 
 @dataclass
