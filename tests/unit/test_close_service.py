@@ -103,9 +103,7 @@ def world() -> World:
         ("P00002", "2000", "60.00"),
         ("P00003", "5000", "100.00"),
     ):
-        seed_month(
-            w.store, MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, 1)
-        )
+        seed_month(w.store, MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, 1))
     w.store.put_sales([sale("P00001", "A1", "2026-08-03", "100.00", "2.00")])
     seed_month(w.store, MonthTotals("P00001", "2026-08", D("100.00"), D("2.00"), 1, 0, {3: D("2.00")}))
     return w
