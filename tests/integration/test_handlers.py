@@ -27,6 +27,7 @@ def test_ingest_splitter_with_sample_s3_event(cloud: LocalCloud) -> None:
     cloud.run_until_idle()
     s = summary(cloud, "incoming/P00001/october 2026.csv")
     assert s["accepted"] == 1 and s["totals"]["commission_eur"] == "0.42"
+    assert s["principal"] == "AWS:AIDAEXAMPLEPARTNER"  # recorded from the event's userIdentity
 
 
 def test_accrual_writer_with_sample_sqs_batch(cloud: LocalCloud) -> None:

@@ -69,6 +69,7 @@ class Finalizer:
             "upload_id": rec.upload_id,
             "key": rec.key,
             "uploader": rec.uploader,
+            "principal": rec.principal,
             "status": "rejected" if rec.file_error else "processed",
             "rows": rec.rows,
             "accepted": accepted,

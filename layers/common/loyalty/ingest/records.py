@@ -25,6 +25,7 @@ class UploadRecord:
     file_error_code: str = ""
     created_at: str = ""
     notified: bool = False
+    principal: str = ""  # who uploaded it (the S3 event's principal id)
     chunks_done: int = 0  # maintained by the store: a counter, counted once per chunk
 
 

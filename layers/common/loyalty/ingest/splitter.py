@@ -13,6 +13,7 @@ from loyalty.ingest.chunking import GroupBuffers, Outgoing, chunk_message, route
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.keys import PARTS, parse_upload_key, upload_id_for
 from loyalty.ingest.ports import ChunkQueue, QueueMessage, SplitterStore
+from loyalty.ingest.principals import folder_refusal
 from loyalty.ingest.records import UploadRecord
 from loyalty.ingest.sales.contract import SALES_SPEC
 from loyalty.ingest.sales.validator import SalesValidator
@@ -34,6 +35,7 @@ class S3Object:
     sequencer: str
     event_time: str  # ISO 8601 from the S3 event
     version_id: str = ""  # the object version the event is about (a versioned bucket)
+    principal: str = ""  # the S3 event's userIdentity.principalId: who uploaded it
 
 
 class IngestService:
@@ -71,7 +73,12 @@ class IngestService:
             uploader = parse_upload_key(obj.key).uploader
         rec = existing or self.store.create_upload(
             UploadRecord(
-                upload_id=upload_id, key=obj.key, uploader=uploader, version=version, created_at=now_iso()
+                upload_id=upload_id,
+                key=obj.key,
+                uploader=uploader,
+                version=version,
+                created_at=now_iso(),
+                principal=obj.principal,
             )
         )
         finalizer = Finalizer(self.store, self.blobs, self.notifier)
@@ -92,6 +99,9 @@ class IngestService:
 
     def _split(self, obj: S3Object, rec: UploadRecord) -> None:
         key = parse_upload_key(obj.key)
+        refusal = folder_refusal(obj.principal, key.uploader)
+        if refusal:
+            raise FileError("wrong_uploader", refusal)
         if obj.size > self.max_upload_bytes:
             raise FileError(
                 "too_large",
