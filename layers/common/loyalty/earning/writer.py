@@ -10,6 +10,7 @@ from loyalty.earning.commission.block import AccrualBlock
 from loyalty.earning.commission.calculator import Calculator
 from loyalty.earning.commission.model import OriginalRate, PartnerContext
 from loyalty.earning.duplicates import first_lines
+from loyalty.earning.plausibility import hold_implausible
 from loyalty.earning.ports import ProgramView, UploadFinalizer, WriterStore
 from loyalty.earning.records import StoredSale
 from loyalty.ingest.chunks import Chunk
@@ -21,7 +22,7 @@ from loyalty.kernel.money import ZERO
 from loyalty.kernel.ports import BlobStore
 from loyalty.kernel.reports import issues_csv
 from loyalty.program.fx import FxTable
-from loyalty.program.rules import RuleBook
+from loyalty.program.rules import RuleBook, RuleVersion
 
 
 class ConfigCache:
@@ -43,6 +44,10 @@ class ConfigCache:
             self._partners = {}
             self._at = time.monotonic()
         return self._calc
+
+    def rule_versions(self) -> dict[str, RuleVersion]:
+        """The rule versions by name (their plausibility caps), as of the calculator's refresh."""
+        return {v.version: v for v in self.calculator().rules.versions}
 
     def partner(self, pid: str) -> PartnerContext:
         ctx = self._partners.get(pid)
@@ -78,6 +83,7 @@ class AccrualService:
         computed, issues = self._compute(block, existing, orig_keys)
         accruals, duplicates = first_lines(list(computed.accruals()), existing, chunk.version)
         issues = sorted(issues + duplicates, key=lambda i: i.line)
+        accruals, held = hold_implausible(accruals, self.config.rule_versions())
         frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
         plan = plan_chunk(accruals, existing, frozen, chunk.version, chunk.upload_id)
         # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
@@ -86,14 +92,17 @@ class AccrualService:
         for (pid, month), delta in sorted(plan.deltas.items()):
             self.store.apply_month_delta(pid, month, f"{chunk.upload_id}/{chunk.chunk_id}", delta)
         self.store.put_sales(plan.records)
-        issues_key = ""
+        issues_key = held_key = ""
         if issues:
             issues_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.csv"
             self.blobs.put(issues_key, issues_csv(issues), "text/csv")
+        if held:  # not accrued, not lost: the upload's report lists them for review
+            held_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.held.csv"
+            self.blobs.put(held_key, issues_csv(held), "text/csv")
         result = ChunkResult(
             chunk_id=chunk.chunk_id,
             rows=len(block),
-            accepted=len(block) - len(issues),
+            accepted=len(block) - len(issues) - len(held),
             rejected=len(issues),
             new=plan.counts["new"],
             replaced=plan.counts["replaced"],
@@ -104,6 +113,8 @@ class AccrualService:
             issues_key=issues_key,
             partners={p: v.to_wire() for p, v in plan.partners.items()},
             late=plan.late,
+            held=len(held),
+            held_key=held_key,
         )
         self._record(chunk, result)
         return result

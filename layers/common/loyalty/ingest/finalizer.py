@@ -45,6 +45,9 @@ class Finalizer:
             summary["errors_report"] = base + ".errors.csv"
         elif rec.file_error:
             summary["errors_report"] = None
+        held = [self.blobs.get(r.held_key) for r in results if r.held_key]
+        if held:
+            summary["held_report"] = self._merged(held, base + ".held.csv")
         self.blobs.put(base + ".summary.json", json.dumps(summary, indent=2).encode(), "application/json")
         if self.store.mark_notified(rec.upload_id):
             self.notifier.publish(
@@ -54,10 +57,19 @@ class Finalizer:
             )
         return summary
 
+    def _merged(self, parts: list[bytes], key: str) -> str:
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
+            merge_errors(parts, out)
+            out.flush()
+            out.seek(0)
+            self.blobs.put(key, out.read().encode(), "text/csv")
+        return key
+
     @staticmethod
     def summary(rec: UploadRecord, results: Sequence[ChunkResult]) -> dict[str, Any]:
         accepted = sum(r.accepted for r in results)
         rejected = rec.rejected + sum(r.rejected for r in results)
+        held = sum(r.held for r in results)
         partners: dict[str, dict[str, Any]] = {}
         for r in results:
             for p, (net, comm, rows) in r.partners.items():
@@ -77,8 +89,9 @@ class Finalizer:
             "new": sum(r.new for r in results),
             "replaced": sum(r.replaced for r in results),
             "superseded": sum(r.superseded for r in results),
+            "held": held,  # held for review (plausibility caps): in the .held.csv report, not accrued
             "blank_lines": rec.blank_lines,
-            "reconciled": rec.rows == accepted + rejected,
+            "reconciled": rec.rows == accepted + rejected + held,
             "encoding": rec.encoding,
             "delimiter": rec.delimiter,
             "ignored_columns": rec.ignored_columns,

@@ -44,3 +44,5 @@ class ChunkResult:
     issues_key: str = ""
     partners: dict[str, list[str]] = field(default_factory=dict)  # partner -> [net_eur, commission, rows]
     late: dict[str, int] = field(default_factory=dict)  # closed month -> lines accrued to a later period
+    held: int = 0  # lines held for review (plausibility caps): neither accepted nor rejected
+    held_key: str = ""
