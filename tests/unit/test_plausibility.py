@@ -65,3 +65,19 @@ def test_without_caps_nothing_is_held() -> None:
     c.deliver()
     s = summary(c)
     assert (s["accepted"], s["held"]) == (1, 0) and "held_report" not in s
+
+
+def test_a_held_line_is_no_first_occurrence_in_one_chunk_or_across_chunks() -> None:
+    c = world(chunk_rows=10)
+    c.load("rules/caps.yaml", CAPPED.encode())
+    rows = [row("A", qty=500), row("A", qty=2)] + [row(f"T{i}") for i in range(7)]
+    rows += [
+        row("B", qty=500),
+        row("B", qty=3),
+        row("T7"),
+    ]  # the held B ends chunk 1, the other starts chunk 2
+    assert c.upload(KEY, sales_csv(rows)).chunks_total == 2
+    c.deliver()
+    s = summary(c)
+    assert (s["rows"], s["accepted"], s["rejected"], s["held"]) == (12, 10, 0, 2)
+    assert (lines(c)["A"].quantity, lines(c)["B"].quantity) == (2, 3)

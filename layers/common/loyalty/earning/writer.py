@@ -81,9 +81,11 @@ class AccrualService:
         sale_keys = list(zip(block.partner_id, block.sale_id, strict=True))
         existing = self.store.get_sales(list(dict.fromkeys(sale_keys + orig_keys)))
         computed, issues = self._compute(block, existing, orig_keys)
-        accruals, duplicates = first_lines(list(computed.accruals()), existing, chunk.version)
+        # held lines first (a held line is not stored, so it is no first occurrence in any chunk),
+        # then each sale's first line in the upload wins
+        accruals, held = hold_implausible(list(computed.accruals()), self.config.rule_versions())
+        accruals, duplicates = first_lines(accruals, existing, chunk.version)
         issues = sorted(issues + duplicates, key=lambda i: i.line)
-        accruals, held = hold_implausible(accruals, self.config.rule_versions())
         frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
         plan = plan_chunk(accruals, existing, frozen, chunk.version, chunk.upload_id)
         # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
