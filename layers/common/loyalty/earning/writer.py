@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from loyalty.earning.accrual_rules import Key, originals_in_chunk, plan_chunk
+from loyalty.earning.categories import with_master_categories
 from loyalty.earning.commission.block import AccrualBlock
 from loyalty.earning.commission.calculator import Calculator
 from loyalty.earning.commission.model import OriginalRate, PartnerContext
@@ -72,7 +73,9 @@ class AccrualService:
         self.finalizer = finalizer
 
     def handle(self, chunk: Chunk) -> ChunkResult:
-        block = chunk.block
+        # the product master's category wins over the file's (reported where they differ)
+        master = self.store.product_categories(sorted(set(chunk.block.sku)))
+        block, recategorised = with_master_categories(chunk.block, master)
         orig_keys = [
             (p, o)
             for p, o, q in zip(block.partner_id, block.original_sale_id, block.quantity, strict=True)
@@ -101,6 +104,10 @@ class AccrualService:
         if held:  # not accrued, not lost: the upload's report lists them for review
             held_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.held.csv"
             self.blobs.put(held_key, issues_csv(held), "text/csv")
+        categories_key = ""
+        if recategorised:
+            categories_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.categories.csv"
+            self.blobs.put(categories_key, issues_csv(recategorised), "text/csv")
         result = ChunkResult(
             chunk_id=chunk.chunk_id,
             rows=len(block),
@@ -117,6 +124,8 @@ class AccrualService:
             late=plan.late,
             held=len(held),
             held_key=held_key,
+            categories=len(recategorised),
+            categories_key=categories_key,
         )
         self._record(chunk, result)
         return result

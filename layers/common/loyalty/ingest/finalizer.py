@@ -48,6 +48,9 @@ class Finalizer:
         held = [self.blobs.get(r.held_key) for r in results if r.held_key]
         if held:
             summary["held_report"] = self._merged(held, base + ".held.csv")
+        recategorised = [self.blobs.get(r.categories_key) for r in results if r.categories_key]
+        if recategorised:
+            summary["categories_report"] = self._merged(recategorised, base + ".categories.csv")
         self.blobs.put(base + ".summary.json", json.dumps(summary, indent=2).encode(), "application/json")
         if self.store.mark_notified(rec.upload_id):
             self.notifier.publish(
@@ -89,6 +92,7 @@ class Finalizer:
             "new": sum(r.new for r in results),
             "replaced": sum(r.replaced for r in results),
             "superseded": sum(r.superseded for r in results),
+            "category_disagreements": sum(r.categories for r in results),  # the product master won
             "held": held,  # held for review (plausibility caps): in the .held.csv report, not accrued
             "blank_lines": rec.blank_lines,
             "reconciled": rec.rows == accepted + rejected + held,

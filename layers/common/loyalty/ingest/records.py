@@ -46,3 +46,5 @@ class ChunkResult:
     late: dict[str, int] = field(default_factory=dict)  # closed month -> lines accrued to a later period
     held: int = 0  # lines held for review (plausibility caps): neither accepted nor rejected
     held_key: str = ""
+    categories: int = 0  # rows whose category the product master changed
+    categories_key: str = ""

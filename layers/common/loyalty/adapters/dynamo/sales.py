@@ -175,6 +175,18 @@ class SalesTables(Tables):
             int(it.newc or 0),
         )
 
+    # -- product master -----------------------------------------------------------------------
+    def put_products(self, products: Mapping[str, str]) -> None:
+        with self.m.Doc.batch_write() as batch:
+            for sku, category in products.items():
+                batch.save(self.m.Doc(f"PRODUCT#{sku}", "MASTER", data=category))
+
+    def product_categories(self, skus: Sequence[str]) -> dict[str, str]:
+        keys = [(f"PRODUCT#{s}", "MASTER") for s in sorted(set(skus))]
+        if not keys:
+            return {}
+        return {it.pk[len("PRODUCT#") :]: str(it.data) for it in self.m.Doc.batch_get(keys)}
+
     def frozen_periods(self) -> set[str]:
         try:
             it = self.m.Doc.get("CONFIG", "FROZEN", consistent_read=True)

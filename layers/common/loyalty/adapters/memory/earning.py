@@ -9,7 +9,7 @@ order and month totals in month order."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -35,6 +35,7 @@ class MemorySales(MemoryTables):
         self.sales: dict[str, dict[str, SaleRecord]] = {}  # partner -> sale id -> line
         self.months: dict[str, dict[str, _MonthItem]] = {}  # partner -> month -> totals
         self.frozen: set[str] = set()
+        self.products: dict[str, str] = {}  # product master: sku -> category
         self.first_month: dict[str, dict[str, str]] = {}  # partner -> customer -> first month seen
 
     # -- sales ------------------------------------------------------------------------------
@@ -109,6 +110,13 @@ class MemorySales(MemoryTables):
             )
             for m in sorted(months)
         ]
+
+    # -- product master -----------------------------------------------------------------------
+    def put_products(self, products: Mapping[str, str]) -> None:
+        self.products.update(products)
+
+    def product_categories(self, skus: Sequence[str]) -> dict[str, str]:
+        return {s: self.products[s] for s in set(skus) if s in self.products}
 
     # -- frozen periods ---------------------------------------------------------------------
     def frozen_periods(self) -> set[str]:
