@@ -34,6 +34,8 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             etag=record.s3.get_object.etag or "",
             sequencer=record.s3.get_object.sequencer or "",
             event_time=record.event_time,
+            version_id=record.s3.get_object.version_id or "",  # read exactly this version
+            principal=record.user_identity.principal_id or "",  # checked against the folder
         )
         rec = service.handle(obj)
         logger.info(

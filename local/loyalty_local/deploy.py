@@ -215,9 +215,15 @@ class DeployMixin(CloudBase):
         raise ValueError(f"cannot resolve {value}")
 
     def _wire_bucket_notifications(self, tpl: dict[str, Any], physical: dict[str, str]) -> None:
-        """moto's CloudFormation ignores NotificationConfiguration: apply it through the API."""
+        """moto's CloudFormation ignores NotificationConfiguration and VersioningConfiguration:
+        apply them through the API."""
         s3 = self.client("s3")
         for logical, res in of_type(tpl, "AWS::S3::Bucket").items():
+            versioning = res.get("Properties", {}).get("VersioningConfiguration")
+            if versioning:  # moto's CloudFormation ignores it too
+                s3.put_bucket_versioning(
+                    Bucket=physical[logical], VersioningConfiguration={"Status": versioning["Status"]}
+                )
             conf = res.get("Properties", {}).get("NotificationConfiguration")
             if not conf:
                 continue

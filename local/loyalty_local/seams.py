@@ -90,6 +90,19 @@ def _patched_s3_invoke(account_id: str, event_body: Any, fn_arn: str, region_nam
         rt.enqueue_s3(fn_arn, event_body)
 
 
+_orig_s3_event = s3_notifications._get_s3_event
+
+
+def _s3_event_with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+    """moto leaves `versionId` out of S3 notifications; AWS names the version in a versioned bucket."""
+    event = _orig_s3_event(event_name, bucket, key, notification_id)
+    version = getattr(key, "version_id", None)
+    if version and version != "null" and getattr(bucket, "is_versioned", False):
+        for rec in event["Records"]:
+            rec["s3"]["object"]["versionId"] = version
+    return event
+
+
 _partition = threading.local()
 _orig_query = Table.query
 _orig_all_items = Table.all_items
@@ -233,6 +246,7 @@ def install(runtime: Runtime) -> None:
             return
         LambdaFunction._invoke_lambda = _patched_invoke_lambda  # type: ignore[method-assign]
         s3_notifications._invoke_awslambda = _patched_s3_invoke
+        s3_notifications._get_s3_event = _s3_event_with_version
         # run Step Functions state machines with moto's ASL interpreter (Map, callbacks, retries)
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         StateMachineInstance.__deepcopy__ = _state_machine_deepcopy  # type: ignore[attr-defined]

@@ -197,9 +197,9 @@ def test_close_facts_are_month_totals_and_the_closes_before(store: Store) -> Non
         ln = line(period=period)
         store.commit_close(ln, ledger_entries(ln), None)
     months, history = store.close_facts("P00001", "2026-08")
-    assert [(m.month, m.net_eur, m.by_day, m.customers) for m in months] == [
-        ("2026-07", D("100.00"), {3: D("2.00")}, frozenset({"C1"})),
-        ("2026-08", D("200.00"), {1: D("4.00"), 20: D("1.00")}, frozenset({"C1"})),
+    assert [(m.month, m.net_eur, m.by_day, m.new_customers) for m in months] == [
+        ("2026-07", D("100.00"), {3: D("2.00")}, 1),
+        ("2026-08", D("200.00"), {1: D("4.00"), 20: D("1.00")}, 0),  # C1 bought in July first
     ]
     assert [h.period for h in history] == ["2026-07", "2026-06"]
     assert store.close_facts("P00001", "2026-08", history=1)[1][0].period == "2026-07"

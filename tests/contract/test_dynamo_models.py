@@ -103,7 +103,8 @@ def test_item_shapes_on_the_table() -> None:
         "comm": "N",
         "lines": "N",
         "returns": "N",
-        "applied": "SS",
-        "cust": "SS",
+        "newc": "N",
         "c03": "N",
     }
+    assert raw(t, "PARTNER#P1", "CUST#C1") == {"pk": "S", "sk": "S", "first": "S"}
+    assert raw(t, "PARTNER#P1", "APPLIED#2026-10#u/c") == {"pk": "S", "sk": "S"}

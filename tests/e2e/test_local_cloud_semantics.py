@@ -188,3 +188,35 @@ def test_cancelled_transactions_roll_back_every_item(cloud: LocalCloud) -> None:
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "T#2"}, "sk": {"S": "B"}})
     item = ddb.get_item(TableName=table, Key={"pk": {"S": "T#1"}, "sk": {"S": "A"}})["Item"]
     assert item["n"] == {"N": "1"}
+
+
+def test_an_overwrite_before_the_read_neither_loses_nor_mixes_rows(cloud: LocalCloud) -> None:
+    """Issue 9, point 17: each S3 event is processed on the object version it names; a version
+    written before the splitter ran is its own upload (the bucket is versioned)."""
+    from loyalty.adapters.dynamo import DynamoStore
+    from loyalty_local.cloud import REGION
+
+    key = "incoming/P00001/overwrite.csv"
+    cloud.upload(key, sales_csv(rows(3, prefix="OLD")))
+    cloud.upload(key, sales_csv(rows(4, prefix="NEW")))  # before the first event is delivered
+    assert len(cloud._async) == 2
+    cloud.run_until_idle()
+    store = DynamoStore(cloud.outputs["TableName"], REGION)
+    by_upload: dict[str, set[str]] = {}
+    for s in store.partner_sales("P00001"):
+        by_upload.setdefault(s.source.split(":")[0], set()).add(s.sale_id)
+    assert sorted(map(sorted, by_upload.values())) == [
+        ["NEW0", "NEW1", "NEW2", "NEW3"],
+        ["OLD0", "OLD1", "OLD2"],
+    ]
+
+
+def test_s3_notifications_of_a_versioned_bucket_name_the_version(cloud: LocalCloud) -> None:
+    key = "incoming/P00001/versioned.csv"
+    cloud.upload(key, sales_csv(rows(1)))
+    (item,) = cloud._async
+    s3 = cloud.client("s3")
+    bucket = item.event["Records"][0]["s3"]["bucket"]["name"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert item.event["Records"][0]["s3"]["object"]["versionId"] == head["VersionId"]

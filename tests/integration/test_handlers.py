@@ -15,12 +15,19 @@ def test_ingest_splitter_with_sample_s3_event(cloud: LocalCloud) -> None:
     cloud.client("s3").put_object(Bucket=cloud.bucket, Key="incoming/P00001/october 2026.csv", Body=body)
     cloud._async.clear()  # deliver the sample event instead of the one the upload queued
     head = cloud.client("s3").head_object(Bucket=cloud.bucket, Key="incoming/P00001/october 2026.csv")
-    ev = event("s3_put_sales.json", bucket=cloud.bucket, size=str(len(body)), etag=head["ETag"].strip('"'))
+    ev = event(
+        "s3_put_sales.json",
+        bucket=cloud.bucket,
+        size=str(len(body)),
+        etag=head["ETag"].strip('"'),
+        version=head["VersionId"],  # the splitter reads exactly this version
+    )
     result, error = cloud.invoke("IngestSplitterFunction", ev)
     assert error is None and result["uploads"][0]["chunks"] == 1
     cloud.run_until_idle()
     s = summary(cloud, "incoming/P00001/october 2026.csv")
     assert s["accepted"] == 1 and s["totals"]["commission_eur"] == "0.42"
+    assert s["principal"] == "AWS:AIDAEXAMPLEPARTNER"  # recorded from the event's userIdentity
 
 
 def test_accrual_writer_with_sample_sqs_batch(cloud: LocalCloud) -> None:

@@ -95,8 +95,8 @@ def test_payout_over_three_times_the_average_is_an_anomaly() -> None:
 
 
 def test_kpis_new_customers_returns_rate_and_tier_progress() -> None:
-    jul = MonthFacts("2026-07", D("20000"), 4, 0, {}, frozenset({"C1", "C2"}))
-    aug = MonthFacts("2026-08", D("9000"), 10, 2, {}, frozenset({"C2", "C3", "C4"}))
+    jul = MonthFacts("2026-07", D("20000"), 4, 0, {}, 2)  # C1, C2
+    aug = MonthFacts("2026-08", D("9000"), 10, 2, {}, 2)  # C2 again, C3 and C4 new
     line = review_partner(RULES, "2026-08", "r", facts([jul, aug]))
     assert (line.new_customers, line.returns_rate) == (2, D("0.2000"))
     assert line.trailing == D("29000") and line.tier_after == "Silver" and line.tier_change == "up"

@@ -52,7 +52,9 @@ def sale(pid: str, sid: str, day: str, net: str, commission: str) -> SaleRecord:
 
 def seed_month(store: MemoryStore, t: MonthTotals) -> None:
     """Month totals through the earning's own writer port (one chunk's delta)."""
-    delta = MonthDelta(t.net_eur, t.commission, t.lines, t.returns, dict(t.by_day), set(t.customers))
+    delta = MonthDelta(
+        t.net_eur, t.commission, t.lines, t.returns, dict(t.by_day), {f"C{i}" for i in range(t.new_customers)}
+    )
     store.apply_month_delta(t.partner_id, t.month, f"seed-{t.month}", delta)
 
 
@@ -107,9 +109,7 @@ def world() -> World:
         ("P00002", "2000", "60.00"),
         ("P00003", "5000", "100.00"),
     ):
-        seed_month(
-            w.store, MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, frozenset({"C1"}))
-        )
+        seed_month(w.store, MonthTotals(pid, "2026-07", D(net), D(comm), 1, 0, {1: D(comm)}, 1))
     w.store.put_sales([sale("P00001", "A1", "2026-08-03", "100.00", "2.00")])
     seed_month(w.store, MonthTotals("P00001", "2026-08", D("100.00"), D("2.00"), 1, 0, {3: D("2.00")}))
     return w

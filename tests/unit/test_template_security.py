@@ -116,13 +116,14 @@ PARTITIONS = {
     "FX": "FX",
     "CONFIG": "CONFIG",
     "CLOSE#": "CLOSE#2026-08",
+    "PRODUCT#": "PRODUCT#SKU-1",
 }
 INDEX_PARTITIONS = {"PARTNERS": "PARTNERS", "CLOSES": "CLOSES", "LEDGER#": "LEDGER#2026-08"}
 DDB_WRITES = {
     "IngestSplitterFunction": {"UPLOAD#", "OBJECT#"},
     "AccrualWriterFunction": {"PARTNER#", "UPLOAD#"},
     "DlqReporterFunction": {"UPLOAD#", "OBJECT#"},
-    "ConfigLoaderFunction": {"PARTNER#", "RULES", "FX"},
+    "ConfigLoaderFunction": {"PARTNER#", "RULES", "FX", "PRODUCT#"},
     "CloseWorkerFunction": {"PARTNER#", "CLOSE#", "CONFIG"},
     "BankFilesFunction": {"CLOSE#"},
     "ApprovalsApiFunction": {"CLOSE#"},
@@ -250,6 +251,11 @@ def test_partner_upload_role_writes_only_its_own_folder(cfn: dict[str, Any]) -> 
     trust = role["AssumeRolePolicyDocument"]["Statement"]
     assert all("sts:TagSession" in as_list(s["Action"]) for s in trust)
     assert all("aws:RequestTag/loyalty-partner" in str(s["Condition"]) for s in trust)
+    # the session is named partner-<id>: the principal the splitter checks against the folder
+    assert all(s["Condition"]["StringLike"]["sts:RoleSessionName"] == "partner-?*" for s in trust)
+    from loyalty.ingest.principals import PARTNER_SESSION_PREFIX
+
+    assert PARTNER_SESSION_PREFIX == "partner-"
     stmts = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
     puts = [s for s in stmts if s["Effect"] == "Allow" and "s3:PutObject" in as_list(s["Action"])]
     assert [render(r) for s in puts for r in as_list(s["Resource"])] == [

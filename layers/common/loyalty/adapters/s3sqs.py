@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from loyalty.close.ports import CallbackGone
 from loyalty.ingest.ports import QueueMessage
-from loyalty.kernel.ports import MissingBlob
+from loyalty.kernel.ports import MissingBlob, StaleBlob
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
@@ -58,6 +58,38 @@ class S3Blobs:
             return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]  # type: ignore[no-any-return]
         except self.s3.exceptions.NoSuchKey:
             raise MissingBlob(key) from None  # the same error as the in-memory blobs (contract tests)
+
+    def open_version(self, key: str, version_id: str, etag: str) -> IO[bytes]:
+        """GetObject by VersionId with If-Match on the ETag; without a version id (an unversioned
+        bucket or an event that names none) If-Match on the key, else the stored version with
+        that ETag. Never the newer content of an overwritten key."""
+        args: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if etag:
+            args["IfMatch"] = f'"{etag}"'
+        try:
+            if version_id:
+                return self.s3.get_object(VersionId=version_id, **args)["Body"]  # type: ignore[no-any-return]
+            return self.s3.get_object(**args)["Body"]  # type: ignore[no-any-return]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in ("PreconditionFailed", "412", "NoSuchKey", "NoSuchVersion", "InvalidArgument"):
+                raise
+        found = self._version_with_etag(key, etag) if etag and not version_id else None
+        if found is None:
+            raise StaleBlob(f"{key} version {version_id or '?'} (ETag {etag or '?'}) is no longer stored")
+        return self.s3.get_object(Bucket=self.bucket, Key=key, VersionId=found)["Body"]  # type: ignore[no-any-return]
+
+    def _version_with_etag(self, key: str, etag: str) -> str | None:
+        pages = self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=key)
+        for page in pages:
+            for v in page.get("Versions", []):
+                if (
+                    v["Key"] == key
+                    and v["ETag"].strip('"') == etag
+                    and v.get("VersionId") not in (None, "null")
+                ):
+                    return str(v["VersionId"])
+        return None
 
     def get(self, key: str) -> bytes:
         return self.open(key).read()

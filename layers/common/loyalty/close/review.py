@@ -25,7 +25,7 @@ class MonthFacts:
     lines: int
     returns: int
     by_day: Mapping[int, Decimal]
-    customers: frozenset[str] = frozenset()
+    new_customers: int = 0  # customers whose first sale is in this month (kept by the writer)
 
 
 @dataclass(frozen=True)
@@ -148,15 +148,9 @@ class Payable:
 
 
 def new_customers(months: Sequence[MonthFacts], period: str) -> int:
-    """Customers who bought in `period` and in none of the months before it."""
-    this = next((m for m in months if m.month == period), None)
-    if this is None:
-        return 0
-    earlier: set[str] = set()
-    for m in months:
-        if m.month < period:
-            earlier |= m.customers
-    return len(this.customers - earlier)
+    """Customers who bought in `period` and in none of the months before it (the writer keeps
+    each customer's first month and counts it there: no set of customers is read)."""
+    return next((m.new_customers for m in months if m.month == period), 0)
 
 
 def day_totals(months: Sequence[MonthFacts]) -> dict[str, Decimal]:

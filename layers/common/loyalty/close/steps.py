@@ -222,7 +222,7 @@ class CloseService:
             has_bank=p.has_bank,
             tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
             months=[
-                MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.customers) for t in months
+                MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.new_customers) for t in months
             ],
             history=history,
         )

@@ -8,7 +8,7 @@ from typing import Protocol
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale
 from loyalty.ingest.ports import UploadStore
 from loyalty.ingest.records import UploadRecord
-from loyalty.program.ports import FxSource, PartnerLookup, RuleSource, TierLookup
+from loyalty.program.ports import FxSource, PartnerLookup, ProductLookup, RuleSource, TierLookup
 
 
 class SalesStore(Protocol):
@@ -49,7 +49,7 @@ class ProgramView(PartnerLookup, TierLookup, RuleSource, FxSource, Protocol):
     """What the commission calculator reads of the program."""
 
 
-class WriterStore(SalesStore, SaleHistory, UploadStore, ProgramView, Protocol):
+class WriterStore(SalesStore, SaleHistory, UploadStore, ProgramView, ProductLookup, Protocol):
     """What the accrual writer reads and writes."""
 
 

@@ -80,7 +80,7 @@ class MonthTotals:
     lines: int
     returns: int
     by_day: dict[int, Decimal]
-    customers: frozenset[str] = frozenset()
+    new_customers: int = 0  # distinct customers whose first sale (of this partner) is in this month
 
 
 @dataclass

@@ -6,9 +6,12 @@ import time
 from collections.abc import Mapping, Sequence
 
 from loyalty.earning.accrual_rules import Key, originals_in_chunk, plan_chunk
+from loyalty.earning.categories import with_master_categories
 from loyalty.earning.commission.block import AccrualBlock
 from loyalty.earning.commission.calculator import Calculator
 from loyalty.earning.commission.model import OriginalRate, PartnerContext
+from loyalty.earning.duplicates import first_lines
+from loyalty.earning.plausibility import hold_implausible
 from loyalty.earning.ports import ProgramView, UploadFinalizer, WriterStore
 from loyalty.earning.records import StoredSale
 from loyalty.earning.returns import ReturnPlan, ReturnResolver
@@ -21,7 +24,7 @@ from loyalty.kernel.money import ZERO
 from loyalty.kernel.ports import BlobStore
 from loyalty.kernel.reports import issues_csv
 from loyalty.program.fx import FxTable
-from loyalty.program.rules import RuleBook
+from loyalty.program.rules import RuleBook, RuleVersion
 
 
 class ConfigCache:
@@ -43,6 +46,10 @@ class ConfigCache:
             self._partners = {}
             self._at = time.monotonic()
         return self._calc
+
+    def rule_versions(self) -> dict[str, RuleVersion]:
+        """The rule versions by name (their plausibility caps), as of the calculator's refresh."""
+        return {v.version: v for v in self.calculator().rules.versions}
 
     def partner(self, pid: str) -> PartnerContext:
         ctx = self._partners.get(pid)
@@ -67,7 +74,9 @@ class AccrualService:
         self.finalizer = finalizer
 
     def handle(self, chunk: Chunk) -> ChunkResult:
-        block = chunk.block
+        # the product master's category wins over the file's (reported where they differ)
+        master = self.store.product_categories(sorted(set(chunk.block.sku)))
+        block, recategorised = with_master_categories(chunk.block, master)
         orig_keys = [
             (p, o)
             for p, o, q in zip(block.partner_id, block.original_sale_id, block.quantity, strict=True)
@@ -76,15 +85,14 @@ class AccrualService:
         sale_keys = list(zip(block.partner_id, block.sale_id, strict=True))
         existing = self.store.get_sales(list(dict.fromkeys(sale_keys + orig_keys)))
         computed, issues, returns = self._compute(block, existing, orig_keys)
+        # held lines first (a held line is not stored, so it is no first occurrence in any chunk),
+        # then each sale's first line in the upload wins
+        accruals, held = hold_implausible(list(computed.accruals()), self.config.rule_versions())
+        accruals, duplicates = first_lines(accruals, existing, chunk.version)
+        issues = sorted(issues + duplicates, key=lambda i: i.line)
         frozen = self.store.frozen_periods()  # read per chunk: a freeze takes effect at once
         plan = plan_chunk(
-            list(computed.accruals()),
-            existing,
-            frozen,
-            chunk.version,
-            chunk.upload_id,
-            returns.matched,
-            returns.anchors,
+            accruals, existing, frozen, chunk.version, chunk.upload_id, returns.matched, returns.anchors
         )
         # Month totals first, each guarded by this chunk's id, then the lines themselves: a crash
         # anywhere is repaired by the redelivery (deltas already applied are skipped, lines that
@@ -92,14 +100,21 @@ class AccrualService:
         for (pid, month), delta in sorted(plan.deltas.items()):
             self.store.apply_month_delta(pid, month, f"{chunk.upload_id}/{chunk.chunk_id}", delta)
         self.store.put_sales(plan.records)
-        issues_key = ""
+        issues_key = held_key = ""
         if issues:
             issues_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.csv"
             self.blobs.put(issues_key, issues_csv(issues), "text/csv")
+        if held:  # not accrued, not lost: the upload's report lists them for review
+            held_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.held.csv"
+            self.blobs.put(held_key, issues_csv(held), "text/csv")
+        categories_key = ""
+        if recategorised:
+            categories_key = f"{PARTS}{chunk.upload_id}/{chunk.chunk_id}.categories.csv"
+            self.blobs.put(categories_key, issues_csv(recategorised), "text/csv")
         result = ChunkResult(
             chunk_id=chunk.chunk_id,
             rows=len(block),
-            accepted=len(block) - len(issues),
+            accepted=len(block) - len(issues) - len(held),
             rejected=len(issues),
             new=plan.counts["new"],
             replaced=plan.counts["replaced"],
@@ -110,6 +125,10 @@ class AccrualService:
             issues_key=issues_key,
             partners={p: v.to_wire() for p, v in plan.partners.items()},
             late=plan.late,
+            held=len(held),
+            held_key=held_key,
+            categories=len(recategorised),
+            categories_key=categories_key,
         )
         self._record(chunk, result)
         return result
@@ -141,9 +160,7 @@ class AccrualService:
 
     def _record(self, chunk: Chunk, result: ChunkResult) -> None:
         """Count the chunk on its upload; the last one (or its redelivery) runs the finaliser."""
-        before = self.store.get_upload(chunk.upload_id)
-        again = before is not None and chunk.chunk_id in before.done_ids  # redelivered or redriven
-        self.store.put_chunk_result(chunk.upload_id, result)
+        again = not self.store.put_chunk_result(chunk.upload_id, result)  # redelivered or redriven
         rec = self.store.get_upload(chunk.upload_id)
         if (
             rec is not None

@@ -45,6 +45,12 @@ class Finalizer:
             summary["errors_report"] = base + ".errors.csv"
         elif rec.file_error:
             summary["errors_report"] = None
+        held = [self.blobs.get(r.held_key) for r in results if r.held_key]
+        if held:
+            summary["held_report"] = self._merged(held, base + ".held.csv")
+        recategorised = [self.blobs.get(r.categories_key) for r in results if r.categories_key]
+        if recategorised:
+            summary["categories_report"] = self._merged(recategorised, base + ".categories.csv")
         self.blobs.put(base + ".summary.json", json.dumps(summary, indent=2).encode(), "application/json")
         if self.store.mark_notified(rec.upload_id):
             self.notifier.publish(
@@ -54,10 +60,19 @@ class Finalizer:
             )
         return summary
 
+    def _merged(self, parts: list[bytes], key: str) -> str:
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
+            merge_errors(parts, out)
+            out.flush()
+            out.seek(0)
+            self.blobs.put(key, out.read().encode(), "text/csv")
+        return key
+
     @staticmethod
     def summary(rec: UploadRecord, results: Sequence[ChunkResult]) -> dict[str, Any]:
         accepted = sum(r.accepted for r in results)
         rejected = rec.rejected + sum(r.rejected for r in results)
+        held = sum(r.held for r in results)
         partners: dict[str, dict[str, Any]] = {}
         for r in results:
             for p, (net, comm, rows) in r.partners.items():
@@ -69,6 +84,7 @@ class Finalizer:
             "upload_id": rec.upload_id,
             "key": rec.key,
             "uploader": rec.uploader,
+            "principal": rec.principal,
             "status": "rejected" if rec.file_error else "processed",
             "rows": rec.rows,
             "accepted": accepted,
@@ -76,8 +92,10 @@ class Finalizer:
             "new": sum(r.new for r in results),
             "replaced": sum(r.replaced for r in results),
             "superseded": sum(r.superseded for r in results),
+            "category_disagreements": sum(r.categories for r in results),  # the product master won
+            "held": held,  # held for review (plausibility caps): in the .held.csv report, not accrued
             "blank_lines": rec.blank_lines,
-            "reconciled": rec.rows == accepted + rejected,
+            "reconciled": rec.rows == accepted + rejected + held,
             "encoding": rec.encoding,
             "delimiter": rec.delimiter,
             "ignored_columns": rec.ignored_columns,

@@ -25,8 +25,8 @@ class UploadRecord:
     file_error_code: str = ""
     created_at: str = ""
     notified: bool = False
-    chunks_done: int = 0  # maintained by the store, counted once per chunk
-    done_ids: set[str] = field(default_factory=set)
+    principal: str = ""  # who uploaded it (the S3 event's principal id)
+    chunks_done: int = 0  # maintained by the store: a counter, counted once per chunk
 
 
 @dataclass
@@ -44,3 +44,7 @@ class ChunkResult:
     issues_key: str = ""
     partners: dict[str, list[str]] = field(default_factory=dict)  # partner -> [net_eur, commission, rows]
     late: dict[str, int] = field(default_factory=dict)  # closed month -> lines accrued to a later period
+    held: int = 0  # lines held for review (plausibility caps): neither accepted nor rejected
+    held_key: str = ""
+    categories: int = 0  # rows whose category the product master changed
+    categories_key: str = ""

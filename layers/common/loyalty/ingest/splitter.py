@@ -7,18 +7,20 @@ import datetime as dt
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
 from loyalty.ingest.chunking import GroupBuffers, Outgoing, chunk_message, route
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.keys import PARTS, parse_upload_key, upload_id_for
 from loyalty.ingest.ports import ChunkQueue, QueueMessage, SplitterStore
+from loyalty.ingest.principals import folder_refusal
 from loyalty.ingest.records import UploadRecord
 from loyalty.ingest.sales.contract import SALES_SPEC
 from loyalty.ingest.sales.validator import SalesValidator
 from loyalty.kernel.clock import now_iso
 from loyalty.kernel.csvio.model import FileError
 from loyalty.kernel.csvio.stream import CsvStream
-from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.kernel.ports import BlobStore, Notifier, StaleBlob
 from loyalty.kernel.reports import ErrorsWriter
 from loyalty.program.ports import PartnerLookup
 from loyalty.program.registry import Partner
@@ -32,6 +34,8 @@ class S3Object:
     etag: str
     sequencer: str
     event_time: str  # ISO 8601 from the S3 event
+    version_id: str = ""  # the object version the event is about (a versioned bucket)
+    principal: str = ""  # the S3 event's userIdentity.principalId: who uploaded it
 
 
 class IngestService:
@@ -69,7 +73,12 @@ class IngestService:
             uploader = parse_upload_key(obj.key).uploader
         rec = existing or self.store.create_upload(
             UploadRecord(
-                upload_id=upload_id, key=obj.key, uploader=uploader, version=version, created_at=now_iso()
+                upload_id=upload_id,
+                key=obj.key,
+                uploader=uploader,
+                version=version,
+                created_at=now_iso(),
+                principal=obj.principal,
             )
         )
         finalizer = Finalizer(self.store, self.blobs, self.notifier)
@@ -90,6 +99,9 @@ class IngestService:
 
     def _split(self, obj: S3Object, rec: UploadRecord) -> None:
         key = parse_upload_key(obj.key)
+        refusal = folder_refusal(obj.principal, key.uploader)
+        if refusal:
+            raise FileError("wrong_uploader", refusal)
         if obj.size > self.max_upload_bytes:
             raise FileError(
                 "too_large",
@@ -98,7 +110,7 @@ class IngestService:
         uploader = self.store.get_partner(key.uploader)
         if uploader is None:
             raise FileError("unknown_uploader", f"{key.uploader!r} is not a registered partner")
-        stream = CsvStream(self.blobs.open(obj.key), SALES_SPEC)
+        stream = CsvStream(self._open(obj), SALES_SPEC)
         validator = SalesValidator(UploadRights(uploader, self.store), today=self.today())
         buffers = GroupBuffers(self.chunk_rows, self.chunk_rows * max(16, self.chunk_groups))
         sender = ChunkSender(self.queue, rec, key.uploader)
@@ -118,6 +130,17 @@ class IngestService:
                 errfile.flush()
                 errfile.seek(0)
                 self.blobs.put(f"{PARTS}{rec.upload_id}/split.csv", errfile.read().encode(), "text/csv")
+
+    def _open(self, obj: S3Object) -> IO[bytes]:
+        """Exactly the version of the event (an overwrite while we work is its own upload)."""
+        try:
+            return self.blobs.open_version(obj.key, obj.version_id, obj.etag)
+        except StaleBlob:
+            raise FileError(
+                "stale_version",
+                f"this version of {obj.key} (ETag {obj.etag}) was replaced or deleted before it could be"
+                " read and is no longer stored; the version that replaced it is processed as its own upload",
+            ) from None
 
 
 class UploadRights:

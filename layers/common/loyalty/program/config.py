@@ -12,6 +12,7 @@ from loyalty.kernel.csvio.model import FileError, RowIssue
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.program.fx import parse_rates
 from loyalty.program.ports import ProgramStore
+from loyalty.program.products import parse_products
 from loyalty.program.registry import parse_registry
 from loyalty.program.rules import RuleBook, parse_rules
 
@@ -58,8 +59,10 @@ class ConfigService:
             report = self._rates(key)
         elif key.startswith("rules/") and key.lower().endswith((".yaml", ".yml", ".json")):
             report = self._rules(key)
+        elif key.startswith("products/") and key.lower().endswith(".csv"):
+            report = self._products(key)
         else:
-            report = LoadReport("unknown", key, file_error="not a registry, rates or rules file")
+            report = LoadReport("unknown", key, file_error="not a registry, rates, rules or products file")
         out = f"reports/config/{key}.report.json"
         self.blobs.put(out, json.dumps(report.to_json(), indent=2, default=str).encode(), "application/json")
         self.notifier.publish(
@@ -110,6 +113,17 @@ class ConfigService:
         rep.rows = len(good) + len(rep.issues)
         rep.accepted, rep.rejected = len(good), len(rep.issues)
         rep.detail = {"currencies": sorted({c for _, c, _ in good})}
+        return rep
+
+    def _products(self, key: str) -> LoadReport:
+        rep = LoadReport("products", key)
+        try:
+            products, issues, rows = parse_products(self.blobs.open(key))
+        except FileError as exc:
+            rep.file_error = exc.message
+            return rep
+        self.store.put_products(products)
+        rep.rows, rep.accepted, rep.rejected, rep.issues = rows, len(products), len(issues), issues
         return rep
 
     def _rules(self, key: str) -> LoadReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -44,5 +44,15 @@ class FxStore(FxSource, Protocol):
     def put_fx_rates(self, rates: Sequence[tuple[Any, str, Decimal]]) -> None: ...
 
 
-class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, Protocol):
+class ProductLookup(Protocol):
+    def product_categories(self, skus: Sequence[str]) -> dict[str, str]:
+        """sku -> category of the product master, for the SKUs it knows."""
+        ...
+
+
+class ProductStore(ProductLookup, Protocol):
+    def put_products(self, products: Mapping[str, str]) -> None: ...
+
+
+class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, ProductStore, Protocol):
     """What configuration loads write."""

@@ -91,6 +91,21 @@ class Returns(BaseModel):
     )
 
 
+class Plausibility(BaseModel):
+    """Caps per sales line: a line above one is held for review instead of accruing (it is
+    listed with its reason in the upload's report and accrues nothing until it is sent again
+    after review). No cap unless set."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_line_eur: Decimal | None = Field(
+        default=None, gt=0, description="a line whose EUR amount (absolute) is above this is held"
+    )
+    max_line_quantity: int | None = Field(
+        default=None, gt=0, description="a line whose quantity (absolute) is above this is held"
+    )
+
+
 class Scope(BaseModel):
     """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
 
@@ -120,6 +135,7 @@ class RuleVersion(BaseModel):
     payouts: Payouts = Payouts()
     returns: Returns = Returns()
     scope: Scope = Scope()
+    plausibility: Plausibility = Plausibility()
 
     @field_validator("category_bonus_pct")
     @classmethod

@@ -9,6 +9,8 @@ The key table (also in docs/architecture.md):
 | tier of a month              | TierItem   | `PARTNER#<id>`    | `TIER#<YYYY-MM>`             |                                      |
 | accrual line                 | SaleItem   | `PARTNER#<id>`    | `SALE#<sale_id>`             |                                      |
 | month totals                 | MonthItem  | `PARTNER#<id>`    | `MONTH#<YYYY-MM>`            |                                      |
+| chunk applied to a month     | MarkerItem | `PARTNER#<id>`    | `APPLIED#<YYYY-MM>#<chunk>`  |                                      |
+| customer, first month seen   | CustomerItem| `PARTNER#<id>`   | `CUST#<customer_id>`         |                                      |
 | upload                       | DocItem    | `UPLOAD#<id>`     | `META`                       |                                      |
 | chunk result                 | DocItem    | `UPLOAD#<id>`     | `CHUNK#<group>-<seq>`        |                                      |
 | latest upload of an S3 key   | DocItem    | `OBJECT#<key>`    | `LATEST`                     |                                      |
@@ -44,6 +46,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.constants import NUMBER
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -144,12 +147,24 @@ class LinkItem(Item):
     units = NumberAttribute(default=0)
 
 
+class CustomerItem(Item):
+    """A partner's customer and the first month it bought in (new-customer KPI): one item per
+    customer instead of a set on the month total, so no item grows with the customer count."""
+
+    first = UnicodeAttribute()
+
+
+class MarkerItem(Item):
+    """A key and nothing else: that something happened once (a chunk applied to a month)."""
+
+
 class DocItem(Item):
     data = UnicodeAttribute(null=True)
     state = UnicodeAttribute(default="")
     notified = BooleanAttribute(default=False)
     rev = NumberAttribute(default=0)
     done = UnicodeSetAttribute(null=True)
+    n = NumberAttribute(null=True)  # an upload's finished chunks (a counter, bounded)
 
 
 class MonthItem(Item):
@@ -157,8 +172,7 @@ class MonthItem(Item):
     comm = DecimalAttribute(null=True)
     lines = NumberAttribute(null=True)
     returns = NumberAttribute(null=True)
-    applied = UnicodeSetAttribute(null=True)
-    cust = UnicodeSetAttribute(null=True)
+    newc = NumberAttribute(null=True)  # customers first seen in this month
     # commission per day of the month, for the holding period
     c01 = DecimalAttribute(null=True)
     c02 = DecimalAttribute(null=True)
@@ -248,6 +262,8 @@ class Models:
     Sale: type[SaleItem]
     Doc: type[DocItem]
     Month: type[MonthItem]
+    Customer: type[CustomerItem]
+    Marker: type[MarkerItem]
     Close: type[CloseItem]
     Ledger: type[LedgerItem]
     Payout: type[PayoutItem]
@@ -261,6 +277,8 @@ def make_models(table_name: str, region: str, host: str | None = None) -> Models
         Sale=bind(SaleItem, table_name, region, host),
         Doc=bind(DocItem, table_name, region, host),
         Month=bind(MonthItem, table_name, region, host),
+        Customer=bind(CustomerItem, table_name, region, host),
+        Marker=bind(MarkerItem, table_name, region, host),
         Close=bind(CloseItem, table_name, region, host),
         Ledger=bind(LedgerItem, table_name, region, host),
         Payout=bind(PayoutItem, table_name, region, host),
@@ -277,3 +295,12 @@ class Tables:
         self.m = make_models(table_name, region, host)
         self.cipher = cipher
         self._conn = Connection(region=region, host=host)
+
+
+def failed_condition(exc: TransactWriteError, index: int = 0) -> bool:
+    """A cancelled transaction whose item `index` failed its condition (the others may not say why)."""
+    if exc.cause_response_code != "TransactionCanceledException":
+        return False
+    reasons = exc.cancellation_reasons or []
+    reason = reasons[index] if len(reasons) > index else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables
+from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables, failed_condition
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
 
 ORIGINAL = "original-sale"
@@ -125,26 +126,68 @@ class SalesTables(Tables):
                     batch.save(self.m.Link(f"PARTNER#{r.partner_id}", sk, ref=ref, units=units))
 
     def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
-        M = self.m.Month
+        """Apply a chunk's delta once, keeping every item bounded (issue 9, point 19).
+
+        One transaction: a marker item `APPLIED#<month>#<chunk>` (condition: not there yet), the
+        month total's `ADD`s (with `newc`, the customers first seen in this month) and, when a late
+        file shows a customer earlier than its first month so far, `newc - 1` on that month. The
+        customers' items (`CUST#<id>`: first month) are written after it: a crash in between is
+        repaired by the redelivery, which finds its marker (nothing counted twice) and writes them.
+        No set on any item grows with the number of chunks or customers."""
+        pk = f"PARTNER#{partner_id}"
+        M, D = self.m.Month, self.m.Marker
+        seen = self._first_months(pk, delta.customers)
+        firsts = [c for c in sorted(delta.customers) if c not in seen or seen[c] > month]
+        moved = Counter(seen[c] for c in firsts if c in seen)
         actions: list[Action] = [
             M.net.add(delta.net_eur),
             M.comm.add(delta.commission),
             M.lines.add(delta.lines),
             M.returns.add(delta.returns),
-            M.applied.add({chunk_id}),
         ]
-        if delta.customers:
-            actions.append(M.cust.add(delta.customers))
+        if firsts:
+            actions.append(M.newc.add(len(firsts)))
         actions += [getattr(M, f"c{day:02d}").add(amount) for day, amount in sorted(delta.by_day.items())]
         try:
-            M(f"PARTNER#{partner_id}", f"MONTH#{month}").update(
-                actions=actions, condition=~M.applied.contains(chunk_id)
-            )
-            return True
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+            with TransactWrite(connection=self._conn) as tx:
+                tx.save(D(pk, f"APPLIED#{month}#{chunk_id}"), condition=D.pk.does_not_exist())
+                tx.update(M(pk, f"MONTH#{month}"), actions=actions)
+                for old, n in sorted(moved.items()):
+                    tx.update(M(pk, f"MONTH#{old}"), actions=[M.newc.add(-n)])
+            applied = True
+        except TransactWriteError as exc:
+            if not failed_condition(exc):
+                raise
+            applied = False
+        self._set_first_months(pk, month, firsts, seen)
+        return applied
+
+    def _first_months(self, pk: str, customers: Iterable[str]) -> dict[str, str]:
+        """customer -> first month, for those already known (one consistent batch read)."""
+        C = self.m.Customer
+        keys = [(pk, f"CUST#{c}") for c in sorted(set(customers))]
+        if not keys:
+            return {}
+        return {
+            it.sk[len("CUST#") :]: it.first
+            for it in C.batch_get(keys, consistent_read=True, attributes_to_get=["pk", "sk", "first"])
+        }
+
+    def _set_first_months(self, pk: str, month: str, firsts: Sequence[str], seen: Mapping[str, str]) -> None:
+        """New customers in batch writes (a partner's chunks are written one at a time, in its
+        FIFO message group); an earlier month for a known one by a conditional update."""
+        C = self.m.Customer
+        with C.batch_write() as batch:
+            for c in firsts:
+                if c not in seen:
+                    batch.save(C(pk, f"CUST#{c}", first=month))
+        for c in firsts:
+            if c in seen:
+                try:
+                    C(pk, f"CUST#{c}").update(actions=[C.first.set(month)], condition=C.first > month)
+                except UpdateError as exc:
+                    if exc.cause_response_code != "ConditionalCheckFailedException":
+                        raise
 
     def month_totals(self, partner_id: str) -> list[MonthTotals]:
         M = self.m.Month
@@ -162,8 +205,20 @@ class SalesTables(Tables):
             int(it.lines or 0),
             int(it.returns or 0),
             {d: getattr(it, f"c{d:02d}") for d in range(1, 32) if getattr(it, f"c{d:02d}") is not None},
-            frozenset(it.cust or ()),
+            int(it.newc or 0),
         )
+
+    # -- product master -----------------------------------------------------------------------
+    def put_products(self, products: Mapping[str, str]) -> None:
+        with self.m.Doc.batch_write() as batch:
+            for sku, category in products.items():
+                batch.save(self.m.Doc(f"PRODUCT#{sku}", "MASTER", data=category))
+
+    def product_categories(self, skus: Sequence[str]) -> dict[str, str]:
+        keys = [(f"PRODUCT#{s}", "MASTER") for s in sorted(set(skus))]
+        if not keys:
+            return {}
+        return {it.pk[len("PRODUCT#") :]: str(it.data) for it in self.m.Doc.batch_get(keys)}
 
     def frozen_periods(self) -> set[str]:
         try:

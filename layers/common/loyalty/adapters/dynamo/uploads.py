@@ -6,9 +6,10 @@ import json
 from dataclasses import asdict
 from decimal import Decimal
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from loyalty.adapters.dynamo.models import Tables
+from loyalty.adapters.dynamo.models import Tables, failed_condition
 from loyalty.ingest.records import ChunkResult, UploadRecord
 
 
@@ -23,8 +24,7 @@ class UploadTables(Tables):
             return None
         rec = UploadRecord(**json.loads(it.data))
         rec.state, rec.notified = it.state, bool(it.notified)
-        rec.done_ids = set(it.done or ())
-        rec.chunks_done = len(rec.done_ids)
+        rec.chunks_done = int(it.n or 0)
         return rec
 
     @staticmethod
@@ -32,7 +32,7 @@ class UploadTables(Tables):
         """The upload as stored in `data`; notified and the finished chunks live in their own
         attributes, changed only by conditional or set updates."""
         data = asdict(rec)
-        for derived in ("notified", "chunks_done", "done_ids"):
+        for derived in ("notified", "chunks_done"):
             data.pop(derived)
         return json.dumps(data)
 
@@ -70,18 +70,28 @@ class UploadTables(Tables):
         except UpdateError:
             return False
 
-    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
-        """Store the chunk's result, then add its id to the upload's set of finished chunks.
-
-        Both writes are idempotent (a put of the same item, a set union), so a redelivered
-        chunk changes nothing; the set's size is the exact count of finished chunks, and a crash
-        between the two writes is repaired by the redelivery. One item changes atomically, so no
-        transaction is needed."""
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> bool:
+        """Store the chunk's result and count it on the upload, in one transaction: the result
+        item is created (condition: not there yet) and the upload's counter `n` goes up by one.
+        A redelivered chunk finds its result there: the transaction is cancelled, nothing is
+        counted twice, and the new result replaces the stored one (a chunk the DLQ reporter
+        rejected and a redrive then wrote). The upload item holds a number, not the set of
+        chunk ids: its size does not grow with the chunk count (issue 9, point 19)."""
+        D = self.m.Doc
         data = asdict(result)
         data["net_eur"] = str(result.net_eur)
         data["commission"] = str(result.commission)
-        self.m.Doc(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data)).save()
-        self.m.Doc(f"UPLOAD#{upload_id}", "META").update(actions=[self.m.Doc.done.add({result.chunk_id})])
+        item = D(f"UPLOAD#{upload_id}", f"CHUNK#{result.chunk_id}", data=json.dumps(data))
+        try:
+            with TransactWrite(connection=self._conn) as tx:
+                tx.save(item, condition=D.pk.does_not_exist())
+                tx.update(D(f"UPLOAD#{upload_id}", "META"), actions=[D.n.add(1)])
+            return True
+        except TransactWriteError as exc:
+            if not failed_condition(exc):
+                raise
+        item.save()  # counted before: replace the stored result
+        return False
 
     def chunk_results(self, upload_id: str) -> list[ChunkResult]:
         out = []

@@ -4,7 +4,6 @@ is on AWS): service unit tests, the benchmarks and isolated runs build them here
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 
 from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
@@ -84,13 +83,14 @@ class MemoryContainer(Services):
     def s3_object(self, key: str) -> S3Object:
         """The S3 notification of the object now at `key`; every event is later than the last."""
         n = next(self._seq)
+        version = ""
         if key in self.blobs.files:
             size, etag = self.blobs.files[key].stat().st_size, f"file-{n}"
         else:
-            body = self.blobs.get(key)
-            size, etag = len(body), hashlib.md5(body, usedforsecurity=False).hexdigest()
+            size = len(self.blobs.get(key))
+            version, etag = self.blobs.latest_version(key)
         at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=n)
-        return S3Object(BUCKET, key, size, etag, f"{n:016X}", at.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        return S3Object(BUCKET, key, size, etag, f"{n:016X}", at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), version)
 
     def upload(self, key: str, body: bytes) -> UploadRecord:
         self.blobs.put(key, body, "text/csv")

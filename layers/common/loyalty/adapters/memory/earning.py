@@ -2,12 +2,14 @@
 
 Same results as `adapters.dynamo.sales` (held by tests/contract/test_sales_store.py): `put_sales`
 overwrites a line whatever its version (the writer decides what wins), a month delta is applied
-once per chunk id, lines come back in sale-id order and month totals in month order."""
+once per chunk id, a customer is counted new in the first month it
+bought in, lines come back in sale-id
+order and month totals in month order."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,7 +25,7 @@ class _MonthItem:
     lines: int = 0
     returns: int = 0
     applied: set[str] = field(default_factory=set)
-    cust: set[str] = field(default_factory=set)
+    newc: int = 0  # customers first seen in this month
     days: dict[int, Decimal] = field(default_factory=dict)
 
 
@@ -33,6 +35,8 @@ class MemorySales(MemoryTables):
         self.sales: dict[str, dict[str, SaleRecord]] = {}  # partner -> sale id -> line
         self.months: dict[str, dict[str, _MonthItem]] = {}  # partner -> month -> totals
         self.frozen: set[str] = set()
+        self.products: dict[str, str] = {}  # product master: sku -> category
+        self.first_month: dict[str, dict[str, str]] = {}  # partner -> customer -> first month seen
 
     # -- sales ------------------------------------------------------------------------------
     def get_sales(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredSale]:
@@ -72,15 +76,23 @@ class MemorySales(MemoryTables):
 
     # -- month totals -----------------------------------------------------------------------
     def apply_month_delta(self, partner_id: str, month: str, chunk_id: str, delta: MonthDelta) -> bool:
-        it = self.months.setdefault(partner_id, {}).setdefault(month, _MonthItem())
+        first = self.first_month.setdefault(partner_id, {})
+        firsts = [c for c in sorted(delta.customers) if c not in first or first[c] > month]
+        moved = [first[c] for c in firsts if c in first]
+        for c in firsts:  # written whether the chunk applied or not (a redelivery repairs a crash)
+            first[c] = month
+        months = self.months.setdefault(partner_id, {})
+        it = months.setdefault(month, _MonthItem())
         if chunk_id in it.applied:
             return False
         it.applied.add(chunk_id)
+        it.newc += len(firsts)
+        for old in moved:
+            months.setdefault(old, _MonthItem()).newc -= 1
         it.net += delta.net_eur
         it.comm += delta.commission
         it.lines += delta.lines
         it.returns += delta.returns
-        it.cust |= delta.customers
         for day, amount in delta.by_day.items():
             it.days[day] = it.days.get(day, Decimal(0)) + amount
         return True
@@ -96,10 +108,17 @@ class MemorySales(MemoryTables):
                 months[m].lines,
                 months[m].returns,
                 dict(sorted(months[m].days.items())),
-                frozenset(months[m].cust),
+                months[m].newc,
             )
             for m in sorted(months)
         ]
+
+    # -- product master -----------------------------------------------------------------------
+    def put_products(self, products: Mapping[str, str]) -> None:
+        self.products.update(products)
+
+    def product_categories(self, skus: Sequence[str]) -> dict[str, str]:
+        return {s: self.products[s] for s in set(skus) if s in self.products}
 
     # -- frozen periods ---------------------------------------------------------------------
     def frozen_periods(self) -> set[str]:

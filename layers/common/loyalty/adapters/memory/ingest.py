@@ -33,7 +33,7 @@ class _UploadItem:
 
 def _upload_data(rec: UploadRecord) -> str:
     data = asdict(rec)
-    for derived in ("notified", "chunks_done", "done_ids"):
+    for derived in ("notified", "chunks_done"):
         data.pop(derived)
     return json.dumps(data)
 
@@ -51,8 +51,7 @@ class MemoryUploads(MemoryTables):
             return None
         rec = UploadRecord(**json.loads(it.data))
         rec.state, rec.notified = it.state, it.notified
-        rec.done_ids = set(it.done)
-        rec.chunks_done = len(rec.done_ids)
+        rec.chunks_done = len(it.done)
         return rec
 
     def create_upload(self, rec: UploadRecord) -> UploadRecord:
@@ -79,12 +78,16 @@ class MemoryUploads(MemoryTables):
         it.notified = True
         return True
 
-    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> None:
+    def put_chunk_result(self, upload_id: str, result: ChunkResult) -> bool:
         data = asdict(result)
         data["net_eur"] = str(result.net_eur)
         data["commission"] = str(result.commission)
         self.chunks.setdefault(upload_id, {})[result.chunk_id] = json.dumps(data)
-        self.uploads.setdefault(upload_id, _UploadItem()).done.add(result.chunk_id)
+        done = self.uploads.setdefault(upload_id, _UploadItem()).done
+        if result.chunk_id in done:
+            return False
+        done.add(result.chunk_id)
+        return True
 
     def chunk_results(self, upload_id: str) -> list[ChunkResult]:
         out = []

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from loyalty.kernel.ports import MissingBlob
+from loyalty.kernel.ports import MissingBlob, StaleBlob
+
+
+def etag_of(body: bytes) -> str:
+    """S3's ETag of a single-part upload: the MD5 of the bytes."""
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()
 
 
 class MemoryBlobs:
@@ -21,6 +26,21 @@ class MemoryBlobs:
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.files: dict[str, Path] = {}
+        self.versions: dict[str, list[tuple[str, bytes]]] = {}  # key -> [(version id, body)], oldest first
+        self._version_seq = 0
+
+    def latest_version(self, key: str) -> tuple[str, str]:
+        """(version id, ETag) of the object now at `key`, as its S3 event names them."""
+        vid, body = self.versions[key][-1]
+        return vid, etag_of(body)
+
+    def open_version(self, key: str, version_id: str, etag: str) -> IO[bytes]:
+        if key in self.files:  # a linked local file (the memory bench) has one version
+            return self.files[key].open("rb")
+        for vid, body in reversed(self.versions.get(key, [])):
+            if (vid == version_id or not version_id) and (not etag or etag_of(body) == etag):
+                return io.BytesIO(body)
+        raise StaleBlob(f"{key} version {version_id or '?'} (ETag {etag or '?'}) is no longer stored")
 
     def open(self, key: str) -> IO[bytes]:
         if key in self.files:
@@ -30,6 +50,8 @@ class MemoryBlobs:
     def put(self, key: str, body: bytes, content_type: str) -> None:
         self.files.pop(key, None)
         self.objects[key] = (bytes(body), content_type)
+        self._version_seq += 1
+        self.versions.setdefault(key, []).append((f"v{self._version_seq:08d}", bytes(body)))
 
     def put_new(self, key: str, body: bytes, content_type: str) -> bool:
         """Write only if the key is free (S3 If-None-Match: *); False if something is there."""
