@@ -123,7 +123,10 @@ class _Sales:
             when.date().isoformat() if rnd.random() < 0.7 else when.isoformat(timespec="minutes") + "+02:00"
         )
         if earlier.get(p.pid) and rnd.random() < 0.03:  # a return of a previous month's sale
-            orig, oq = rnd.choice(earlier[p.pid])
+            # each sale is returned at most once, never more units than it sold (an over-return is
+            # rejected: the demo's only rejected rows are the bad ones it plants)
+            orig, oq = earlier[p.pid].pop(rnd.randrange(len(earlier[p.pid])))
+            self.history[p.pid].remove((orig, oq))
             qty = str(-rnd.randint(1, max(1, oq)))
             return [f"R{self.seq:07d}", p.pid, sold, sku, qty, f"{price:.2f}", cur, cat, "", orig]
         n = rnd.choices([1, 2, 3, 5, 10, 20], [40, 25, 15, 10, 7, 3])[0]

@@ -103,6 +103,7 @@ class CloudBase:
         self.id = next(self._ids)
         self.clock = seams.CLOCK
         self.faults = seams.FAULTS
+        self.faults.reset()  # one process-wide plan: a new cloud does not see an earlier one's
         self._lock = threading.RLock()
         self._async: list[AsyncItem] = []
         self._seq = itertools.count()

@@ -204,6 +204,12 @@ class FaultPlan:
         self.fired: list[tuple[str, int, str]] = []
         self.last_calls: dict[str, int] = {}  # AWS calls of each function's latest invocation
 
+    def reset(self) -> None:
+        """Forget every plan and fired crash (a new local cloud starts with none)."""
+        self.plans.clear()
+        self.fired.clear()
+        self.last_calls.clear()
+
     def crash_after(self, function: str, call: int) -> None:
         self.plans.setdefault(function, []).append(call)
 

@@ -204,3 +204,19 @@ def test_close_facts_are_month_totals_and_the_closes_before(store: Store) -> Non
     assert [h.period for h in history] == ["2026-07", "2026-06"]
     assert store.close_facts("P00001", "2026-08", history=1)[1][0].period == "2026-07"
     assert store.close_facts("P00009", "2026-08") == ([], [])
+
+
+def test_a_header_write_can_be_conditional_on_the_approvals_it_holds(store: Store) -> None:
+    """Two first approvals read the same header: the write expecting none recorded succeeds
+    once; the other, expecting none as well, is refused (nothing overwritten)."""
+    assert store.save_close_meta(header(S.AWAITING_APPROVAL), expect=(None,))
+    frank = header(S.AWAITING_APPROVAL, approvals=[{"by": "frank"}])
+    fiona = header(S.AWAITING_APPROVAL, approvals=[{"by": "fiona"}])
+    assert store.save_close_meta(frank, expect=(S.AWAITING_APPROVAL,), expect_approvals=0)
+    assert not store.save_close_meta(fiona, expect=(S.AWAITING_APPROVAL,), expect_approvals=0)
+    got = store.close_meta("2026-08")
+    assert got is not None and got.approvals == [{"by": "frank"}]
+    both = header(S.AWAITING_APPROVAL, approvals=[{"by": "frank"}, {"by": "fiona"}])
+    assert store.save_close_meta(both, expect=(S.AWAITING_APPROVAL,), expect_approvals=1)
+    got = store.close_meta("2026-08")
+    assert got is not None and [a["by"] for a in got.approvals or []] == ["frank", "fiona"]

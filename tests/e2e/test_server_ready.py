@@ -27,7 +27,7 @@ from tests.e2e.test_server_cli import BIN, free_port
 STACK = "loyalty"
 # Starts per test run (each takes a few seconds). On the old server this polling saw a second
 # table in about one start in three and phantom KMS keys and unwired buckets at every start
-# (docs/i9-statements.md); LOYALTY_READY_STARTS=40 runs the long version.
+# (docs/architecture.md, the local cloud); LOYALTY_READY_STARTS=40 runs the long version.
 STARTS = int(os.environ.get("LOYALTY_READY_STARTS", "8"))
 FAST = botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=60)
 

@@ -195,3 +195,26 @@ def test_pay_verifies_the_approval_record_and_commits_nothing_otherwise() -> Non
     with pytest.raises(CloseError, match="exclusions handed to Pay"):
         w.close.pay("2026-08", run, w.batches(manifest)[0], forged)
     assert w.store.close_lines("2026-08", ["P00001", "P00002", "P00003"]) == {}
+
+
+def test_two_first_approvals_at_once_one_is_recorded_and_the_other_told_to_look_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fiona and Frank approve at the same moment, both reading a header with no approval: one is
+    recorded, the other gets a 409 (before: the later write silently replaced the first approval
+    on the header, and the close waited for an approval it had already had)."""
+    w = world()
+    to_approval(w)
+    before, proposal = meta(w), shown(w)  # what Fiona's request read, before Frank's was saved
+    dual(w).approve(FRANK, "2026-08", "checked", [], NOW, **proposal)
+    reads = iter([before])
+    real = w.store.close_meta
+    monkeypatch.setattr(w.store, "close_meta", lambda period: next(reads, None) or real(period))
+    with pytest.raises(CloseError, match="concurrently: look at it again") as late:
+        dual(w).approve(FIONA, "2026-08", "checked", [], NOW, **proposal)
+    assert late.value.status == 409
+    header = meta(w)
+    assert [a["by"] for a in header.approvals or []] == ["frank"] and w.workflow.succeeded == []
+    done = dual(w).approve(FIONA, "2026-08", "checked", [], NOW, **shown(w))  # she looks again
+    assert done.to_json()["status"] == "approved" and done.decision.approved_by == "frank, fiona"
+    assert len(w.workflow.succeeded) == 1

@@ -183,8 +183,14 @@ class ApprovalService:
         approvals = [*recorded, new]
         meta.approvals, meta.approvals_required = [a.to_json() for a in approvals], required
         if len(approvals) < required:
-            if not self.store.save_close_meta(meta, expect=(AWAITING,), expect_run=meta.run):
-                raise CloseError(f"the close of {period} was decided concurrently", 409)
+            # conditional on the approvals it read: two first approvals at once, one is recorded
+            # and the other is told to look again (never one silently overwriting the other)
+            if not self.store.save_close_meta(
+                meta, expect=(AWAITING,), expect_run=meta.run, expect_approvals=len(recorded)
+            ):
+                raise CloseError(
+                    f"the close of {period} was approved or decided concurrently: look at it again", 409
+                )
             self._audit_approval(meta, new, len(approvals), required)
             return AwaitingSecond(period, meta.run, caller.user, len(approvals), required)
         decision = Decision(", ".join(a.by for a in approvals), new.at, comment, new.exclude)

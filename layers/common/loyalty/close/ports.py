@@ -33,9 +33,11 @@ class CloseRuns(Protocol):
         expect_run: str | None = None,
         token: str | None = None,
         clear_token: bool = False,
+        expect_approvals: int | None = None,
     ) -> bool:
-        """Write the header unless `expect` (statuses; None = no header yet) or `expect_run`
-        does not match the stored one; `token` stores a callback token, `clear_token` drops it."""
+        """Write the header unless `expect` (statuses; None = no header yet), `expect_run` or
+        `expect_approvals` (how many finance approvals the stored header holds) does not match
+        the stored one; `token` stores a callback token, `clear_token` drops it."""
         ...
 
     def list_closes(self) -> list[CloseMeta]: ...

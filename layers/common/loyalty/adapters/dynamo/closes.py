@@ -64,9 +64,11 @@ class CloseTables(SalesTables):
         expect_run: str | None = None,
         token: str | None = None,
         clear_token: bool = False,
+        expect_approvals: int | None = None,
     ) -> bool:
         """Write the close's header; `expect` makes it conditional on the current status (None:
-        no header yet), `expect_run` on the current run."""
+        no header yet), `expect_run` on the current run, `expect_approvals` on the number of
+        finance approvals it holds (`napp`)."""
         C = self.m.Close
         actions: list[Action] = [
             C.state.set(str(meta.status)),
@@ -74,6 +76,7 @@ class CloseTables(SalesTables):
             C.data.set(json.dumps(meta.to_data(), default=str)),
             C.gsi1pk.set("CLOSES"),
             C.gsi1sk.set(meta.period),
+            C.napp.set(len(meta.approvals or [])),
         ]
         if token is not None:
             actions.append(C.token.set(self._token_cipher().encrypt(token, meta.period)))
@@ -88,6 +91,11 @@ class CloseTables(SalesTables):
         if expect_run is not None:
             rc = C.run == expect_run
             cond = rc if cond is None else cond & rc
+        if expect_approvals is not None:
+            ac = C.napp == expect_approvals
+            if expect_approvals == 0:
+                ac = ac | C.napp.does_not_exist()
+            cond = ac if cond is None else cond & ac
         try:
             C(f"CLOSE#{meta.period}", "META").update(actions=actions, condition=cond)
             return True

@@ -215,6 +215,7 @@ class CloseItem(Item):
     state = UnicodeAttribute(default="")
     run = UnicodeAttribute(default="")
     token = UnicodeAttribute(null=True)  # Step Functions task token: stored, never shown
+    napp = NumberAttribute(null=True)  # finance approvals recorded (two approving at once: one wins)
 
 
 class LedgerItem(Item):

@@ -38,6 +38,11 @@ class _Header:
     token: str | None = None
 
 
+def _approvals(h: _Header | None) -> int:
+    """How many finance approvals a stored header holds."""
+    return len(json.loads(h.data).get("approvals") or []) if h else 0
+
+
 class MemoryCloseTables(MemoryProgram, MemorySales):
     """Close headers, audit trail, committed close lines, payouts and the ledger."""
 
@@ -73,8 +78,11 @@ class MemoryCloseTables(MemoryProgram, MemorySales):
         expect_run: str | None = None,
         token: str | None = None,
         clear_token: bool = False,
+        expect_approvals: int | None = None,
     ) -> bool:
         h = self.headers.get(meta.period)
+        if expect_approvals is not None and _approvals(h) != expect_approvals:
+            return False
         if expect is not None and not _status_matches(h, expect):
             return False
         if expect_run is not None and (h is None or h.run != expect_run):
