@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loyalty_local.cloud import load_template, translate
+from loyalty_local.cloud import load_template
+
+from tests.unit.template_iam import translated
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = load_template(ROOT / "template.yaml")
@@ -17,15 +19,7 @@ SAM = load_template(ROOT / "template.yaml")
 
 @pytest.fixture(scope="module")
 def cfn() -> dict[str, Any]:
-    import copy
-
-    tpl = copy.deepcopy(SAM)
-    for res in tpl["Resources"].values():  # translation wants S3 locations for code
-        props = res.get("Properties", {})
-        for prop in ("CodeUri", "ContentUri", "DefinitionUri"):
-            if isinstance(props.get(prop), str):
-                props[prop] = "s3://artifacts/code.zip"
-    return translate(tpl, {})
+    return translated()
 
 
 def resources(tpl: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -271,9 +271,12 @@ def test_bank_files_get_the_governance_retention_the_template_asks_for() -> None
     env = SAM["Resources"]["BankFilesFunction"]["Properties"]["Environment"]["Variables"]
     days = int(SAM["Parameters"][env["LOCK_RETENTION_DAYS"]["Ref"]]["Default"])
     blobs = S3Blobs("lock-test", REGION, None, env["LOCKED_PREFIX"], days)
-    blobs.put("payouts/2026-08/pain001.xml", b"<xml/>", "application/xml")
+    # the bank-file step writes its files once (put_new: If-None-Match), and they are locked
+    bank_file = "payouts/2026-08/close-2026-08/pain001.xml"
+    assert blobs.put_new(bank_file, b"<xml/>", "application/xml")
+    assert not blobs.put_new(bank_file, b"<other/>", "application/xml")
     blobs.put("close/2026-08/close-2026-08/proposal.json", b"{}", "application/json")
-    head = s3.head_object(Bucket="lock-test", Key="payouts/2026-08/pain001.xml")
+    head = s3.head_object(Bucket="lock-test", Key=bank_file)
     assert head["ObjectLockMode"] == "GOVERNANCE"
     assert (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days >= days - 1
     assert "ObjectLockMode" not in s3.head_object(
@@ -281,7 +284,7 @@ def test_bank_files_get_the_governance_retention_the_template_asks_for() -> None
     )
     version = head["VersionId"]
     with pytest.raises(s3.exceptions.ClientError):  # a bank file cannot be deleted
-        s3.delete_object(Bucket="lock-test", Key="payouts/2026-08/pain001.xml", VersionId=version)
+        s3.delete_object(Bucket="lock-test", Key=bank_file, VersionId=version)
 
 
 def test_bank_details_are_encrypted_with_the_bank_key_when_the_template_sets_it() -> None:

@@ -94,35 +94,36 @@ class S3Blobs:
     def get(self, key: str) -> bytes:
         return self.open(key).read()
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        lock: dict[str, Any] = {}
-        if self.locked_prefix and self.retention_days > 0 and key.startswith(self.locked_prefix):
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.retention_days)
-            lock = {
-                "ObjectLockMode": "GOVERNANCE",
-                "ObjectLockRetainUntilDate": until,
-                "ChecksumAlgorithm": "SHA256",
-            }
+    def _lock(self, key: str) -> dict[str, Any]:
+        """Object Lock (governance) for a key under the locked prefix (bank files), else nothing."""
+        if not (self.locked_prefix and self.retention_days > 0 and key.startswith(self.locked_prefix)):
+            return {}
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.retention_days)
+        return {
+            "ObjectLockMode": "GOVERNANCE",
+            "ObjectLockRetainUntilDate": until,
+            "ChecksumAlgorithm": "SHA256",
+        }
+
+    def _put(self, key: str, body: bytes, content_type: str, **extra: Any) -> None:
         self.s3.put_object(
             Bucket=self.bucket,
             Key=key,
             Body=body,
             ContentType=content_type,
             ServerSideEncryption="aws:kms",
-            **lock,
+            **self._lock(key),
+            **extra,
         )
 
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        self._put(key, body, content_type)
+
     def put_new(self, key: str, body: bytes, content_type: str) -> bool:
-        """Write only if nothing is at `key` (If-None-Match: *): immutable files (bank files)."""
+        """Write only if nothing is at `key` (If-None-Match: *): immutable files (bank files),
+        locked like every key under the locked prefix."""
         try:
-            self.s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                ServerSideEncryption="aws:kms",
-                IfNoneMatch="*",
-            )
+            self._put(key, body, content_type, IfNoneMatch="*")
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {

@@ -142,3 +142,18 @@ def basis_text(basis: str, tier: str, month: str, original: str = "") -> str:
     if basis == "highest-rate":
         return f"highest rate held: {tier}, no original sale found"
     return f"{tier} rate of {month}"
+
+
+def sale_ref(r: SaleRecord) -> SaleRef:
+    """What a return needs of a stored sale line (both stores' `earlier_sales`)."""
+    return SaleRef(
+        r.partner_id,
+        r.sale_id,
+        r.sold_at,
+        r.sku,
+        r.quantity,
+        r.tier,
+        r.rate,
+        r.rule_version,
+        holding_day(r.period, r.sold_at),
+    )

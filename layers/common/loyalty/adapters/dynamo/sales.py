@@ -11,7 +11,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables, failed_condition
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, sale_ref
 
 ORIGINAL = "original-sale"
 FINAL_BATCH = 90  # lines per final-rate transaction (plus their month totals: at most 100 items)
@@ -377,17 +377,3 @@ class SalesTables(Tables):
             if got:
                 out[sid] = got
         return out
-
-
-def sale_ref(r: SaleRecord) -> SaleRef:
-    return SaleRef(
-        r.partner_id,
-        r.sale_id,
-        r.sold_at,
-        r.sku,
-        r.quantity,
-        r.tier,
-        r.rate,
-        r.rule_version,
-        holding_day(r.period, r.sold_at),
-    )

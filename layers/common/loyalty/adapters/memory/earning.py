@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from loyalty.adapters.memory.tables import MemoryTables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, holding_day
+from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, sale_ref
 from loyalty.kernel.ports import Cipher
 
 
@@ -151,20 +151,7 @@ class MemorySales(MemoryTables):
             if r.quantity > 0 and r.sku == sku and r.sold_at <= until
         ]
         lines.sort(key=lambda r: (r.sold_at, r.sale_id), reverse=True)
-        return [
-            SaleRef(
-                r.partner_id,
-                r.sale_id,
-                r.sold_at,
-                r.sku,
-                r.quantity,
-                r.tier,
-                r.rate,
-                r.rule_version,
-                holding_day(r.period, r.sold_at),
-            )
-            for r in lines[:limit]
-        ]
+        return [sale_ref(r) for r in lines[:limit]]
 
     def returned_units(self, partner_id: str, sale_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
