@@ -24,6 +24,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_ready(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """The readiness check the README gives: exit 0 once the stack is deployed and wired."""
+    r = subprocess.run(
+        [str(BIN / "loyalty"), "--endpoint-url", endpoint, "status", "--wait", "120"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert r.returncode == 0 and proc.poll() is None, r.stdout + r.stderr + log.read_text()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
@@ -38,15 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        # the readiness check the README gives: exit 0 once the stack is deployed and wired
-        ready = subprocess.run(
-            [str(BIN / "loyalty"), "--endpoint-url", endpoint, "status", "--wait", "120"],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert ready.returncode == 0 and proc.poll() is None, ready.stdout + log.read_text()
+        wait_ready(endpoint, proc, log)
         yield endpoint
     finally:
         proc.terminate()

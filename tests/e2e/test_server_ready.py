@@ -22,7 +22,7 @@ import boto3
 import botocore.config
 import pytest
 
-from tests.e2e.test_server_cli import BIN, free_port
+from tests.e2e.test_server_cli import BIN, free_port, wait_ready
 
 STACK = "loyalty"
 # Starts per test run (each takes a few seconds). On the old server this polling saw a second
@@ -124,18 +124,6 @@ def start(tmp_path: Path) -> Iterator[Any]:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-def wait_ready(endpoint: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """The readiness check the README tells users to run."""
-    r = subprocess.run(
-        [str(BIN / "loyalty"), "--endpoint-url", endpoint, "status", "--wait", "120"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert r.returncode == 0 and proc.poll() is None, r.stdout + r.stderr + log.read_text()
 
 
 def check_one_complete_stack(state: dict[str, Any], when: str) -> None:

@@ -58,6 +58,24 @@ def approval_reminder(meta: CloseMeta, timeout: dt.timedelta) -> Notice:
     )
 
 
+def close_failed(meta: CloseMeta) -> Notice:
+    """A run that failed (an invariant, a digest or a bank check stopped it: it fails closed and
+    finance hears of it at once)."""
+    return Notice(
+        f"Payout run {meta.period} failed: nothing more was paid",
+        {
+            "type": "close_failed",
+            "period": meta.period,
+            "run": meta.run,
+            "error": meta.ended or "",
+            "reason": meta.reason or "",
+            "how": f"loyalty approvals show {meta.period}; fix the cause, then loyalty close --period "
+            f"{meta.period} --rerun",
+        },
+        {"type": "close_failed", "period": meta.period},
+    )
+
+
 def close_finished(meta: CloseMeta) -> Notice:
     return Notice(
         f"Payout run {meta.period} paid",

@@ -6,13 +6,12 @@ import datetime as dt
 import json
 from collections.abc import Collection
 
-from loyalty.close.alerts import close_failed
 from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.batches import JSON, BatchPartner, DigestMismatch, PaymentRow, RunFiles
 from loyalty.close.final_rates import RateFinalizer
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
-from loyalty.close.notices import approval_requested, close_finished, partner_notices
+from loyalty.close.notices import approval_requested, close_failed, close_finished, partner_notices
 from loyalty.close.payees import PayeeHistory, check_payee
 from loyalty.close.ports import CloseStore, Workflow
 from loyalty.close.proposal import summarize
