@@ -225,8 +225,10 @@ def reference(root: pathlib.Path, periods: list[str]) -> dict[str, dict[str, dic
     """
     with localcontext() as ctx:
         ctx.prec, ctx.rounding = 28, ROUND_HALF_EVEN
-        program = Program(root)
         wanted = sorted({parse_month(p) for p in periods})
+        if not wanted:
+            return {}
+        program = Program(root)
         first = min([wanted[0], *(month_of(ln.sold) for ln in program.lines)])
         result = Closes(program, list(range(first, wanted[-1] + 1))).figures()
         return {
