@@ -182,6 +182,7 @@ class Line:
     original: str
     commission: Decimal = ZERO
     rate: Decimal = ZERO
+    holds_from: dt.date | None = None  # a return: its sale's day (None: its own)
 
 
 @dataclass(frozen=True)

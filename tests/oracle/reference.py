@@ -19,7 +19,6 @@ from tests.oracle.inputs import (
     Line,
     Program,
     Target,
-    Version,
     cents,
     last_day,
     month_name,
@@ -108,23 +107,27 @@ class Closes:
             version = self.p.version(line.pid, line.sold)
             if line.qty >= 0:
                 line.rate = version.rate(self.tier_for[line.pid][month_of(line.sold)], line.category)
+            elif (original := self._original(line, sales.get((line.pid, line.original)))) is not None:
+                # PRODUCT §5: a return reverses at its sale's rate and matures with that sale
+                line.rate, line.holds_from = original.rate, original.sold
             else:
-                line.rate = self._return_rate(line, sales.get((line.pid, line.original)), version)
+                month = month_of(line.sold)
+                held = [
+                    t for m, t in self.tier_for[line.pid].items() if month - version.lookback < m <= month
+                ]
+                line.rate = max(version.rate(t, line.category) for t in held)
             line.commission = cents(line.exact_eur * line.rate)
 
-    def _return_rate(self, line: Line, original: Line | None, version: Version) -> Decimal:
-        if original is None or original.sold > line.sold:
-            same_sku = [
-                s
-                for s in self.lines
-                if s.pid == line.pid and s.qty > 0 and s.sku == line.sku and s.sold <= line.sold
-            ]
-            original = same_sku[-1] if same_sku else None
-        if original is not None:
-            return original.rate
-        month = month_of(line.sold)
-        held = [t for m, t in self.tier_for[line.pid].items() if month - version.lookback < m <= month]
-        return max(version.rate(t, line.category) for t in held)
+    def _original(self, line: Line, original: Line | None) -> Line | None:
+        """The sale a return returns: its original_sale_id, else the latest earlier sale of the SKU."""
+        if original is not None and original.sold <= line.sold:
+            return original
+        same_sku = [
+            s
+            for s in self.lines
+            if s.pid == line.pid and s.qty > 0 and s.sku == line.sku and s.sold <= line.sold
+        ]
+        return same_sku[-1] if same_sku else None
 
     def override(self, sponsor: str, month: int) -> Decimal:
         """Σ overrides the sponsor earns at the close of `month` (0 in a non-qualifying month)."""
@@ -180,19 +183,22 @@ class Closes:
 
     def figures(self) -> dict[str, dict[int, Figures]]:
         bonus = self.bonuses()
-        items: dict[str, list[tuple[dt.date, Decimal]]] = defaultdict(list)
+        # (the day holding counts from, the day it exists, amount): a return holds from its sale's
+        # day, so inside the sale's window both mature together; after, at the return's own close
+        items: dict[str, list[tuple[dt.date, dt.date, Decimal]]] = defaultdict(list)
         for line in self.lines:
-            items[line.pid].append((line.sold, line.commission))
+            items[line.pid].append((line.holds_from or line.sold, line.sold, line.commission))
         overrides = {(pid, m): self.override(pid, m) for pid in self.p.partners for m in self.months}
         for (pid, month), amount in [*bonus.items(), *overrides.items()]:
-            items[pid].append((last_day(month), amount))
+            items[pid].append((last_day(month), last_day(month), amount))
         out: dict[str, dict[int, Figures]] = {}
         for pid in self.p.partners:
             state, out[pid] = _Account(""), {}
             for month in self.months:
                 version = self.close_version[(pid, month)]
-                cutoff = last_day(month) - dt.timedelta(days=version.holding_days)
-                matured = sum((a for day, a in items[pid] if day <= cutoff), ZERO)
+                end = last_day(month)
+                cutoff = end - dt.timedelta(days=version.holding_days)
+                matured = sum((a for held, day, a in items[pid] if held <= cutoff and day <= end), ZERO)
                 now, state.matured = matured - state.matured, matured
                 total = state.carried + now
                 paid = total if total >= version.minimum_payout and total > 0 else ZERO

@@ -8,102 +8,13 @@ from __future__ import annotations
 import copy
 import pathlib
 from decimal import Decimal
-from typing import Any
 
-import yaml
+import pytest
 
 from tests.oracle.generate import generate
+from tests.oracle.handmade import BASE, PERIODS, column, partner, rules, write
 from tests.oracle.inputs import Program, month_of, parse_month
 from tests.oracle.reference import Closes, reference
-
-PERIODS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
-REGISTRY = "partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,"
-REGISTRY += "starting_tier,certified,iban,bic"
-SALES = "sale_id,partner_id,sold_at,sku,quantity,unit_price,currency,category,customer_id,"
-SALES += "original_sale_id"
-TARGETS = "target_id,scope,scope_value,metric,category,interval,period,goal,month_goals,bonus_eur,"
-TARGETS += "bands,method,version,effective_from"
-
-BASE: dict[str, Any] = {
-    "program": "default",
-    "version": "V1",
-    "effective_from": "2026-01-01",
-    "currency": "EUR",
-    "tiers": [
-        {"name": "Bronze", "threshold_eur": "0", "commission_pct": "2"},
-        {"name": "Silver", "threshold_eur": "25000", "commission_pct": "3"},
-        {"name": "Gold", "threshold_eur": "100000", "commission_pct": "4"},
-        {"name": "Platinum", "threshold_eur": "250000", "commission_pct": "5"}
-        | {"requires_certifications": {"CERT-SALES": 1}},
-    ],
-    "tier_review": {"window_months": 3, "downgrade_after_reviews": 2},
-    "category_bonus_pct": {"services": "1"},
-    "holding_days": 0,
-    "minimum_payout_eur": "0",
-    "override": {"level_pct": ["1", "0.5"], "requires_positive_own_sales": True, "max_depth": 2},
-    "targets": {"enabled": True, "trueup_months": 3},
-    "payouts": {"first_close_period": "2026-01"},
-}
-
-Sale = tuple[str, str, str, int, str]  # sale_id, partner, sold_at, quantity, unit_price
-
-
-def rules(**changes: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(BASE)
-    doc.update(changes)
-    return doc
-
-
-def partner(pid: str, **fields: str) -> dict[str, str]:
-    return {"pid": pid, **fields}
-
-
-def write(
-    root: pathlib.Path,
-    partners: list[dict[str, str]],
-    sales: list[list[str]],
-    versions: list[dict[str, Any]] | None = None,
-    rates: list[str] | None = None,
-    targets: list[str] | None = None,
-) -> pathlib.Path:
-    """Lay a small program out like the bucket; a sales row is [id, partner, day, qty, price, …]."""
-    (root / "registry").mkdir(parents=True)
-    rows = [REGISTRY]
-    for p in partners:
-        rows.append(
-            f"{p['pid']},Name,{p['pid']}@example.com,{p.get('segment', 'SMB')},DE,"
-            f"{p.get('sponsor', '')},2025-01-01,{p.get('cohort', '')},,"
-            f"{p.get('starting_tier', '')},{p.get('certified', '')},DE89370400440532013000,"
-            "COBADEFFXXX"
-        )
-    (root / "registry" / "partners.csv").write_text("\n".join(rows) + "\n")
-    (root / "rules").mkdir()
-    for n, doc in enumerate(versions or [rules()]):
-        (root / "rules" / f"v{n}.yaml").write_text(yaml.safe_dump(doc))
-    (root / "rates").mkdir()
-    (root / "rates" / "rates.csv").write_text(
-        "\n".join(["date,currency,units_per_eur", *(rates or [])]) + "\n"
-    )
-    (root / "targets").mkdir()
-    (root / "targets" / "targets.csv").write_text(
-        "\n".join([TARGETS, *(f"{t},T1,2026-01-01" for t in targets or [])]) + "\n"
-    )
-    by_partner: dict[str, list[str]] = {}
-    for row in sales:
-        sale_id, pid, day, qty, price, *rest = row
-        currency, category, customer, original = rest + ["EUR", "hardware", "", ""][len(rest) :]
-        by_partner.setdefault(pid, []).append(
-            f"{sale_id},{pid},{day},SKU-1,{qty},{price},{currency},{category},{customer},{original}"
-        )
-    for pid, lines in by_partner.items():
-        (root / "incoming" / pid).mkdir(parents=True)
-        (root / "incoming" / pid / "sales.csv").write_text("\n".join([SALES, *lines]) + "\n")
-    return root
-
-
-def column(result: dict[str, dict[str, dict[str, str]]], pid: str, name: str) -> list[str]:
-    return [result[pid][period][name] for period in sorted(result[pid])]
-
 
 # --- FX and line rounding ---------------------------------------------------------------------
 
@@ -131,6 +42,8 @@ def test_fx_rounds_each_line_once_from_the_unrounded_eur_amount(tmp_path: pathli
 
 
 # --- returns, holding, minimum payout, clawback -----------------------------------------------
+
+HOLD_30 = [rules(holding_days=30, minimum_payout_eur="50")]  # both return-maturity tests
 
 
 def test_return_reverses_at_the_rate_of_its_original_sale(tmp_path: pathlib.Path) -> None:
@@ -173,16 +86,37 @@ def test_minimum_payout_carries_small_balances_forward(tmp_path: pathlib.Path) -
     assert column(result, "A", "carried_out") == ["20.00", "40.00", "0.00"]
 
 
-def test_return_after_payout_is_a_clawback_recovered_later(tmp_path: pathlib.Path) -> None:
+def test_return_after_payout_claws_back_at_its_own_close(tmp_path: pathlib.Path) -> None:
     sales = [
-        ["S1", "A", "2026-01-10", "50", "100.00"],  # 5 000 x 2 % = 100.00, paid at the Jan close
-        ["R1", "A", "2026-02-10", "-50", "100.00", "EUR", "hardware", "", "S1"],  # -100.00
-        ["S2", "A", "2026-03-10", "100", "100.00"],  # 10 000 x 2 % = 200.00
+        ["S1", "A", "2026-01-01", "50", "100.00"],  # 5 000 x 2 % = 100.00; Jan 1 + 30 = Jan 31: paid
+        # -100.00, holding from S1's Jan 1 (matured already): due at once, at the February close
+        # (its own Feb 10 + 30 = Mar 12 would have waited for March)
+        ["R1", "A", "2026-02-10", "-50", "100.00", "EUR", "hardware", "", "S1"],
+        ["S2", "A", "2026-03-01", "100", "100.00"],  # 10 000 x 2 % = 200.00; Mar 1 + 30 = Mar 31
     ]
-    tmp = write(tmp_path, [partner("A")], sales, versions=[rules(minimum_payout_eur="50")])
-    result = reference(tmp, PERIODS[:3])
-    assert column(result, "A", "payout") == ["100.00", "0.00", "100.00"]  # -100 + 200 = 100
+    result = reference(write(tmp_path, [partner("A")], sales, HOLD_30), PERIODS[:3])
+    assert column(result, "A", "net_sales") == ["5000.00", "-5000.00", "10000.00"]
+    assert column(result, "A", "matured_now") == ["100.00", "-100.00", "200.00"]
+    assert column(result, "A", "payout") == ["100.00", "0.00", "100.00"]  # -100 + 200 = 100 ≥ 50
     assert column(result, "A", "carried_out") == ["0.00", "-100.00", "0.00"]
+
+
+@pytest.mark.parametrize("original", ["S1", ""])  # "": S1 is the latest earlier sale of the SKU
+def test_return_inside_the_holding_window_nets_out_with_its_sale(
+    tmp_path: pathlib.Path, original: str
+) -> None:
+    sales = [
+        ["S1", "A", "2026-01-20", "100", "100.00"],  # 10 000 x 2 % = 200.00; Jan 20 + 30 = Feb 19
+        # -3 000 x 2 % = -60.00, net sales in February (its own month), holding from Jan 20 too:
+        # both mature at the February close, 200 - 60 = 140 (not 200 in Feb, then -60 in March)
+        ["R1", "A", "2026-02-05", "-30", "100.00", "EUR", "hardware", "", original],
+    ]
+    result = reference(write(tmp_path, [partner("A")], sales, HOLD_30), PERIODS[:3])
+    assert column(result, "A", "net_sales") == ["10000.00", "-3000.00", "0.00"]
+    assert column(result, "A", "commission") == ["200.00", "-60.00", "0.00"]
+    assert column(result, "A", "matured_now") == ["0.00", "140.00", "0.00"]
+    assert column(result, "A", "payout") == ["0.00", "140.00", "0.00"]
+    assert column(result, "A", "carried_out") == ["0.00", "0.00", "0.00"]
 
 
 # --- tiers ------------------------------------------------------------------------------------
@@ -391,8 +325,10 @@ def test_generated_program_exercises_each_rule(tmp_path: pathlib.Path) -> None:
     assert column(result, "P007", "tier_after")[3:] == ["Gold", "Silver", "Silver"]
     assert column(result, "P008", "tier_after")[2] == "Gold"  # Platinum sales, no CERT-SALES
     assert column(result, "P009", "tier_after")[2] == "Platinum"
-    assert column(result, "P005", "carried_out")[3].startswith("-")  # clawback in April
-    assert Decimal(column(result, "P005", "payout")[4]) > 0  # recovered in May
+    # P005: Feb 10.00 (matures in March) - the March return of the paid Jan sale (200.00) at the
+    # March close = -190.00 carried through April; May's 15 000 x 2 % = 300.00 → 110.00 paid
+    assert column(result, "P005", "carried_out")[2:5] == ["-190.00", "-190.00", "0.00"]
+    assert column(result, "P005", "payout")[4] == "110.00"
     assert Decimal(column(result, "P001", "override")[3]) == 0  # idle April: non-qualifying
     assert Decimal(column(result, "P005", "net_sales")[2]) < 0  # a recruit's negative month
     assert column(result, "P015", "rule_version") == ["2026.1"] * 2 + ["2026.1-pilot-a"] * 4
