@@ -112,7 +112,9 @@ class Nets:
 
 
 def _rules(**override: Any) -> RuleVersion:
-    return RULES.model_copy(update={"override": Override.model_validate(RULES.override.model_dump() | override)})
+    return RULES.model_copy(
+        update={"override": Override.model_validate(RULES.override.model_dump() | override)}
+    )
 
 
 def _month(partner: str, month: str, net: str) -> MonthTotals:
@@ -205,7 +207,9 @@ def test_the_minimum_own_net_is_exclusive_and_can_be_switched_off() -> None:
 
 
 def test_levels_beyond_the_rates_or_max_depth_earn_nothing() -> None:
-    nets = Nets({"A": {"2026-09": Decimal(100)}, "B": {"2026-09": Decimal(100)}, "C": {"2026-09": Decimal(100)}})
+    nets = Nets(
+        {"A": {"2026-09": Decimal(100)}, "B": {"2026-09": Decimal(100)}, "C": {"2026-09": Decimal(100)}}
+    )
     recruits = [("A", 1), ("B", 2), ("C", 3)]
     three = [Decimal(3), Decimal(2), Decimal(1)]
     depth1 = OverrideBonuses(nets).evaluate(_ctx("1", recruits, _rules(level_pct=three, max_depth=1)))
@@ -221,7 +225,9 @@ def test_levels_beyond_the_rates_or_max_depth_earn_nothing() -> None:
 
 def test_the_sponsors_own_rule_version_sets_the_rates_and_names_the_lines() -> None:
     pilot = _rules(level_pct=[Decimal(2)]).model_copy(update={"version": "pilot-a"})
-    [line] = OverrideBonuses(Nets({"R": {"2026-09": Decimal(50)}})).evaluate(_ctx("1", [("R", 1)], pilot)).accruals
+    [line] = (
+        OverrideBonuses(Nets({"R": {"2026-09": Decimal(50)}})).evaluate(_ctx("1", [("R", 1)], pilot)).accruals
+    )
     assert (line.amount, line.rule_version, line.trace["rate_pct"]) == (Decimal("1.00"), "pilot-a", "2")
 
 
