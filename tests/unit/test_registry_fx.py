@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from decimal import Decimal
 
 from loyalty.kernel.csvio.model import RowIssue
@@ -23,7 +24,7 @@ def test_registry_loads_partners_with_rights_and_rejects_bad_rows() -> None:
         + "P6,Zeta,z@x.example,smb,DE,P5,2026-02-01,,,\n"
         + "P2,Dup,x@x.example,smb,DE,,2026-02-01,,,\n"
         + "P7,=HYPERLINK(1),x@x.example,smb,DE,,2026-02-01,,,\n"
-        + "P8,Eta,h@x.example,smb,DE,,2026-02-01,vip,,\n"
+        + "P8,Eta,h@x.example,smb,DE,,2026-02-01,=vip,,\n"
         + "P9,Theta,t@x.example,smb,DE,,2026-02-01,,,Diamond\n"
     ).encode()
     partners, issues, rows = parse_registry(io.BytesIO(data), TIERS)
@@ -34,7 +35,8 @@ def test_registry_loads_partners_with_rights_and_rejects_bad_rows() -> None:
     reasons = {(i.line, i.column): i.reason for i in issues}
     assert "e-mail" in reasons[(4, "email")]
     assert "sponsor is not a valid partner" in reasons[(5, "sponsor_id")]
-    assert "cycle" in reasons[(6, "sponsor_id")] and "cycle" in reasons[(7, "sponsor_id")]
+    assert reasons[(6, "sponsor_id")] == "sponsor chain forms a cycle: P5 -> P6 -> P5"
+    assert reasons[(7, "sponsor_id")] == "sponsor chain forms a cycle: P6 -> P5 -> P6"
     assert "duplicate partner_id (first on line 3)" in reasons[(8, "partner_id")]
     assert "formula" in reasons[(9, "name")]
     assert "cohort" in reasons[(10, "cohort")]
@@ -82,9 +84,71 @@ def test_registry_reports_the_first_problem_of_each_row_and_orphans_in_cascade()
         (14, "sponsor_id"),
     ]
     reasons = {i.line: i.reason for i in issues}
-    assert "sponsor itself" in reasons[5] and "IBAN" in reasons[6] and "'C:x'" in reasons[8]
+    assert reasons[5] == "a partner cannot sponsor itself: sponsor chain forms a cycle: P4 -> P4"
+    assert "IBAN" in reasons[6] and "'C:x'" in reasons[8]
     assert reasons[10] == "not partner ids: P*"
     assert all(reasons[line] == "sponsor is not a valid partner in this file" for line in (12, 13, 14))
+
+
+def test_cohorts_are_free_text_compared_case_insensitively() -> None:
+    long = "x" * 65
+    data = (
+        HEAD
+        + "P1,A,a@x.example,smb,DE,,2026-01-01,  Pilot-A Wave 2 ,,\n"
+        + "P2,B,b@x.example,smb,DE,,2026-01-01,PILOT-a wave 2,,\n"
+        + "P3,C,c@x.example,smb,DE,,2026-01-01,,,\n"
+        + "P4,D,d@x.example,smb,DE,,2026-01-01,Frühjahr 2027 / Nord,,\n"
+        + f"P5,E,e@x.example,smb,DE,,2026-01-01,{long},,\n"
+        + "P6,F,f@x.example,smb,DE,,2026-01-01,+cmd,,\n"
+        + "P7,G,g@x.example,smb,DE,,2026-01-01,@SUM(1),,\n"
+    ).encode()
+    partners, issues, rows = parse_registry(io.BytesIO(data), TIERS)
+    cohorts = {p.partner_id: p.cohort for p in partners}
+    assert cohorts == {"P1": "pilot-a wave 2", "P2": "pilot-a wave 2", "P3": "", "P4": "frühjahr 2027 / nord"}
+    assert [(i.line, i.column) for i in issues] == [(6, "cohort"), (7, "cohort"), (8, "cohort")]
+    assert all("printable" in i.reason and "64" in i.reason and "formula" in i.reason for i in issues)
+    assert rows == 7
+
+
+def test_every_partner_of_a_sponsor_cycle_is_refused_with_its_path_and_its_recruits_follow() -> None:
+    data = (
+        HEAD
+        + "P00001,A,a@x.example,smb,DE,,2026-01-01,,,\n"
+        + "P00003,B,b@x.example,smb,DE,P00007,2026-01-01,,,\n"
+        + "P00007,C,c@x.example,smb,DE,P00003,2026-01-01,,,\n"
+        + "P00010,D,d@x.example,smb,DE,P00011,2026-01-01,,,\n"
+        + "P00011,E,e@x.example,smb,DE,P00012,2026-01-01,,,\n"
+        + "P00012,F,f@x.example,smb,DE,P00010,2026-01-01,,,\n"
+        + "P00020,G,g@x.example,smb,DE,P00003,2026-01-01,,,\n"  # leads into a cycle
+        + "P00021,H,h@x.example,smb,DE,P00001,2026-01-01,,,\n"
+    ).encode()
+    partners, issues, _ = parse_registry(io.BytesIO(data), TIERS)
+    assert sorted(p.partner_id for p in partners) == ["P00001", "P00021"]
+    assert [(i.line, i.value, i.reason) for i in issues] == [
+        (3, "P00007", "sponsor chain forms a cycle: P00003 -> P00007 -> P00003"),
+        (4, "P00003", "sponsor chain forms a cycle: P00007 -> P00003 -> P00007"),
+        (5, "P00011", "sponsor chain forms a cycle: P00010 -> P00011 -> P00012 -> P00010"),
+        (6, "P00012", "sponsor chain forms a cycle: P00011 -> P00012 -> P00010 -> P00011"),
+        (7, "P00010", "sponsor chain forms a cycle: P00012 -> P00010 -> P00011 -> P00012"),
+        (8, "P00003", "sponsor is not a valid partner in this file"),
+    ]
+
+
+def test_a_long_sponsor_chain_loads_in_linear_time() -> None:
+    n = 20_000  # one chain: checking each partner's whole chain would be 200 million steps
+    rows = [f"Q{i},N,q{i}@x.example,smb,DE,{f'Q{i - 1}' if i else ''},2026-01-01,,,\n" for i in range(n)]
+    rows.append(f"Q{n},N,z@x.example,smb,DE,Q{n + 1},2026-01-01,,,\n")
+    rows.append(f"Q{n + 1},N,y@x.example,smb,DE,Q{n},2026-01-01,,,\n")
+    # and 2 000 recruits of a missing sponsor, listed deepest first (each orphans the row above)
+    rows += [
+        f"O{i},N,o{i}@x.example,smb,DE,{f'O{i - 1}' if i else 'GONE'},2026-01-01,,,\n" for i in range(2_000)
+    ][::-1]
+    t0 = time.perf_counter()
+    partners, issues, _ = parse_registry(io.BytesIO((HEAD + "".join(rows)).encode()), TIERS)
+    assert time.perf_counter() - t0 < 10
+    assert len(partners) == n
+    assert [i.line for i in issues] == list(range(n + 2, n + 4 + 2_000))
+    assert {i.reason for i in issues[2:]} == {"sponsor is not a valid partner in this file"}
 
 
 def test_fx_rates_use_the_latest_earlier_date() -> None:

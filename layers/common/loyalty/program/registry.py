@@ -46,7 +46,7 @@ REGISTRY_SPEC = ColumnSpec(
     },
 )
 EMAIL_RE = re.compile(r"^[^@\s,;]{1,64}@[^@\s,;]{1,255}\.[A-Za-z]{2,}$")
-COHORTS = frozenset({"", "pilot", "control"})
+CYCLE = "sponsor chain forms a cycle"
 
 
 @dataclass(frozen=True)
@@ -193,9 +193,16 @@ def _contact_problem(line: int, f: _Fields) -> RowIssue | None:
 
 def _program_problem(line: int, f: _Fields, tier_names: dict[str, str]) -> RowIssue | None:
     if f.sponsor_id == f.partner_id:
-        return RowIssue(line, "sponsor_id", f.sponsor_id, "a partner cannot sponsor itself")
-    if f.cohort.lower() not in COHORTS:
-        return RowIssue(line, "cohort", f.cohort, "cohort must be 'pilot', 'control' or empty")
+        return RowIssue(
+            line,
+            "sponsor_id",
+            f.sponsor_id,
+            f"a partner cannot sponsor itself: {CYCLE}: {f.partner_id} -> {f.partner_id}",
+        )
+    if f.cohort and (not ID_RE.match(f.cohort) or is_formula(f.cohort)):
+        return RowIssue(
+            line, "cohort", f.cohort, "cohort must be printable text of at most 64 characters, not a formula"
+        )
     if f.starting_tier and f.starting_tier.lower() not in tier_names:
         return RowIssue(
             line,
@@ -215,40 +222,57 @@ def _bank_problem(line: int, iban: str, bic: str) -> RowIssue | None:
 
 
 def _drop_cycles(partners: dict[str, Partner], lines: dict[str, int]) -> list[RowIssue]:
-    """Removes the partners whose sponsor chain leads back to them; their issues."""
-    in_cycle = [pid for pid in partners if _in_cycle(pid, partners)]
-    issues = [
-        RowIssue(lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor chain forms a cycle")
-        for pid in in_cycle
-    ]
-    for pid in in_cycle:
-        del partners[pid]
+    """Removes the partners whose sponsor chain leads back to them; each one's issue names the
+    cycle from that partner on (`P3 -> P7 -> P3`). One walk per chain: every partner is visited
+    once, so a long chain costs no more than its length."""
+    state: dict[str, int] = {}  # partner -> the walk that visited it
+    cycles: list[list[str]] = []
+    for walk, start in enumerate(partners):
+        path: list[str] = []
+        cur = start
+        while cur in partners and cur not in state:
+            state[cur] = walk
+            path.append(cur)
+            cur = partners[cur].sponsor_id
+        if cur in partners and state[cur] == walk:  # came back onto this walk: a cycle
+            cycles.append(path[path.index(cur) :])
+    issues: list[RowIssue] = []
+    for cycle in cycles:
+        for i, pid in enumerate(cycle):
+            chain = " -> ".join([*cycle[i:], *cycle[: i + 1]])
+            issues.append(RowIssue(lines[pid], "sponsor_id", partners[pid].sponsor_id, f"{CYCLE}: {chain}"))
+    for cycle in cycles:
+        for pid in cycle:
+            del partners[pid]
     return issues
 
 
-def _in_cycle(pid: str, partners: dict[str, Partner]) -> bool:
-    seen, cur = set(), partners[pid].sponsor_id
-    while cur and cur in partners and cur not in seen:
-        if cur == pid:
-            return True
-        seen.add(cur)
-        cur = partners[cur].sponsor_id
-    return False
-
-
 def _drop_orphans(partners: dict[str, Partner], lines: dict[str, int]) -> list[RowIssue]:
-    """Removes, until none is left, the partners whose sponsor is not a partner; their issues."""
-    issues: list[RowIssue] = []
-    changed = True
-    while changed:
-        changed = False
-        for pid, p in list(partners.items()):
-            if p.sponsor_id and p.sponsor_id not in partners:
-                issues.append(
-                    RowIssue(
-                        lines[pid], "sponsor_id", p.sponsor_id, "sponsor is not a valid partner in this file"
-                    )
-                )
-                del partners[pid]
-                changed = True
+    """Removes the partners whose sponsor chain reaches a sponsor that is not a partner (removing
+    a partner can orphan its recruits, and theirs); their issues. No cycles are left here, so one
+    memoised walk per chain settles every partner."""
+    rooted: dict[str, bool] = {}  # partner -> its chain ends at a partner without a sponsor
+    for start in partners:
+        path: list[str] = []
+        cur = start
+        while cur not in rooted:
+            p = partners.get(cur)
+            if p is None:
+                break
+            path.append(cur)
+            if not p.sponsor_id:
+                break
+            cur = p.sponsor_id
+        ok = rooted.get(cur, cur in partners)
+        for pid in path:
+            rooted[pid] = ok
+    orphans = [pid for pid, ok in rooted.items() if not ok]
+    issues = [
+        RowIssue(
+            lines[pid], "sponsor_id", partners[pid].sponsor_id, "sponsor is not a valid partner in this file"
+        )
+        for pid in orphans
+    ]
+    for pid in orphans:
+        del partners[pid]
     return issues

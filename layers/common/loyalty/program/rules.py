@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,10 +39,19 @@ class TierReview(BaseModel):
 
 
 class Override(BaseModel):
+    """Multi-level overrides (docs/overrides.md): a sponsor earns `level_pct[n-1]` % of the month
+    net sales of each recruit at level n, for n up to min(len(level_pct), max_depth)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    level_pct: list[Decimal] = Field(default_factory=list, max_length=5)
+    level_pct: list[Annotated[Decimal, Field(ge=0, le=100)]] = Field(default_factory=list, max_length=5)
     requires_positive_own_sales: bool = True
+    max_depth: int = Field(default=2, ge=1, le=5, description="the deepest recruit level that earns")
+    min_own_net_eur: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        description="with requires_positive_own_sales: the sponsor's own month net must be above this",
+    )
 
 
 class Points(BaseModel):

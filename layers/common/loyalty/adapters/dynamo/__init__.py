@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from loyalty.adapters.dynamo.closes import CloseTables
 from loyalty.adapters.dynamo.program import ProgramTables
+from loyalty.adapters.dynamo.recruits import RecruitTables
 from loyalty.adapters.dynamo.uploads import UploadTables
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
 from loyalty.earning.ports import WriterStore
+from loyalty.incentives.ports import RecruitNets
 from loyalty.ingest.ports import SplitterStore
 from loyalty.program.ports import ProgramStore
 
 
-class DynamoStore(ProgramTables, UploadTables, CloseTables):
+class DynamoStore(ProgramTables, UploadTables, CloseTables, RecruitTables):
     """Every context's port on one DynamoDB table (what a Lambda container wires)."""
 
 
 def _conforms(
     store: DynamoStore,
-) -> tuple[CloseStore, ApprovalStore, Books, WriterStore, SplitterStore, ProgramStore]:
+) -> tuple[CloseStore, ApprovalStore, Books, WriterStore, SplitterStore, ProgramStore, RecruitNets]:
     """Checked by mypy: the table implements every context's ports."""
-    return store, store, store, store, store, store
+    return store, store, store, store, store, store, store
 
 
 __all__ = ["DynamoStore"]

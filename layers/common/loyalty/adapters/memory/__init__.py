@@ -6,17 +6,19 @@ from __future__ import annotations
 from loyalty.adapters.memory.close import MemoryCloseTables, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue, MemoryUploads
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
+from loyalty.adapters.memory.recruits import MemoryRecruits
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
+from loyalty.incentives.ports import RecruitNets
 
 
-class MemoryStore(MemoryCloseTables, MemoryUploads):
+class MemoryStore(MemoryCloseTables, MemoryUploads, MemoryRecruits):
     """Every context's ports in one object (what `DynamoStore` is on DynamoDB): program, ingest,
     earning and close."""
 
 
-def _conforms(store: MemoryStore) -> tuple[CloseStore, ApprovalStore, Books]:
-    """Checked by mypy: the in-memory store implements every port of the close."""
-    return store, store, store
+def _conforms(store: MemoryStore) -> tuple[CloseStore, ApprovalStore, Books, RecruitNets]:
+    """Checked by mypy: the in-memory store implements every port of the close (and the overrides')."""
+    return store, store, store, store
 
 
 __all__ = ["MemoryBlobs", "MemoryCipher", "MemoryNotifier", "MemoryQueue", "MemoryStore", "MemoryWorkflow"]
