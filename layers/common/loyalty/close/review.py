@@ -358,8 +358,11 @@ def ledger_entries(line: CloseLine) -> list[Entry]:
     """The immutable, balanced entries a committed close line posts (ids from period, partner
     and kind): commission, bonus and override each to its own expense account, then the payout."""
     acct = payable_account(line.partner_id)
+    # the commission part is what the program part leaves of matured_now: the entries always
+    # add up to the matured amount the invariant checks
+    commission = line.matured_now - line.bonus_matured_now - line.override_matured_now
     out = [
-        *_accrual_entry(line, EXPENSE, line.commission_matured_now, "commission", "commission"),
+        *_accrual_entry(line, EXPENSE, commission, "commission", "commission"),
         *_accrual_entry(line, BONUS, line.bonus_matured_now, "bonus", "bonus"),
         *_accrual_entry(line, OVERRIDE, line.override_matured_now, "override", "override"),
     ]
