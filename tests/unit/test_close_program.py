@@ -17,6 +17,7 @@ from loyalty.close.batches import BatchPartner
 from loyalty.close.header import Decision
 from loyalty.close.invariants import position, problems
 from loyalty.close.ledger import Ledger
+from loyalty.close.position import PositionService
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import CloseError, CloseStatus
 from loyalty.close.steps import CloseService
@@ -335,3 +336,20 @@ def test_a_close_line_from_before_program_accruals_still_loads() -> None:
     assert line.commission_matured_now == D("12.00") and line.program_pending == [] and line.awards == {}
     again = CloseLine.from_json(json.loads(json.dumps(line.to_json())))
     assert again == line
+
+
+def test_the_position_counts_held_and_matured_bonuses_and_overrides() -> None:
+    w = program_world()
+    w.source.lines[("P00001", "2026-08")] = [
+        accrual("t:1", "bonus", "2026-08", "2026-08-31", "200.00"),
+        accrual("o:1", "override", "2026-08", "2026-07-31", "50.00"),
+    ]
+    run_close(w, "2026-08")  # the override matured and was paid (650); the bonus is held
+    svc = PositionService(w.store)
+    sep = svc.position("P00001", dt.date(2026, 9, 15))
+    assert (sep.held, sep.payable, sep.paid) == (D("200.00"), D("2.00"), D("650.00"))
+    assert (sep.program_held, sep.program_matured) == (D("200.00"), D("50.00"))
+    assert sep.earned == D("602.00") + D("250.00")
+    octo = svc.position("P00001", dt.date(2026, 10, 1))  # Aug 31 + 30 days: payable now
+    assert (octo.held, octo.payable, octo.program_matured) == (D(0), D("202.00"), D("250.00"))
+    assert octo.to_json()["of_which_bonuses_and_overrides_eur"] == {"held": "0.00", "matured": "250.00"}

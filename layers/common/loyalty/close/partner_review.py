@@ -12,6 +12,7 @@ from loyalty.close.final_rates import RateFinalizer
 from loyalty.close.ports import CloseStore
 from loyalty.close.program import program_state
 from loyalty.close.review import CloseLine, MonthFacts, PartnerFacts, review_partner
+from loyalty.earning.commission.model import PartnerContext
 from loyalty.earning.records import MonthTotals
 from loyalty.incentives.engine import Incentives, PartnerPeriod
 from loyalty.incentives.lines import ProgramAccrual
@@ -45,7 +46,8 @@ class PartnerReviewer:
         period = self.period
         rules = self.rules_for(p)
         months, history = self.store.close_facts(p.partner_id, period)
-        if self.final.finalize(p.partner_id, period, months, history).lines:  # the month's final rates
+        scope = PartnerContext(p.cohort or None, p.segment)
+        if self.final.finalize(p.partner_id, period, months, history, scope).lines:  # final rates
             months, history = self.store.close_facts(p.partner_id, period)
         months = [m for m in months if m.month <= period]
         prev = history[0] if history else None
