@@ -226,6 +226,8 @@ def test_plan_writes_sorted_batches_and_a_manifest() -> None:
         "certified": {},
         "has_bank": True,
         "starting_tier": "",
+        "cohort": "",
+        "recruits": [],
     }
 
 

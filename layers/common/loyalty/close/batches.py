@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine
+from loyalty.close.runs import _prefix
+from loyalty.incentives.lines import ProgramAccrual
 from loyalty.kernel.ports import BlobStore
 from loyalty.program.registry import Partner
+from loyalty.program.rules import norm_cohort
 
 JSON = "application/json"
 
@@ -29,10 +32,21 @@ class BatchPartner:
     certified: Mapping[str, int]
     has_bank: bool
     starting_tier: str
+    cohort: str = ""  # pilots: the partner's rule version depends on it (lower-case)
+    recruits: tuple[tuple[str, int], ...] = ()  # (recruit, level) of its downline, at plan time
 
     @classmethod
-    def of(cls, p: Partner) -> BatchPartner:
-        return cls(p.partner_id, p.name, p.segment, p.certifications, bool(p.iban), p.starting_tier)
+    def of(cls, p: Partner, recruits: Sequence[tuple[str, int]] = ()) -> BatchPartner:
+        return cls(
+            p.partner_id,
+            p.name,
+            p.segment,
+            p.certifications,
+            bool(p.iban),
+            p.starting_tier,
+            norm_cohort(p.cohort),
+            tuple((str(r), int(n)) for r, n in recruits),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,11 +56,22 @@ class BatchPartner:
             "certified": dict(self.certified),
             "has_bank": self.has_bank,
             "starting_tier": self.starting_tier,
+            "cohort": self.cohort,
+            "recruits": [[r, n] for r, n in self.recruits],
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> BatchPartner:
-        return cls(d["id"], d["name"], d["segment"], d["certified"], d["has_bank"], d["starting_tier"])
+        return cls(
+            d["id"],
+            d["name"],
+            d["segment"],
+            d["certified"],
+            d["has_bank"],
+            d["starting_tier"],
+            str(d.get("cohort") or ""),
+            tuple((str(r), int(n)) for r, n in d.get("recruits") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -105,13 +130,21 @@ class RunFiles:
         items: list[dict[str, Any]] = json.loads(self.blobs.get(key))
         return items
 
-    def write_plan(self, prefix: str, partners: Iterable[Partner], size: int) -> tuple[str, int, int]:
-        """Partners in batches of `size` (at least one batch, maybe empty) and the manifest."""
+    def write_plan(
+        self,
+        prefix: str,
+        partners: Iterable[Partner],
+        size: int,
+        recruits: Mapping[str, Sequence[tuple[str, int]]] | None = None,
+    ) -> tuple[str, int, int]:
+        """Partners in batches of `size` (at least one batch, maybe empty) and the manifest;
+        `recruits` is each sponsor's downline (recruit, level), kept with the sponsor."""
         keys: list[str] = []
         batch: list[BatchPartner] = []
         total = 0
+        downline = recruits or {}
         for p in partners:
-            batch.append(BatchPartner.of(p))
+            batch.append(BatchPartner.of(p, downline.get(p.partner_id, ())))
             total += 1
             if len(batch) >= size:
                 keys.append(self._flush(prefix, len(keys), batch))
@@ -139,6 +172,21 @@ class RunFiles:
     def review(self, batch: str) -> list[CloseLine]:
         return [CloseLine.from_json(d) for d in self._get(part_key(batch, "review"))]
 
+    def put_program(self, batch: str, lines: Iterable[tuple[str, ProgramAccrual]]) -> None:
+        """The batch's program lines (bonuses, overrides), each with its partner: they are not
+        kept in the close item (a sponsor may have thousands), the statement reads them here."""
+        self._put(
+            part_key(batch, "program"),
+            ({"partner_id": pid, **a.to_json()} for pid, a in lines),
+        )
+
+    def program(self, batch: str) -> dict[str, list[ProgramAccrual]]:
+        """The batch's program lines by partner (in the order they were written)."""
+        return _by_partner(self._get(part_key(batch, "program")))
+
+    def verified_program(self, prefix: str, batch: str, digest: str) -> dict[str, list[ProgramAccrual]]:
+        return _by_partner(self._verified(prefix, batch, "program", digest))
+
     def reviews(self, manifest: str) -> Iterator[CloseLine]:
         for b in self.batches(manifest):
             yield from self.review(b)
@@ -150,7 +198,7 @@ class RunFiles:
         listed = [
             {"review": part_key(b, part), "sha256": _sha256(self.blobs.get(part_key(b, part)))}
             for b in self.batches(manifest)
-            for part in ("review", "bank")
+            for part in ("review", "bank", "program")
         ]
         body = json.dumps(listed, sort_keys=True).encode()
         self.blobs.put(f"{prefix}digests.json", body, JSON)
@@ -195,3 +243,32 @@ class RunFiles:
         return [
             PaymentRow.from_json(d) for b in self.batches(manifest) for d in self._get(part_key(b, "pay"))
         ]
+
+
+def _by_partner(items: Iterable[Mapping[str, Any]]) -> dict[str, list[ProgramAccrual]]:
+    out: dict[str, list[ProgramAccrual]] = {}
+    for d in items:
+        out.setdefault(str(d["partner_id"]), []).append(ProgramAccrual.from_json(d))
+    return out
+
+
+class EarlierPrograms:
+    """The program lines of partners an earlier run of the period committed: a re-run lists
+    their committed lines again, and their statements show the lines that run accrued (read
+    from that run's program files, once per run)."""
+
+    def __init__(self, files: RunFiles, period: str) -> None:
+        self.files = files
+        self.period = period
+        self._runs: dict[str, dict[str, list[ProgramAccrual]]] = {}
+
+    def lines(self, line: CloseLine) -> list[ProgramAccrual]:
+        if not line.program_lines:
+            return []
+        if line.run not in self._runs:
+            found: dict[str, list[ProgramAccrual]] = {}
+            for b in self.files.batches(f"{_prefix(self.period, line.run)}manifest.json"):
+                for pid, accruals in self.files.program(b).items():
+                    found.setdefault(pid, []).extend(accruals)
+            self._runs[line.run] = found
+        return list(self._runs[line.run].get(line.partner_id, []))

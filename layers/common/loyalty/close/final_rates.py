@@ -62,12 +62,18 @@ class RateFinalizer:
         self._scoped = any(v.scope.cohort or v.scope.segments for v in self.rules.versions)
 
     def finalize(
-        self, partner_id: str, period: str, months: Sequence[MonthTotals], history: Sequence[CloseLine]
+        self,
+        partner_id: str,
+        period: str,
+        months: Sequence[MonthTotals],
+        history: Sequence[CloseLine],
+        scope: PartnerContext | None = None,
     ) -> Finalized:
         """Make the partner's lines landing in `period` final; `months` are its month totals and
         `history` its committed closes, newest first. Only a partner that has lines in the period
         and whose tier moved at one of the two closes before it can hold a provisional line (see
-        `may_be_provisional`); any other costs no read."""
+        `may_be_provisional`); any other costs no read. `scope` is the partner's cohort and
+        segment when the caller knows them (the close's batch does): the registry is not read."""
         this = next((m for m in months if m.month == period), None)
         if this is None or this.lines == 0 or not self.rules or not may_be_provisional(period, history):
             return Finalized()
@@ -79,7 +85,7 @@ class RateFinalizer:
                 tiers[month] = self.store.tier_for(pid, month) or ""
             return tiers[month]
 
-        ctx = self._context(partner_id)
+        ctx = (scope if scope is not None else self._context(partner_id)) if self._scoped else None
         changed = final_lines(
             lines,
             self.rules,

@@ -20,14 +20,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from loyalty.close.ledger import BANK, EXPENSE, Entry, payable_account
+from loyalty.close.ledger import BANK, EXPENSES, Entry, payable_account
 from loyalty.close.review import CloseLine
 from loyalty.kernel.money import ZERO
 
 
 @dataclass(frozen=True)
 class Position:
-    """A partner's position in the books: commission matured (net of clawbacks) and paid."""
+    """A partner's position in the books: commission, bonuses and overrides matured (net of
+    clawbacks) and paid."""
 
     matured: Decimal = ZERO
     paid: Decimal = ZERO
@@ -42,9 +43,9 @@ def position(partner_id: str, entries: Iterable[Entry]) -> Position:
     acct = payable_account(partner_id)
     matured = paid = ZERO
     for e in entries:
-        if (e.debit, e.credit) == (EXPENSE, acct):
+        if e.debit in EXPENSES and e.credit == acct:
             matured += e.amount
-        elif (e.debit, e.credit) == (acct, EXPENSE):
+        elif e.debit == acct and e.credit in EXPENSES:
             matured -= e.amount
         elif (e.debit, e.credit) == (acct, BANK):
             paid += e.amount

@@ -22,6 +22,9 @@ from decimal import Decimal
 from loyalty.kernel.money import ZERO, to_cents
 
 EXPENSE = "expense:commission"
+BONUS = "expense:bonus"  # target bonuses (issue 10)
+OVERRIDE = "expense:override"  # multi-level overrides (issue 10)
+EXPENSES = (EXPENSE, BONUS, OVERRIDE)  # what a partner's matured amounts are booked against
 BANK = "asset:bank"
 
 

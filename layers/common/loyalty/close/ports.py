@@ -72,7 +72,7 @@ class Books(Protocol):
     def close_history(self, partner_id: str, before: str, limit: int = 7) -> list[CloseLine]: ...
 
 
-class PositionStore(ReviewFacts, Books, CloseRuns, RuleSource, Protocol):
+class PositionStore(ReviewFacts, Books, CloseRuns, RuleSource, PartnerLookup, Protocol):
     """What a partner's commission position reads (`loyalty.close.position`)."""
 
 

@@ -25,15 +25,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from loyalty.close.ledger import BANK, Entry, matured, payable_account
+from loyalty.close.ledger import BANK, BONUS, OVERRIDE, Entry, matured, payable_account
 from loyalty.close.ports import PositionStore
 from loyalty.close.review import MonthFacts, day_totals
 from loyalty.close.runs import FINISHED
 from loyalty.earning.records import MonthTotals
 from loyalty.kernel.money import ZERO, to_cents
 from loyalty.kernel.periods import cutoff
-from loyalty.program.rules import RuleBook
+from loyalty.program.rules import RuleBook, RuleVersion
 
+PROGRAM_EXPENSES = (BONUS, OVERRIDE)
 DEFAULT_HOLDING_DAYS = 30  # before any rules are loaded (as the balance of a month does)
 _AFTER_EVERY_PERIOD = "9999-12"
 
@@ -48,6 +49,9 @@ class Position:
     payable: Decimal
     paid: Decimal
     carried: Decimal
+    # of held and payable+paid: bonuses and overrides (issue 10) held, and matured by `as_of`
+    program_held: Decimal = ZERO
+    program_matured: Decimal = ZERO
 
     @property
     def earned(self) -> Decimal:
@@ -69,6 +73,10 @@ class Position:
                 "carried": str(self.carried),
             },
             "earned_eur": str(self.earned),
+            "of_which_bonuses_and_overrides_eur": {
+                "held": str(self.program_held),
+                "matured": str(self.program_matured),
+            },
         }
 
 
@@ -89,10 +97,18 @@ def position(
     last_close: str | None,
     holding_days: int,
     today: dt.date,
+    pending: Sequence[Sequence[str]] = (),
 ) -> Position:
-    """The partner's position (see the module's doc) from its month totals and ledger entries."""
+    """The partner's position (see the module's doc) from its month totals and ledger entries;
+    `pending` is the program accruals (bonuses, overrides) its last close still held
+    ([earned_on, kind, amount]): they are held until their holding period passes by `as_of`,
+    payable after; the ones a close matured are in the ledger (expense:bonus, expense:override)."""
     paid, carried = settled(partner_id, entries)
     as_of = max(today, cutoff(last_close)) if last_close else today
+    limit = as_of - dt.timedelta(days=holding_days)
+    program_booked = program_matured(partner_id, entries)
+    pending_due = sum((Decimal(p[2]) for p in pending if dt.date.fromisoformat(p[0]) <= limit), ZERO)
+    pending_held = sum((Decimal(p[2]) for p in pending if dt.date.fromisoformat(p[0]) > limit), ZERO)
     closed = [m for m in months if last_close is not None and m.month <= last_close]
     provisional = sum((m.commission for m in months if last_close is None or m.month > last_close), ZERO)
     facts = [MonthFacts(m.month, m.net_eur, m.lines, m.returns, m.by_day) for m in closed]
@@ -103,11 +119,25 @@ def position(
         as_of,
         last_close,
         provisional=to_cents(provisional),
-        held=to_cents(closed_total - matured_by_now),
-        payable=to_cents(matured_by_now - paid),
+        held=to_cents(closed_total - matured_by_now + pending_held),
+        payable=to_cents(matured_by_now + program_booked + pending_due - paid),
         paid=to_cents(paid),
         carried=to_cents(carried),
+        program_held=to_cents(pending_held),
+        program_matured=to_cents(program_booked + pending_due),
     )
+
+
+def program_matured(partner_id: str, entries: Sequence[Entry]) -> Decimal:
+    """Bonuses and overrides the closes matured (net of clawbacks), from the ledger."""
+    acct = payable_account(partner_id)
+    out = ZERO
+    for e in entries:
+        if e.debit in PROGRAM_EXPENSES and e.credit == acct:
+            out += e.amount
+        elif e.debit == acct and e.credit in PROGRAM_EXPENSES:
+            out -= e.amount
+    return out
 
 
 class PositionService:
@@ -126,5 +156,13 @@ class PositionService:
         book = RuleBook(self.store.rule_versions())
         holding = DEFAULT_HOLDING_DAYS
         if book and today >= book.versions[0].effective_from:
-            holding = book.in_effect(today).holding_days
-        return position(partner_id, months, entries, last, holding, today)
+            holding = self._rules(book, partner_id, today).holding_days
+        pending = history[0].program_pending if history else []
+        return position(partner_id, months, entries, last, holding, today, pending)
+
+    def _rules(self, book: RuleBook, partner_id: str, today: dt.date) -> RuleVersion:
+        """The partner's version today (a pilot's for its cohort or segment)."""
+        if not book.scoped:
+            return book.in_effect(today)
+        p = self.store.get_partner(partner_id)
+        return book.in_effect(today, p.cohort if p else None, p.segment if p else None)

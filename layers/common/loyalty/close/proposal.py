@@ -47,22 +47,32 @@ class SummaryFigures:
 
 @dataclass
 class Bucket:
-    """Partners, payout and net sales of one tier or one segment."""
+    """Partners, payout, net sales, bonuses and overrides of one tier, segment or cohort."""
 
     partners: int = 0
     payout: Decimal = ZERO
     net_sales: Decimal = ZERO
+    bonus: Decimal = ZERO
+    override: Decimal = ZERO
+    rule_versions: set[str] = field(default_factory=set)
 
     def add(self, line: CloseLine) -> None:
         self.partners += 1
         self.payout += line.payout
         self.net_sales += line.net_sales
+        self.bonus += line.bonus_eur
+        self.override += line.override_eur
+        if line.rule_version:
+            self.rule_versions.add(line.rule_version)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "net_sales": str(to_cents(self.net_sales)),
             "partners": self.partners,
             "payout": str(to_cents(self.payout)),
+            "bonus": str(to_cents(self.bonus)),
+            "override": str(to_cents(self.override)),
+            "rule_versions": sorted(self.rule_versions),
         }
 
 
@@ -89,10 +99,19 @@ class Proposal:
     payees: int = 0
     dormant: int = 0
     totals: dict[str, Decimal] = field(
-        default_factory=lambda: {"payout": ZERO, "carried_out": ZERO, "matured_now": ZERO, "net_sales": ZERO}
+        default_factory=lambda: {
+            "payout": ZERO,
+            "carried_out": ZERO,
+            "matured_now": ZERO,
+            "net_sales": ZERO,
+            "bonus": ZERO,
+            "override": ZERO,
+        }
     )
     by_tier: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
     by_segment: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
+    # pilots: the figures of each cohort ("" = partners in no cohort)
+    by_cohort: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
     tier_moves: Counter[str] = field(default_factory=Counter)
     top: list[TopPayout] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
@@ -108,11 +127,14 @@ class Proposal:
         self.dormant += ln.dormant
         self.by_tier[ln.tier_after].add(ln)
         self.by_segment[ln.segment].add(ln)
+        self.by_cohort[ln.cohort].add(ln)
         for k, v in (
             ("payout", ln.payout),
             ("carried_out", ln.carried_out),
             ("matured_now", ln.matured_now),
             ("net_sales", ln.net_sales),
+            ("bonus", ln.bonus_eur),
+            ("override", ln.override_eur),
         ):
             self.totals[k] += v
         self.payees += ln.payout > 0
@@ -144,6 +166,7 @@ class Proposal:
             "by_currency": {"EUR": str(self.totals["payout"])},
             "by_tier": {k: b.to_json() for k, b in sorted(self.by_tier.items())},
             "by_segment": {k: b.to_json() for k, b in sorted(self.by_segment.items())},
+            "by_cohort": {k: b.to_json() for k, b in sorted(self.by_cohort.items())},
             "tier_moves": dict(sorted(self.tier_moves.items())),
             "top": [{"partner_id": t.partner_id, "name": t.name, "payout": str(t.payout)} for t in self.top],
             "anomalies": [

@@ -7,7 +7,18 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from loyalty.close.ledger import BANK, EXPENSE, Entry, decide_payout, entry_id, matured, payable_account
+from loyalty.close.ledger import (
+    BANK,
+    BONUS,
+    EXPENSE,
+    OVERRIDE,
+    Entry,
+    decide_payout,
+    entry_id,
+    matured,
+    payable_account,
+)
+from loyalty.close.program import ProgramState
 from loyalty.close.tiers import ReviewResult as TierReview
 from loyalty.close.tiers import TierState, review, trailing_net
 from loyalty.kernel.money import ZERO, fmt_eur, to_cents
@@ -38,6 +49,7 @@ class PartnerFacts:
     tier_now: str  # tier in effect for sales of the period
     months: Sequence[MonthFacts]
     history: Sequence[CloseLine]  # committed closes before this period, newest first
+    cohort: str = ""  # the partner's pilot cohort (lower-case; "" = none)
 
 
 @dataclass
@@ -49,6 +61,7 @@ class CloseLine:
     run: str
     name: str = ""
     segment: str = ""
+    cohort: str = ""  # pilot cohort (the rule version may depend on it)
     net_sales: Decimal = ZERO
     trailing: Decimal = ZERO
     new_customers: int = 0
@@ -75,6 +88,18 @@ class CloseLine:
     # state as the previous committed close - no write, no statement (the last record stays true)
     dormant: bool = False
     bank_fp: str = ""  # fingerprint of the bank details the last payout went to (carried forward)
+    # program accruals (issue 10): accrued at this close (their lines are in the run's program
+    # file), what matured now per kind (matured_now is their sum), and what is still held
+    bonus_eur: Decimal = ZERO
+    override_eur: Decimal = ZERO
+    commission_matured_now: Decimal = ZERO
+    bonus_matured_now: Decimal = ZERO
+    override_matured_now: Decimal = ZERO
+    program_pending: list[list[str]] = field(default_factory=list)  # [earned_on, kind, amount]
+    program_matured_total: Decimal = ZERO  # the program part of matured_total
+    targets: list[dict[str, Any]] = field(default_factory=list)  # TargetProgress.to_json, <= 50
+    awards: dict[str, str] = field(default_factory=dict)  # "target@interval" -> cumulative bonus
+    program_lines: int = 0
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -95,9 +120,19 @@ class CloseLine:
             "carried_in",
             "payout",
             "carried_out",
+            "bonus_eur",
+            "override_eur",
+            "bonus_matured_now",
+            "override_matured_now",
+            "program_matured_total",
         ):
             kw[f] = Decimal(str(kw.get(f, "0")))
+        # a line written before program accruals existed matured commission only
+        kw["commission_matured_now"] = Decimal(str(kw.get("commission_matured_now", kw["matured_now"])))
         kw["anomalies"] = list(kw.get("anomalies") or [])
+        kw["program_pending"] = [[str(x) for x in p] for p in kw.get("program_pending") or []]
+        kw["targets"] = [dict(t) for t in kw.get("targets") or []]
+        kw["awards"] = {str(k): str(v) for k, v in dict(kw.get("awards") or {}).items()}
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in kw.items() if k in known})
 
@@ -158,10 +193,19 @@ def day_totals(months: Sequence[MonthFacts]) -> dict[str, Decimal]:
     return {f"{m.month}-{d:02d}": v for m in months for d, v in m.by_day.items()}
 
 
-def payable(rules: RuleVersion, period: str, facts: PartnerFacts, months: Sequence[MonthFacts]) -> Payable:
-    """Matured commission, the minimum payout, held payouts and the anomalies finance sees."""
+def payable(
+    rules: RuleVersion,
+    period: str,
+    facts: PartnerFacts,
+    months: Sequence[MonthFacts],
+    program_now: Decimal = ZERO,
+) -> Payable:
+    """Matured commission (plus the program accruals that matured now), the minimum payout, held
+    payouts and the anomalies finance sees."""
     prev = facts.history[0] if facts.history else None
-    matured_total = to_cents(matured(day_totals(months), cutoff(period), rules.holding_days))
+    program_before = prev.program_matured_total if prev else ZERO
+    commission = to_cents(matured(day_totals(months), cutoff(period), rules.holding_days))
+    matured_total = commission + program_before + program_now
     carried_in = to_cents(prev.carried_out if prev else ZERO)
     matured_now = matured_total - (prev.matured_total if prev else ZERO)
     decision = decide_payout(carried_in, matured_now, rules.minimum_payout_eur)
@@ -184,12 +228,27 @@ def payable(rules: RuleVersion, period: str, facts: PartnerFacts, months: Sequen
     return Payable(matured_total, carried_in, matured_now, payout, carried_out, reason, anomalies)
 
 
-def is_dormant(this: MonthFacts | None, pay: Payable, tier: TierReview, below_before: int) -> bool:
-    """Nothing happened and nothing changed: no sales, nothing matured or paid, the same balance
-    and tier state as the previous committed close, nothing to flag. Such a partner gets no new
-    record and no statement (its last record stays true)."""
+def program_quiet(program: ProgramState, prev: CloseLine | None) -> bool:
+    """No program accrual, nothing maturing, and the same pending, progress and awards as the
+    partner's previous committed close."""
+    before = (prev.program_pending, prev.targets, prev.awards) if prev else ([], [], {})
     return (
-        (this is None or (this.lines == 0 and this.net_eur == 0))
+        not program.accruals
+        and not any(program.matured.values())
+        and (program.pending, program.targets, program.awards) == before
+    )
+
+
+def is_dormant(
+    this: MonthFacts | None, pay: Payable, tier: TierReview, below_before: int, quiet: bool = True
+) -> bool:
+    """Nothing happened and nothing changed: no sales, nothing matured or paid, the same balance
+    and tier state as the previous committed close, no program accrual or progress change,
+    nothing to flag. Such a partner gets no new record and no statement (its last record stays
+    true)."""
+    return (
+        quiet
+        and (this is None or (this.lines == 0 and this.net_eur == 0))
         and pay.matured_now == 0
         and pay.payout == 0
         and pay.carried_out == pay.carried_in
@@ -199,14 +258,19 @@ def is_dormant(this: MonthFacts | None, pay: Payable, tier: TierReview, below_be
     )
 
 
-def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFacts) -> CloseLine:
-    """KPIs, tier review and the payable amount of one partner for one period."""
+def review_partner(
+    rules: RuleVersion, period: str, run: str, facts: PartnerFacts, program: ProgramState | None = None
+) -> CloseLine:
+    """KPIs, tier review and the payable amount of one partner for one period (`rules` is the
+    partner's version: pilots), with its program accruals (`program`) held and matured."""
+    program = program or ProgramState()
+    prev = facts.history[0] if facts.history else None
     months = [m for m in facts.months if m.month <= period]
     this = next((m for m in months if m.month == period), None)
     trailing = trailing_net({m.month: m.net_eur for m in months}, period, rules.tier_review.window_months)
     below_before = facts.history[0].below_reviews if facts.history else 0
     tr = review(rules, TierState(facts.tier_now or rules.entry_tier, below_before), trailing, facts.certified)
-    pay = payable(rules, period, facts, months)
+    pay = payable(rules, period, facts, months, program.matured_now)
     lines = this.lines if this else 0
     returns = this.returns if this else 0
     return CloseLine(
@@ -215,6 +279,7 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         run=run,
         name=facts.name,
         segment=facts.segment,
+        cohort=facts.cohort,
         net_sales=this.net_eur if this else ZERO,
         trailing=trailing,
         new_customers=new_customers(months, period),
@@ -236,7 +301,17 @@ def review_partner(rules: RuleVersion, period: str, run: str, facts: PartnerFact
         payout_reason=pay.reason,
         anomalies=pay.anomalies,
         rule_version=rules.version,
-        dormant=is_dormant(this, pay, tr, below_before),
+        dormant=is_dormant(this, pay, tr, below_before, program_quiet(program, prev)),
+        bonus_eur=program.accrued_of("bonus"),
+        override_eur=program.accrued_of("override"),
+        commission_matured_now=pay.matured_now - program.matured_now,
+        bonus_matured_now=program.matured_of("bonus"),
+        override_matured_now=program.matured_of("override"),
+        program_pending=program.pending,
+        program_matured_total=(prev.program_matured_total if prev else ZERO) + program.matured_now,
+        targets=program.targets,
+        awards=program.awards,
+        program_lines=len(program.accruals),
     )
 
 
@@ -256,32 +331,41 @@ def exclude(line: CloseLine, reason: str) -> CloseLine:
     return line
 
 
-def ledger_entries(line: CloseLine) -> list[Entry]:
-    """The immutable, balanced entries a committed close line posts (ids from period+partner)."""
+def _accrual_entry(line: CloseLine, account: str, amount: Decimal, kind: str, what: str) -> list[Entry]:
+    """What matured of one kind (commission, bonus, override): a credit to the partner, or a
+    clawback when negative. The commission keeps its ids ("accrual", "clawback")."""
     acct = payable_account(line.partner_id)
-    out = []
-    if line.matured_now > 0:
-        out.append(
-            Entry(
-                entry_id(line.period, line.partner_id, "accrual"),
-                line.period,
-                EXPENSE,
-                acct,
-                line.matured_now,
-                f"commission matured by {cutoff(line.period)} (holding period passed)",
-            )
+    if amount > 0:
+        ident = "accrual" if kind == "commission" else kind
+        memo = f"{what} matured by {cutoff(line.period)} (holding period passed)"
+        return [
+            Entry(entry_id(line.period, line.partner_id, ident), line.period, account, acct, amount, memo)
+        ]
+    if amount < 0:
+        ident = "clawback" if kind == "commission" else f"{kind}-clawback"
+        memo = (
+            "returns after payout: commission clawed back"
+            if kind == "commission"
+            else f"{what} clawed back (negative {kind} matured by {cutoff(line.period)})"
         )
-    elif line.matured_now < 0:
-        out.append(
-            Entry(
-                entry_id(line.period, line.partner_id, "clawback"),
-                line.period,
-                acct,
-                EXPENSE,
-                -line.matured_now,
-                "returns after payout: commission clawed back",
-            )
-        )
+        return [
+            Entry(entry_id(line.period, line.partner_id, ident), line.period, acct, account, -amount, memo)
+        ]
+    return []
+
+
+def ledger_entries(line: CloseLine) -> list[Entry]:
+    """The immutable, balanced entries a committed close line posts (ids from period, partner
+    and kind): commission, bonus and override each to its own expense account, then the payout."""
+    acct = payable_account(line.partner_id)
+    # the commission part is what the program part leaves of matured_now: the entries always
+    # add up to the matured amount the invariant checks
+    commission = line.matured_now - line.bonus_matured_now - line.override_matured_now
+    out = [
+        *_accrual_entry(line, EXPENSE, commission, "commission", "commission"),
+        *_accrual_entry(line, BONUS, line.bonus_matured_now, "bonus", "bonus"),
+        *_accrual_entry(line, OVERRIDE, line.override_matured_now, "override", "override"),
+    ]
     if line.payout > 0:
         out.append(
             Entry(

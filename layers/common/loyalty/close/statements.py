@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from loyalty.close.review import CloseLine
 from loyalty.earning.records import SaleRecord
+from loyalty.incentives.lines import ProgramAccrual, TargetProgress
 from loyalty.kernel.money import ZERO
 from loyalty.kernel.reports import safe_cell
 
@@ -124,6 +125,10 @@ def statement_due(line: CloseLine, points: int = 0) -> StatementDue:
         reasons.append(f"tier in grace ({n} review{'' if n == 1 else 's'} below {line.tier_after})")
     if line.tier_change in {"up", "down"}:
         reasons.append(f"tier changed ({line.tier_change} to {line.tier_after})")
+    if line.program_lines:
+        reasons.append(f"{line.program_lines} bonus and override lines")
+    if line.targets:
+        reasons.append(f"progress on {len(line.targets)} targets")
     if points:
         reasons.append(f"{points} points")
     return StatementDue(line.partner_id, bool(reasons), tuple(reasons))
@@ -161,10 +166,64 @@ def _summary_rows(line: CloseLine) -> list[tuple[str, str]]:
         ("carried forward EUR", str(line.carried_out)),
         ("payout note", line.payout_reason),
         ("rule version", line.rule_version),
+        ("bonuses accrued EUR", str(line.bonus_eur)),
+        ("overrides accrued EUR", str(line.override_eur)),
+        ("commission matured this close EUR", str(line.commission_matured_now)),
+        ("bonuses matured this close EUR", str(line.bonus_matured_now)),
+        ("overrides matured this close EUR", str(line.override_matured_now)),
+        ("bonuses and overrides held EUR", str(sum((Decimal(p[2]) for p in line.program_pending), ZERO))),
     ]
 
 
-def statement_csv(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
+PROGRAM_COLUMNS = ["line_id", "kind", "earned_on", "amount_eur", "rule_version", "description", "trace"]
+TARGET_COLUMNS = ["target_id", "interval", "metric", "goal_eur", "actual", "attainment_pct", "progress"]
+
+
+def _trace(a: ProgramAccrual) -> str:
+    return "; ".join(f"{k}={v}" for k, v in a.trace.items())
+
+
+def program_sections(
+    line: CloseLine, program: Sequence[ProgramAccrual]
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The statement's "Bonuses and overrides" (each line with description and trace) and
+    "Targets" (progress) sections, when the partner has any."""
+    out: list[tuple[str, list[str], list[list[str]]]] = []
+    if program:
+        rows = [
+            [
+                a.line_id,
+                a.kind,
+                a.earned_on.isoformat(),
+                str(a.amount),
+                a.rule_version,
+                a.description,
+                _trace(a),
+            ]
+            for a in program
+        ]
+        out.append(("Bonuses and overrides", PROGRAM_COLUMNS, rows))
+    if line.targets:
+        targets = [TargetProgress.from_json(t) for t in line.targets]
+        rows = [
+            [
+                t.target_id,
+                t.interval,
+                t.metric,
+                str(t.goal_total),
+                str(t.actual),
+                str((t.attainment * 100).quantize(Decimal("0.01"))),
+                t.text,
+            ]
+            for t in targets
+        ]
+        out.append(("Targets", TARGET_COLUMNS, rows))
+    return out
+
+
+def statement_csv(
+    line: CloseLine, sales: Iterable[StatementLine], program: Sequence[ProgramAccrual] = ()
+) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(STATEMENT_COLUMNS)
@@ -183,10 +242,18 @@ def statement_csv(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
     w.writerow([])
     for k, v in _summary_rows(line):
         w.writerow([safe_cell(k), safe_cell(v)])
+    for title, head, rows in program_sections(line, program):
+        w.writerow([])
+        w.writerow([safe_cell(title)])
+        w.writerow([safe_cell(c) for c in head])
+        for r in rows:
+            w.writerow([safe_cell(c) for c in r])
     return buf.getvalue().encode()
 
 
-def statement_html(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
+def statement_html(
+    line: CloseLine, sales: Iterable[StatementLine], program: Sequence[ProgramAccrual] = ()
+) -> bytes:
     e = html.escape
     rows, total_eur, total_comm, n = [], ZERO, ZERO, 0
     for s in sales:
@@ -196,12 +263,22 @@ def statement_html(line: CloseLine, sales: Iterable[StatementLine]) -> bytes:
         n += 1
     head = "".join(f"<th>{e(c)}</th>" for c in STATEMENT_COLUMNS)
     summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_rows(line))
+    sections = "".join(
+        f'<h2>{e(title)}</h2>\n<table class="program"><thead><tr>'
+        + "".join(f"<th>{e(c)}</th>" for c in head)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+        + "</tbody></table>\n"
+        for title, head, rows in program_sections(line, program)
+    )
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Statement {e(line.partner_id)} {e(line.period)}</title>
 <style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}</style>
 </head><body>
 <h1>Commission statement {e(line.period)}</h1>
+<p class="rules">Rule version {e(line.rule_version)}</p>
 <table class="summary">{summary}</table>
+{sections}
 <h2>Lines ({n})</h2>
 <table class="lines"><thead><tr>{head}</tr></thead><tbody>
 {"".join(rows)}

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from loyalty.close.approval_rules import verify_for_payment
-from loyalty.close.batches import JSON, BatchPartner, DigestMismatch, PaymentRow, RunFiles
-from loyalty.close.final_rates import RateFinalizer
+from loyalty.close.batches import JSON, DigestMismatch, EarlierPrograms, PaymentRow, RunFiles
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
 from loyalty.close.notices import approval_requested, close_failed, close_finished, partner_notices
+from loyalty.close.partner_review import PartnerReviewer
 from loyalty.close.payees import PayeeHistory, check_payee
 from loyalty.close.ports import CloseStore, Workflow
 from loyalty.close.proposal import summarize
@@ -25,14 +25,7 @@ from loyalty.close.results import (
     Statements,
     StatusResult,
 )
-from loyalty.close.review import (
-    CloseLine,
-    MonthFacts,
-    PartnerFacts,
-    ledger_entries,
-    next_tier,
-    review_partner,
-)
+from loyalty.close.review import CloseLine, ledger_entries, next_tier
 from loyalty.close.runs import (
     ACTIVE,
     COMMITTING,
@@ -50,13 +43,17 @@ from loyalty.close.runs import (
 )
 from loyalty.close.settlement import payment_of, settle
 from loyalty.close.statements import StatementLine, statement_csv, statement_html, statements_due
+from loyalty.incentives.engine import Incentives
+from loyalty.incentives.lines import ProgramAccrual
 from loyalty.kernel.clock import iso_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
-from loyalty.program.rules import RuleBook, RuleVersion
+from loyalty.program.registry import Partner
+from loyalty.program.rules import RuleBook
 
 S = CloseStatus
+NO_INCENTIVES = Incentives(())
 
 
 class CloseService:
@@ -69,8 +66,12 @@ class CloseService:
         events: Notifier,
         finance: Notifier,
         batch_size: int = BATCH,
+        incentives: Incentives = NO_INCENTIVES,
+        downline: Callable[[Sequence[Partner]], Mapping[str, Sequence[tuple[str, int]]]] | None = None,
     ) -> None:
         self.store = store
+        self.incentives = incentives
+        self.downline = downline
         self.blobs = blobs
         self.files = RunFiles(blobs)
         self.events = events
@@ -169,63 +170,50 @@ class CloseService:
     def plan(self, period: str, run: str) -> Plan:
         """Partner list -> batch files in S3 and a manifest the Distributed Map reads."""
         partners = sorted(self.store.list_partners(), key=lambda p: p.partner_id)
-        manifest, total, batches = self.files.write_plan(_prefix(period, run), partners, self.batch_size)
+        recruits = self.downline(partners) if self.downline is not None else None
+        manifest, total, batches = self.files.write_plan(
+            _prefix(period, run), partners, self.batch_size, recruits
+        )
         return Plan(manifest, total, batches)
 
-    def _rules(self, period: str) -> RuleVersion:
-        return RuleBook(self.store.rule_versions()).in_effect(cutoff(period))
-
     def review(self, period: str, run: str, batch_key: str) -> Reviewed:
-        """KPIs, tier review and payable amount of each partner of a batch. The proposal is a file
-        (`.../review/<batch>.json`): nothing in the table changes until finance approves. A partner
-        an earlier run of the period committed already is listed as committed (state paid or
-        excluded), never proposed again."""
-        rules = self._rules(period)
+        """KPIs, tier review and payable amount of each partner of a batch, each under its own
+        rule version (pilots), with its program accruals. The proposal is a file
+        (`.../review/<batch>.json`, the program lines in `.../program/<batch>.json`): nothing in
+        the table changes until finance approves. A partner an earlier run of the period
+        committed already is listed as committed (state paid or excluded), never proposed again."""
         batch = self.files.batch(batch_key)
         ids = [p.partner_id for p in batch]
         committed = self.store.close_lines(period, ids)
         bank = self.store.bank_snapshots(ids)
-        final = RateFinalizer(self.store)
-        lines = []
+        reviewer = PartnerReviewer(self.store, self.incentives, period, run)
+        earlier = EarlierPrograms(self.files, period)
+        lines: list[CloseLine] = []
+        program: list[tuple[str, ProgramAccrual]] = []
         for p in batch:
             if p.partner_id in committed:
-                lines.append(committed[p.partner_id])
+                done = committed[p.partner_id]
+                lines.append(done)
+                program.extend((p.partner_id, a) for a in earlier.lines(done))
                 continue
-            line, history = self._review_partner(rules, period, run, p, final)
+            got = reviewer.review(p)
+            line, history = got.line, got.history
             past = PayeeHistory(
                 history[0].bank_fp if history else "", any(h.payout > 0 or h.bank_fp for h in history)
             )
-            check_payee(line, bank.get(p.partner_id), past, rules.payouts, cutoff(period))
+            check_payee(line, bank.get(p.partner_id), past, got.rules.payouts, cutoff(period))
             line.bank_fp = bank[p.partner_id].fingerprint if line.payout > 0 else past.last_fingerprint
             if not line.dormant:
                 self._check_books(line)
             lines.append(line)
+            program.extend((p.partner_id, a) for a in got.accruals)
         self.files.put_review(batch_key, lines)
+        self.files.put_program(batch_key, program)
         # the bank details each payout goes to, as they are now (encrypted): what finance approves
         self.files.put_bank(
             batch_key, (bank[ln.partner_id] for ln in lines if ln.payout > 0 and ln.partner_id in bank)
         )
         return Reviewed(len(lines), sum(ln.dormant for ln in lines))
-
-    def _review_partner(
-        self, rules: RuleVersion, period: str, run: str, p: BatchPartner, final: RateFinalizer
-    ) -> tuple[CloseLine, list[CloseLine]]:
-        months, history = self.store.close_facts(p.partner_id, period)
-        if final.finalize(p.partner_id, period, months, history).lines:  # the month's final rates
-            months, history = self.store.close_facts(p.partner_id, period)
-        facts = PartnerFacts(
-            partner_id=p.partner_id,
-            name=p.name,
-            segment=p.segment,
-            certified=p.certified,
-            has_bank=p.has_bank,
-            tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
-            months=[
-                MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.new_customers) for t in months
-            ],
-            history=history,
-        )
-        return review_partner(rules, period, run, facts), history
 
     def propose(self, period: str, run: str, manifest: str) -> Proposed:
         meta = self._meta(period, run)
@@ -266,6 +254,7 @@ class CloseService:
         verify_for_payment(meta, self.store.audit_log(period), None, decision)
         try:
             reviewed = self.files.verified_review(_prefix(period, run), batch_key, meta.proposal_digest)
+            self.files.verified_program(_prefix(period, run), batch_key, meta.proposal_digest)
         except DigestMismatch as exc:
             raise CloseError(f"not paying {period}: {exc}") from None
         proposals = [ln for ln in reviewed if not ln.dormant]
@@ -302,11 +291,12 @@ class CloseService:
         only a partner with nothing at all gets none)."""
         ids = [p.partner_id for p in self.files.batch(batch_key)]
         due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key))
+        program = self.files.program(batch_key)
         for line in due:
-            self._statement(line)
+            self._statement(line, program.get(line.partner_id, []))
         return Statements(len(due))
 
-    def _statement(self, line: CloseLine) -> None:
+    def _statement(self, line: CloseLine, program: Sequence[ProgramAccrual]) -> None:
         pid, period = line.partner_id, line.period
         sales = sorted(
             (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
@@ -314,8 +304,8 @@ class CloseService:
         )
         rows = [StatementLine.of(s) for s in sales]
         base = f"statements/{pid}/{period}"
-        self.blobs.put(base + ".csv", statement_csv(line, rows), "text/csv")
-        self.blobs.put(base + ".html", statement_html(line, rows), "text/html")
+        self.blobs.put(base + ".csv", statement_csv(line, rows, program), "text/csv")
+        self.blobs.put(base + ".html", statement_html(line, rows, program), "text/html")
         for notice in partner_notices(line, base + ".csv", base + ".html"):
             notice.send(self.events)
 

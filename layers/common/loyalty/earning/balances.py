@@ -50,10 +50,16 @@ class BalanceService:
     def balances(self, partner_id: str, months: Sequence[str]) -> dict[str, Balance]:
         rules = RuleBook(self.store.rule_versions())
         totals = {t.month: t for t in self.store.month_totals(partner_id)}
+        # pilots: the partner's version (its cohort's or segment's) gives its entry tier
+        p = self.store.get_partner(partner_id) if rules.scoped else None
+        cohort, segment = (p.cohort, p.segment) if p else (None, None)
         out = {}
         for month in months:
             first = dt.date.fromisoformat(month + "-01")
-            version = rules.in_effect(first) if rules and first >= rules.versions[0].effective_from else None
+            try:
+                version = rules.in_effect(first, cohort, segment) if rules else None
+            except LookupError:  # a month before any rules (for this partner)
+                version = None
             tier = self.store.tier_for(partner_id, month) or (version.entry_tier if version else "")
             t = totals.get(month)
             out[month] = Balance(

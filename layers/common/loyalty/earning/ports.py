@@ -53,7 +53,7 @@ class WriterStore(SalesStore, SaleHistory, UploadStore, ProgramView, ProductLook
     """What the accrual writer reads and writes."""
 
 
-class BalanceStore(TierLookup, RuleSource, Protocol):
+class BalanceStore(TierLookup, RuleSource, PartnerLookup, Protocol):
     def month_totals(self, partner_id: str) -> list[MonthTotals]: ...
 
 

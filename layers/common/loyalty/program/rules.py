@@ -115,13 +115,35 @@ class Plausibility(BaseModel):
     )
 
 
+def norm_cohort(cohort: str | None) -> str:
+    """Cohorts are free text compared case-insensitively (the registry stores them lower-case)."""
+    return (cohort or "").strip().lower()
+
+
 class Scope(BaseModel):
     """Restricts a version to a cohort and/or segments (pilots). Empty = everyone."""
+
+    # the cohort is normalised (stripped, lower-case) so that it matches the registry's
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cohort: str | None = None
     segments: list[str] = Field(default_factory=list)
+
+    @field_validator("cohort")
+    @classmethod
+    def _normal_cohort(cls, v: str | None) -> str | None:
+        return norm_cohort(v) or None
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.cohort or self.segments)
+
+    def covers(self, cohort: str | None, segment: str | None) -> bool:
+        """Whether a partner of this cohort and segment is in the scope."""
+        if self.cohort and self.cohort != norm_cohort(cohort):
+            return False
+        return not self.segments or segment in self.segments
 
 
 class RuleVersion(BaseModel):
@@ -197,7 +219,8 @@ class RuleBook:
 
     def __init__(self, versions: Iterable[RuleVersion]) -> None:
         self._all = sorted(versions, key=lambda v: (v.effective_from, v.version))
-        self._general = [v for v in self._all if not v.scope.cohort and not v.scope.segments]
+        self._general = [v for v in self._all if not v.scope.scoped]
+        self._pilots = [v for v in self._all if v.scope.scoped]
         self._dates = [v.effective_from for v in self._general]
 
     def __bool__(self) -> bool:
@@ -207,18 +230,21 @@ class RuleBook:
     def versions(self) -> list[RuleVersion]:
         return list(self._all)
 
+    @property
+    def scoped(self) -> bool:
+        """Whether any version is a pilot (scoped to a cohort or segments)."""
+        return bool(self._pilots)
+
     def in_effect(self, day: dt.date, cohort: str | None = None, segment: str | None = None) -> RuleVersion:
-        """The version in effect on `day`; a pilot version wins for its cohort/segment."""
+        """The version in effect on `day`; a pilot version wins for its cohort/segment (the
+        cohort compared case-insensitively) from its own `effective_from` on, until a newer
+        general version takes effect."""
         best: RuleVersion | None = None
         i = bisect.bisect_right(self._dates, day)
         if i:
             best = self._general[i - 1]
-        for v in self._all:
-            if v.effective_from > day or not (v.scope.cohort or v.scope.segments):
-                continue
-            if v.scope.cohort and v.scope.cohort != cohort:
-                continue
-            if v.scope.segments and segment not in v.scope.segments:
+        for v in self._pilots:
+            if v.effective_from > day or not v.scope.covers(cohort, segment):
                 continue
             if best is None or v.effective_from >= best.effective_from:
                 best = v
