@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from loyalty.close.approvals import ApprovalService
@@ -17,6 +17,9 @@ from loyalty.close.steps import CloseService
 from loyalty.earning.balances import BalanceService
 from loyalty.earning.ports import WriterStore
 from loyalty.earning.writer import AccrualService, ConfigCache
+from loyalty.incentives.engine import Incentives
+from loyalty.incentives.overrides import OverrideBonuses, downlines, override_depth
+from loyalty.incentives.ports import RecruitNets
 from loyalty.ingest.dead_letters import DlqService
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.ports import ChunkQueue, SplitterStore
@@ -24,10 +27,11 @@ from loyalty.ingest.splitter import IngestService
 from loyalty.kernel.ports import Notifier
 from loyalty.program.config import ConfigService
 from loyalty.program.ports import ProgramStore
+from loyalty.program.registry import Partner
 from loyalty.settings import Settings
 
 
-class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, Protocol):
+class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, Protocol):
     """Every context's ports on one store (`DynamoStore`, `MemoryStore`)."""
 
 
@@ -103,6 +107,16 @@ class Services(ABC):
         """Poison messages: operators hear of each, partners get the upload report."""
         return DlqService(self.store, self.blobs, self.ops_notifier, self.notifier)
 
+    def incentives(self) -> Incentives:
+        """What the close accrues beyond commission: multi-level overrides (and target bonuses)."""
+        return Incentives([OverrideBonuses(self.store)])
+
+    def downline(self, partners: Sequence[Partner]) -> Mapping[str, Sequence[tuple[str, int]]]:
+        """Each sponsor's recruits by level, as deep as any rules version pays overrides (the
+        whole registry: a recruit may sit in another batch than its sponsor)."""
+        depth = override_depth(self.store.rule_versions())
+        return downlines({p.partner_id: p.sponsor_id for p in partners}, depth)
+
     def close(self) -> CloseService:
         s = self.settings
         return CloseService(
@@ -111,6 +125,8 @@ class Services(ABC):
             self.notifier,
             self.finance_notifier,
             batch_size=s.close_batch_size,
+            incentives=self.incentives(),
+            downline=self.downline,
         )
 
     def bank_files(self) -> BankFileService:
