@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from loyalty.program.targets import FLAT_100, Band, TargetSet, governing, parse_targets
 
 HEAD = "target_id,scope,scope_value,metric,category,interval,period,goal,month_goals,bonus_eur,bands,method,version,effective_from\n"
@@ -52,7 +51,11 @@ def test_a_good_csv_row_becomes_a_target() -> None:
         "2026-Q3",
     )
     assert t.month_goals == (Decimal("22000.00"),) * 3
-    assert t.bands == (Band(Decimal(80), Decimal(50)), Band(Decimal(100), Decimal(100)), Band(Decimal(120), Decimal(150)))
+    assert t.bands == (
+        Band(Decimal(80), Decimal(50)),
+        Band(Decimal(100), Decimal(100)),
+        Band(Decimal(120), Decimal(150)),
+    )
     assert t.method == "step" and t.line == 2
     assert t.months == ["2026-07", "2026-08", "2026-09"]
     assert (t.start, t.end) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
@@ -100,7 +103,9 @@ def test_defaults_equal_split_with_the_remainder_on_the_last_month_and_flat_100(
         ({"target_id": ""}, "target_id", "required"),
     ],
 )
-def test_a_bad_row_is_rejected_with_line_column_and_reason(over: dict[str, str], column: str, reason: str) -> None:
+def test_a_bad_row_is_rejected_with_line_column_and_reason(
+    over: dict[str, str], column: str, reason: str
+) -> None:
     ts, issues, err = parse_targets(csv_of(GOOD, row(**over)), "targets/x.csv")
     assert err == "" and ts is not None and [t.target_id for t in ts.targets] == ["T-Q3"]
     (issue,) = issues
@@ -111,7 +116,11 @@ def test_a_bad_row_is_rejected_with_line_column_and_reason(over: dict[str, str],
 def test_a_duplicate_target_id_is_rejected_naming_the_first_line() -> None:
     ts, issues, _ = parse_targets(csv_of(GOOD, GOOD.replace("66000", "1")), "targets/x.csv")
     assert ts is not None and len(ts.targets) == 1 and ts.targets[0].goal == Decimal("66000.00")
-    assert (issues[0].line, issues[0].column, issues[0].reason) == (3, "target_id", "T-Q3 is already on line 2")
+    assert (issues[0].line, issues[0].column, issues[0].reason) == (
+        3,
+        "target_id",
+        "T-Q3 is already on line 2",
+    )
 
 
 def test_a_short_row_is_rejected() -> None:

@@ -133,7 +133,7 @@ def _cell(node: yaml.Node) -> str:
 
 
 def _band(node: yaml.Node) -> str:
-    if isinstance(node, yaml.SequenceNode) and len(node.value) == 2:  # noqa: PLR2004
+    if isinstance(node, yaml.SequenceNode) and len(node.value) == 2:
         return ":".join(_scalar(v) for v in node.value)
     if isinstance(node, yaml.MappingNode):
         d = {str(k.value): _scalar(v) for k, v in node.value}

@@ -167,9 +167,11 @@ class TargetSet:
 
     def same_content(self, other: TargetSet) -> bool:
         """Equal but for where it was uploaded from (a re-upload of the same version)."""
-        return self.version == other.version and self.effective_from == other.effective_from and [
-            t.to_json() for t in self.targets
-        ] == [t.to_json() for t in other.targets]
+        return (
+            self.version == other.version
+            and self.effective_from == other.effective_from
+            and [t.to_json() for t in self.targets] == [t.to_json() for t in other.targets]
+        )
 
 
 def governing(sets: Sequence[TargetSet], start: dt.date) -> TargetSet | None:
@@ -211,7 +213,9 @@ def parse_targets(raw: bytes, key: str) -> tuple[TargetSet | None, list[RowIssue
         try:
             t = check_row(line, cells, version, effective)
             if t.target_id in first:
-                raise RowError("target_id", t.target_id, f"{t.target_id} is already on line {first[t.target_id]}")
+                raise RowError(
+                    "target_id", t.target_id, f"{t.target_id} is already on line {first[t.target_id]}"
+                )
         except RowError as exc:
             issues.append(RowIssue(line, exc.column, exc.value, exc.reason))
             continue
@@ -248,32 +252,16 @@ def _date(text: str) -> dt.date:
 
 def check_row(line: int, cells: Mapping[str, str], version: str, effective: dt.date) -> Target:
     """One row -> a Target, or RowError naming the column and the reason."""
-    if "__shape__" in cells:
-        raise RowError("", "", cells["__shape__"])
-    for col, value in cells.items():
-        if is_formula(value) or "\x00" in value:
-            raise RowError(col, value, "not a plain value (looks like a spreadsheet formula)")
-    if cells.get("version", "") not in ("", version):
-        raise RowError("version", cells["version"], f"all rows of a file share one version ({version})")
-    if cells.get("effective_from", "") and _date(cells["effective_from"]) != effective:
-        raise RowError("effective_from", cells["effective_from"], f"all rows share effective_from {effective}")
+    _check_plain(cells, version, effective)
     tid = cells.get("target_id", "")
     if not tid or not ID_RE.match(tid):
         raise RowError("target_id", tid, "target_id is required (up to 64 printable characters)")
-    scope, value = _choice(cells, "scope", SCOPES), cells.get("scope_value", "")
-    if not value:
-        raise RowError("scope_value", value, f"scope_value is empty: the {scope} the target is for")
-    if scope == "partner" and not PARTNER_ID_RE.match(value):
-        raise RowError("scope_value", value, "not a partner id")
-    if scope != "partner":
-        if not ID_RE.match(value):
-            raise RowError("scope_value", value, f"a {scope} is up to 64 printable characters")
-        value = value.lower()
+    scope, value = _scope(cells)
     metric = _choice(cells, "metric", METRICS)
     category = cells.get("category", "").lower()
     if category and metric == "new_customers":
         raise RowError("category", category, "new_customers counts customers of every category: no category")
-    if category and (len(category) > 40 or not ID_RE.match(category)):  # noqa: PLR2004
+    if category and (len(category) > 40 or not ID_RE.match(category)):
         raise RowError("category", category, "a category is up to 40 printable characters")
     interval, period = _choice(cells, "interval", INTERVALS), cells.get("period", "")
     if not (MONTH_RE if interval == "month" else QUARTER_RE).match(period):
@@ -286,7 +274,38 @@ def check_row(line: int, cells: Mapping[str, str], version: str, effective: dt.d
     bonus = _amount(cells, "bonus_eur", False, positive=False)
     bands = parse_bands(cells.get("bands", ""))
     method = _choice(cells, "method", METHODS, default="flat")
-    return Target(tid, scope, value, metric, category, interval, period, goal, goals, bonus, bands, method, line)
+    return Target(
+        tid, scope, value, metric, category, interval, period, goal, goals, bonus, bands, method, line
+    )
+
+
+def _check_plain(cells: Mapping[str, str], version: str, effective: dt.date) -> None:
+    """Whole-row checks: its shape, no formula cell, the file's version and effective date."""
+    if "__shape__" in cells:
+        raise RowError("", "", cells["__shape__"])
+    for col, value in cells.items():
+        if is_formula(value) or "\x00" in value:
+            raise RowError(col, value, "not a plain value (looks like a spreadsheet formula)")
+    if cells.get("version", "") not in ("", version):
+        raise RowError("version", cells["version"], f"all rows of a file share one version ({version})")
+    if cells.get("effective_from", "") and _date(cells["effective_from"]) != effective:
+        raise RowError(
+            "effective_from", cells["effective_from"], f"all rows share effective_from {effective}"
+        )
+
+
+def _scope(cells: Mapping[str, str]) -> tuple[str, str]:
+    """(scope, value): a partner id as given; a segment or cohort lower-case."""
+    scope, value = _choice(cells, "scope", SCOPES), cells.get("scope_value", "")
+    if not value:
+        raise RowError("scope_value", value, f"scope_value is empty: the {scope} the target is for")
+    if scope == "partner" and not PARTNER_ID_RE.match(value):
+        raise RowError("scope_value", value, "not a partner id")
+    if scope != "partner":
+        if not ID_RE.match(value):
+            raise RowError("scope_value", value, f"a {scope} is up to 64 printable characters")
+        value = value.lower()
+    return scope, value
 
 
 def _choice(cells: Mapping[str, str], col: str, allowed: Sequence[str], default: str = "") -> str:
@@ -322,7 +341,9 @@ def _month_goals(text: str, goal: Decimal, n: int, whole: bool) -> tuple[Decimal
         raise RowError("month_goals", text, f"{len(parts)} month goals for a {n}-month interval")
     goals = tuple(_amount({"month_goals": p}, "month_goals", whole, positive=False) for p in parts)
     if sum(goals, Decimal(0)) != goal:
-        raise RowError("month_goals", text, f"month goals sum to {sum(goals, Decimal(0))}, not the goal {goal}")
+        raise RowError(
+            "month_goals", text, f"month goals sum to {sum(goals, Decimal(0))}, not the goal {goal}"
+        )
     return goals
 
 
