@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
@@ -57,8 +57,9 @@ def room_condition(M: type[MonthItem], cats: Pairs, known: set[str] | None) -> C
         return None
     if known is None:
         room = MAX_CATEGORIES - len([c for c in cats if c != OTHER])
-        return M.cats.does_not_exist() | (M.cats.size() <= room)
-    return M.cats.does_not_exist() if not known else M.cats.size() == len(known)
+        cond: Condition = M.cats.does_not_exist() | (size(M.cats) <= room)  # type: ignore[no-untyped-call]
+        return cond
+    return M.cats.does_not_exist() if not known else size(M.cats) == len(known)  # type: ignore[no-untyped-call,no-any-return]
 
 
 def known_categories(M: type[MonthItem], pk: str, sk: str) -> set[str]:
