@@ -174,6 +174,21 @@ class TargetSet:
         )
 
 
+def check_new(ts: TargetSet, stored: list[TargetSet]) -> bool:
+    """The immutability rule both stores share: False when this very version is stored (same
+    effective date and content), ValueError when its name is taken by other content."""
+    for old in stored:
+        if old.version != ts.version:
+            continue
+        if old.same_content(ts):
+            return False
+        raise ValueError(
+            f"targets version {ts.version} already exists (effective {old.effective_from}) "
+            "with other content; bump the version"
+        )
+    return True
+
+
 def governing(sets: Sequence[TargetSet], start: dt.date) -> TargetSet | None:
     """The newest version effective on or before `start` (an interval's first day)."""
     best: TargetSet | None = None

@@ -6,10 +6,11 @@ from __future__ import annotations
 from loyalty.adapters.memory.close import MemoryCloseTables, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue, MemoryUploads
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
+from loyalty.adapters.memory.targets import MemoryTargets
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
 
 
-class MemoryStore(MemoryCloseTables, MemoryUploads):
+class MemoryStore(MemoryCloseTables, MemoryUploads, MemoryTargets):
     """Every context's ports in one object (what `DynamoStore` is on DynamoDB): program, ingest,
     earning and close."""
 
