@@ -29,6 +29,8 @@ def test_units_categories_and_late_add_up_once_per_chunk(store: Any) -> None:
     assert t.units == 2
     assert t.by_category == {"a.b c#x": (D("-3.00"), -1), "services": (D("13.50"), 3)}
     assert t.late == {"2026-09": (D("4.00"), 1)}
+    (seen,) = store.close_facts("P00001", "2026-12")[0]  # what the close reads has them too
+    assert (seen.units, seen.by_category, seen.late) == (t.units, t.by_category, t.late)
 
 
 def test_a_month_holds_at_most_the_bound_of_named_categories(store: Any) -> None:

@@ -189,6 +189,13 @@ def test_yaml_has_the_same_fields_and_the_same_row_checks() -> None:
     assert (issue.line, issue.column) == (16, "category")  # the line of its `- target_id:`
 
 
+def test_a_yaml_field_given_as_a_mapping_is_rejected() -> None:
+    body = b"version: T1\neffective_from: 2026-01-01\ntargets:\n  - {target_id: A, scope: partner, scope_value: P1, metric: units, interval: month, period: 2026-09, goal: {x: 1}, bonus_eur: 1}\n"
+    ts, issues, err = parse_targets(body, "targets/x.yaml")
+    assert err == "no valid target rows: nothing loaded"
+    assert ts is None and "not a mapping" in issues[0].reason and issues[0].line == 4
+
+
 def test_yaml_file_errors() -> None:
     assert "not valid YAML" in parse_targets(b"version: [", "targets/x.yml")[2]
     assert "unknown top-level" in parse_targets(b"version: T1\nfoo: 1\ntargets: []\n", "targets/x.yml")[2]

@@ -114,6 +114,9 @@ def _yaml(text: str) -> RawRows:
             if name not in COLUMNS:
                 cells["__shape__"] = f"unknown field {name!r}"
                 continue
+            if isinstance(v, yaml.MappingNode):
+                cells["__shape__"] = f"{name}: a value or a list, not a mapping"
+                continue
             cells[name] = _cell(v)
         out.rows.append((line, cells))
     return out
@@ -127,9 +130,7 @@ def _cell(node: yaml.Node) -> str:
     """A field as CSV text: scalars as written; lists joined by `|`; a band as `a:v`."""
     if isinstance(node, yaml.ScalarNode):
         return "" if node.tag.endswith(":null") else str(node.value).strip()
-    if isinstance(node, yaml.SequenceNode):
-        return "|".join(_band(v) for v in node.value)
-    return "\x00mapping"  # refused by the validator as not a value
+    return "|".join(_band(v) for v in node.value) if isinstance(node, yaml.SequenceNode) else ""
 
 
 def _band(node: yaml.Node) -> str:

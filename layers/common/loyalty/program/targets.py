@@ -299,7 +299,7 @@ def _check_plain(cells: Mapping[str, str], version: str, effective: dt.date) -> 
     if "__shape__" in cells:
         raise RowError("", "", cells["__shape__"])
     for col, value in cells.items():
-        if is_formula(value) or "\x00" in value:
+        if is_formula(value):
             raise RowError(col, value, "not a plain value (looks like a spreadsheet formula)")
     if cells.get("version", "") not in ("", version):
         raise RowError("version", cells["version"], f"all rows of a file share one version ({version})")
