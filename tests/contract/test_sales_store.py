@@ -84,6 +84,7 @@ def test_get_sales_returns_found_keys_only(store: Any) -> None:
             "2026-09-30",
             -1,
             "2026-10",
+            category="services",  # a replaced line leaves its category's month figures (issue 10)
         )
     }
     assert store.get_sales([]) == {}

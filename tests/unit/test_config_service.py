@@ -92,3 +92,63 @@ def test_unknown_kind_of_file_is_reported_and_announced() -> None:
     assert r["kind"] == "unknown" and r["status"] == "rejected"
     (note,) = c.notifier.published
     assert note.attributes == {"type": "unknown_loaded", "partner": "program"}
+
+
+TARGETS_HEAD = b"target_id,scope,scope_value,metric,category,interval,period,goal,month_goals,bonus_eur,bands,method,version,effective_from\n"
+TARGET_ROW = b"T-Q3,segment,SMB,net_sales,,quarter,2026-Q3,66000,,500,80:50|100:100,flat,T1,2026-01-01\n"
+
+
+def test_targets_load_row_by_row_with_a_report() -> None:
+    c = with_rules()
+    body = TARGETS_HEAD + TARGET_ROW + b"T-BAD,segment,SMB,revenue,,month,2026-09,1,,1,,,T1,2026-01-01\n"
+    r = load(c, "targets/q3.csv", body)
+    assert (r["kind"], r["status"], r["rows"], r["accepted"], r["rejected"], r["reconciled"]) == (
+        "targets",
+        "processed",
+        2,
+        1,
+        1,
+        True,
+    )
+    assert r["errors"] == [  # type: ignore[comparison-overlap]
+        {
+            "line": 3,
+            "column": "metric",
+            "value": "revenue",
+            "reason": "unknown metric: use one of net_sales, units, new_customers",
+        }
+    ]
+    assert (r["version"], r["effective_from"], r["new"], r["targets"]) == (
+        "T1",
+        "2026-01-01",
+        True,
+        ["T-Q3@2026-Q3"],
+    )
+    assert c.blobs.keys("reports/config/targets/") == ["reports/config/targets/q3.csv.report.json"]
+    (ts,) = c.store.target_sets()
+    assert [t.target_id for t in ts.targets] == ["T-Q3"] and ts.source == "targets/q3.csv"
+    assert c.notifier.published[-1].attributes["type"] == "targets_loaded"
+
+
+def test_targets_same_version_again_is_no_change_other_content_is_refused() -> None:
+    c = with_rules()
+    load(c, "targets/q3.csv", TARGETS_HEAD + TARGET_ROW)
+    again = load(c, "targets/q3-copy.csv", TARGETS_HEAD + TARGET_ROW)
+    assert (again["status"], again["new"]) == ("processed", False)
+    other = load(c, "targets/q3-edit.csv", TARGETS_HEAD + TARGET_ROW.replace(b"66000", b"70000"))
+    assert other["status"] == "rejected" and "bump the version" in str(other["file_error"])
+    assert len(c.store.target_sets()) == 1
+
+
+def test_targets_yaml_and_file_errors() -> None:
+    c = with_rules()
+    yml = b"version: T2\neffective_from: 2026-07-01\ntargets:\n  - {target_id: T-U, scope: partner, scope_value: P00001, metric: units, interval: month, period: 2026-09, goal: 10, bonus_eur: 5}\n"
+    r = load(c, "targets/pilot.yml", yml)
+    assert (r["status"], r["accepted"], r["version"]) == ("processed", 1, "T2")
+    bad = load(c, "targets/bad.csv", b"target_id,bonus\n")
+    assert bad["status"] == "rejected" and "unknown column" in str(bad["file_error"])
+    none = load(
+        c, "targets/none.csv", TARGETS_HEAD + b"T-X,partner,,units,,month,2026-09,1,,1,,,T3,2026-01-01\n"
+    )
+    assert (none["status"], none["rows"], none["rejected"]) == ("rejected", 1, 1)
+    assert [s.version for s in c.store.target_sets()] == ["T2"]

@@ -20,6 +20,7 @@ from loyalty.earning.writer import AccrualService, ConfigCache
 from loyalty.incentives.engine import Incentives
 from loyalty.incentives.overrides import OverrideBonuses, downlines, override_depth
 from loyalty.incentives.ports import RecruitNets
+from loyalty.incentives.targets import TargetBonuses
 from loyalty.ingest.dead_letters import DlqService
 from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.ports import ChunkQueue, SplitterStore
@@ -108,8 +109,9 @@ class Services(ABC):
         return DlqService(self.store, self.blobs, self.ops_notifier, self.notifier)
 
     def incentives(self) -> Incentives:
-        """What the close accrues beyond commission: multi-level overrides (and target bonuses)."""
-        return Incentives([OverrideBonuses(self.store)])
+        """What the close accrues beyond commission: target bonuses (the stored target sets) and
+        multi-level overrides (the recruits' month nets)."""
+        return Incentives([TargetBonuses(self.store.target_sets()), OverrideBonuses(self.store)])
 
     def downline(self, partners: Sequence[Partner]) -> Mapping[str, Sequence[tuple[str, int]]]:
         """Each sponsor's recruits by level, as deep as any rules version pays overrides (the

@@ -88,6 +88,9 @@ class MonthEntry:
     lines: int
     returns: int
     customer: str = ""
+    units: int = 0  # the line's quantity
+    category: str = ""
+    sold: str = ""  # the month it was sold in, when that is not `period` (a late line)
 
 
 def replaced_landing(stored: StoredSale, frozen: Set[str]) -> Landing:
@@ -106,16 +109,19 @@ def holding_entries(
     lines: int,
     returns: int,
     customer: str = "",
+    sales: tuple[int, str, str] = (0, "", ""),
 ) -> list[MonthEntry]:
     """A line's month-total entries: its sales figures where it landed; its commission there too,
     or, for a return anchored to its sale, on the sale's landing day (ISO `anchor`), so that the
-    two mature together: inside the holding window they cancel, after a payout it is a clawback."""
+    two mature together: inside the holding window they cancel, after a payout it is a clawback.
+    `sales`: (units, category, month sold) of the line, counted with its sales figures."""
+    units, category, month = sales
+    sold = month if month and month != where.period else ""
+    figures = (lines, returns, customer, units, category, sold)
     if not anchor or (anchor[:7] == where.period and int(anchor[8:10]) == where.day):
-        return [
-            MonthEntry(partner_id, where.period, where.day, net_eur, commission, lines, returns, customer)
-        ]
+        return [MonthEntry(partner_id, where.period, where.day, net_eur, commission, *figures)]
     return [
-        MonthEntry(partner_id, where.period, where.day, net_eur, ZERO, lines, returns, customer),
+        MonthEntry(partner_id, where.period, where.day, net_eur, ZERO, *figures),
         MonthEntry(partner_id, anchor[:7], int(anchor[8:10]), ZERO, commission, 0, 0),
     ]
 
@@ -143,6 +149,7 @@ def month_entries(
             -stored.commission,
             -1,
             -int(stored.quantity < 0),
+            sales=(-stored.quantity, stored.category, stored.month),
         )
     r = acc.row
     out += holding_entries(
@@ -154,6 +161,7 @@ def month_entries(
         1,
         int(r.quantity < 0),
         r.customer_id if r.quantity > 0 else "",
+        sales=(r.quantity, r.category, r.month),
     )
     return out
 
@@ -182,14 +190,10 @@ def month_deltas(entries: Iterable[MonthEntry]) -> dict[tuple[str, str], MonthDe
     """Entries summed per (partner, period): what the chunk adds to each month total."""
     out: dict[tuple[str, str], MonthDelta] = defaultdict(MonthDelta)
     for e in entries:
-        out[(e.partner_id, e.period)].add(
-            e.day,
-            e.net_eur,
-            e.commission,
-            e.lines,
-            e.returns,
-            e.customer,
-        )
+        d = out[(e.partner_id, e.period)]
+        d.add(e.day, e.net_eur, e.commission, e.lines, e.returns, e.customer)
+        if e.lines:
+            d.add_sales(e.net_eur, e.units, e.category, e.sold)
     return dict(out)
 
 

@@ -25,6 +25,7 @@ class StoredSale:
     period: str = ""  # the period it accrued to ("" = its month)
     anchor: str = ""  # a return's holding day: its original's landing day (ISO; "" = its own)
     status: str = "provisional"  # "final" once its month's close fixed its rate
+    category: str = ""  # taken out of the month's per-category totals when the line is replaced
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class MonthDelta:
     by_day: dict[int, Decimal] = field(default_factory=dict)  # day of month -> commission
     customers: set[str] = field(default_factory=set)
     late: int = 0  # lines of an already closed month that accrue to this period
+    units: int = 0  # sum of quantities (returns negative)
+    by_category: dict[str, tuple[Decimal, int]] = field(default_factory=dict)  # (net EUR, units)
+    # lines sold in an earlier (closed) month that land in this period: sold month -> (net EUR,
+    # units), and "<sold month>/<category>" -> the same per category (target bonuses attribute
+    # them to the month they were sold in)
+    late_sold: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
 
     def add(
         self, day: int, net: Decimal, commission: Decimal, lines: int, returns: int, customer: str = ""
@@ -70,6 +77,46 @@ class MonthDelta:
         if customer:
             self.customers.add(customer)
 
+    def add_sales(self, net: Decimal, units: int, category: str, sold_month: str = "") -> None:
+        """A line's sales figures: units, its category's, and, when it was sold in an earlier
+        month than the one it lands in (`sold_month`), the late attribution."""
+        self.units += units
+        key = category or UNCATEGORISED
+        add_pair(self.by_category, key, net, units)
+        if sold_month:
+            add_pair(self.late_sold, sold_month, net, units)
+            add_pair(self.late_sold, f"{sold_month}/{key}", net, units)
+
+
+UNCATEGORISED = "-"  # the per-category key of lines without a category
+MAX_CATEGORIES = 64  # named categories per month item; further ones are counted under OTHER
+OTHER = "other"
+
+
+def add_pair(d: dict[str, tuple[Decimal, int]], key: str, net: Decimal, units: int) -> None:
+    n, u = d.get(key, (Decimal(0), 0))
+    d[key] = (n + net, u + units)
+
+
+def bounded_categories(
+    delta: dict[str, tuple[Decimal, int]], known: set[str] | frozenset[str], limit: int = MAX_CATEGORIES
+) -> dict[str, tuple[Decimal, int]]:
+    """A delta's categories folded so the month item never holds more than `limit` named ones
+    (besides OTHER): the ones it knows stay, new ones are admitted in name order while there is
+    room, the rest go to OTHER."""
+    room = limit - len(known - {OTHER})
+    out: dict[str, tuple[Decimal, int]] = {}
+    for cat in sorted(delta):
+        net, units = delta[cat]
+        if cat in known or cat == OTHER:
+            add_pair(out, cat, net, units)
+        elif room > 0:
+            room -= 1
+            add_pair(out, cat, net, units)
+        else:
+            add_pair(out, OTHER, net, units)
+    return out
+
 
 @dataclass
 class MonthTotals:
@@ -81,6 +128,11 @@ class MonthTotals:
     returns: int
     by_day: dict[int, Decimal]
     new_customers: int = 0  # distinct customers whose first sale (of this partner) is in this month
+    units: int = 0  # sum of quantities of the lines counted in this month (returns negative)
+    by_category: dict[str, tuple[Decimal, int]] = field(default_factory=dict)  # (net EUR, units)
+    # of the lines counted in this month, those sold in an earlier, closed month: sold month ->
+    # (net EUR, units), and "<sold month>/<category>" -> the same per category
+    late: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
 
 
 @dataclass

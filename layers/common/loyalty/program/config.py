@@ -1,4 +1,5 @@
-"""Configuration uploads: registry/partners.csv, rates/*.csv and rules/*.yaml|json."""
+"""Configuration uploads: registry/partners.csv, rates/*.csv, rules/*.yaml|json, products/*.csv
+and targets/*.csv|yaml|yml."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from loyalty.program.ports import ProgramStore
 from loyalty.program.products import parse_products
 from loyalty.program.registry import parse_registry
 from loyalty.program.rules import RuleBook, parse_rules
+from loyalty.program.targets import parse_targets
 
 
 @dataclass
@@ -61,8 +63,12 @@ class ConfigService:
             report = self._rules(key)
         elif key.startswith("products/") and key.lower().endswith(".csv"):
             report = self._products(key)
+        elif key.startswith("targets/") and key.lower().endswith((".csv", ".yaml", ".yml")):
+            report = self._targets(key)
         else:
-            report = LoadReport("unknown", key, file_error="not a registry, rates, rules or products file")
+            report = LoadReport(
+                "unknown", key, file_error="not a registry, rates, rules, products or targets file"
+            )
         out = f"reports/config/{key}.report.json"
         self.blobs.put(out, json.dumps(report.to_json(), indent=2, default=str).encode(), "application/json")
         self.notifier.publish(
@@ -140,5 +146,29 @@ class ConfigService:
             "version": rules.version,
             "effective_from": rules.effective_from.isoformat(),
             "new": created,
+        }
+        return rep
+
+    def _targets(self, key: str) -> LoadReport:
+        """A version of the target book: good rows load, bad ones are listed; the same version
+        again changes nothing, the same version with other content is refused."""
+        rep = LoadReport("targets", key)
+        ts, issues, error = parse_targets(self.blobs.get(key), key)
+        rep.issues, rep.rejected = issues, len(issues)
+        rep.rows = len(issues) + (len(ts.targets) if ts else 0)
+        if ts is None:
+            rep.file_error = error
+            return rep
+        try:
+            created = self.store.put_target_set(ts, key)
+        except ValueError as exc:
+            rep.file_error = str(exc)
+            return rep
+        rep.accepted = len(ts.targets)
+        rep.detail = {
+            "version": ts.version,
+            "effective_from": ts.effective_from.isoformat(),
+            "new": created,
+            "targets": sorted({f"{t.target_id}@{t.period}" for t in ts.targets})[:1000],
         }
         return rep

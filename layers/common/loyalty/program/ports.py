@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
+from loyalty.program.targets import TargetSet
 
 
 class PartnerLookup(Protocol):
@@ -54,5 +55,18 @@ class ProductStore(ProductLookup, Protocol):
     def put_products(self, products: Mapping[str, str]) -> None: ...
 
 
-class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, ProductStore, Protocol):
+class TargetSource(Protocol):
+    def target_sets(self) -> list[TargetSet]:
+        """Every stored version of the target book, in (effective_from, version) order."""
+        ...
+
+
+class TargetStore(TargetSource, Protocol):
+    def put_target_set(self, ts: TargetSet, source: str) -> bool:
+        """Store a version: True if new, False if this very version is stored already; a
+        version stored with other content (or another effective date) raises ValueError."""
+        ...
+
+
+class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, ProductStore, TargetStore, Protocol):
     """What configuration loads write."""

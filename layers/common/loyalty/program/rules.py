@@ -115,6 +115,21 @@ class Plausibility(BaseModel):
     )
 
 
+class TargetRules(BaseModel):
+    """Target bonuses (issue 10): whether this version awards them, and how long an interval's
+    award is recomputed (true-up) after the interval ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(default=True, description="award target bonuses at closes under this version")
+    trueup_months: int = Field(
+        default=3,
+        ge=0,
+        le=24,
+        description="closes after an interval's end that recompute its award (late sales, returns)",
+    )
+
+
 def norm_cohort(cohort: str | None) -> str:
     """Cohorts are free text compared case-insensitively (the registry stores them lower-case)."""
     return (cohort or "").strip().lower()
@@ -167,6 +182,7 @@ class RuleVersion(BaseModel):
     returns: Returns = Returns()
     scope: Scope = Scope()
     plausibility: Plausibility = Plausibility()
+    targets: TargetRules = TargetRules()
 
     @field_validator("category_bonus_pct")
     @classmethod

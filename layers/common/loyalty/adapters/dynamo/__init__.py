@@ -6,6 +6,7 @@ from __future__ import annotations
 from loyalty.adapters.dynamo.closes import CloseTables
 from loyalty.adapters.dynamo.program import ProgramTables
 from loyalty.adapters.dynamo.recruits import RecruitTables
+from loyalty.adapters.dynamo.targets import TargetTables
 from loyalty.adapters.dynamo.uploads import UploadTables
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
 from loyalty.earning.ports import WriterStore
@@ -14,7 +15,7 @@ from loyalty.ingest.ports import SplitterStore
 from loyalty.program.ports import ProgramStore
 
 
-class DynamoStore(ProgramTables, UploadTables, CloseTables, RecruitTables):
+class DynamoStore(ProgramTables, UploadTables, CloseTables, RecruitTables, TargetTables):
     """Every context's port on one DynamoDB table (what a Lambda container wires)."""
 
 

@@ -168,11 +168,18 @@ class DocItem(Item):
 
 
 class MonthItem(Item):
+    """Month totals. Besides the declared attributes: `k:<category>` / `u:<category>` (net EUR /
+    units per category, at most MAX_CATEGORIES named ones, listed in `cats`) and `l:<sold month>`
+    / `lu:<sold month>` (late lines, also per `<month>/<category>`): top-level numbers, so a
+    chunk's delta ADDs to them in its one update (`adapters.dynamo.month_figures`)."""
+
     net = DecimalAttribute(null=True)
     comm = DecimalAttribute(null=True)
     lines = NumberAttribute(null=True)
     returns = NumberAttribute(null=True)
     newc = NumberAttribute(null=True)  # customers first seen in this month
+    units = NumberAttribute(null=True)  # sum of quantities
+    cats = UnicodeSetAttribute(null=True)  # the categories with their own k:/u: attributes
     # commission per day of the month, for the holding period
     c01 = DecimalAttribute(null=True)
     c02 = DecimalAttribute(null=True)
@@ -205,6 +212,15 @@ class MonthItem(Item):
     c29 = DecimalAttribute(null=True)
     c30 = DecimalAttribute(null=True)
     c31 = DecimalAttribute(null=True)
+
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> MonthItem:
+        """The item, keeping its dynamic (per category, late) attributes as `figures`."""
+        item = super().from_raw_data(data)
+        item.figures = {k: v for k, v in data.items() if k.startswith(("k:", "u:", "l:", "lu:"))}
+        return item
+
+    figures: dict[str, Any]
 
 
 class CloseItem(Item):

@@ -11,6 +11,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from loyalty.adapters.dynamo.models import LinkItem, MonthItem, SaleItem, Tables, failed_condition
+from loyalty.adapters.dynamo.month_figures import figure_update, known_categories, read_figures
 from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, sale_ref
 
 ORIGINAL = "original-sale"
@@ -63,6 +64,7 @@ class SalesTables(Tables):
                 "per",
                 "anchor",
                 "status",
+                "cat",
             ],
         )
         for it in items:
@@ -84,6 +86,7 @@ class SalesTables(Tables):
                 it.per or "",
                 it.anchor or "",
                 it.status or "provisional",
+                it.cat or "",
             )
         return out
 
@@ -148,17 +151,24 @@ class SalesTables(Tables):
         if firsts:
             actions.append(M.newc.add(len(firsts)))
         actions += [getattr(M, f"c{day:02d}").add(amount) for day, amount in sorted(delta.by_day.items())]
-        try:
-            with TransactWrite(connection=self._conn) as tx:
-                tx.save(D(pk, f"APPLIED#{month}#{chunk_id}"), condition=D.pk.does_not_exist())
-                tx.update(M(pk, f"MONTH#{month}"), actions=actions)
-                for old, n in sorted(moved.items()):
-                    tx.update(M(pk, f"MONTH#{old}"), actions=[M.newc.add(-n)])
-            applied = True
-        except TransactWriteError as exc:
-            if not failed_condition(exc):
-                raise
-            applied = False
+        known: set[str] | None = None  # the month's categories, read only when near the bound
+        while True:
+            figures, room = figure_update(M, delta, known)
+            try:
+                with TransactWrite(connection=self._conn) as tx:
+                    tx.save(D(pk, f"APPLIED#{month}#{chunk_id}"), condition=D.pk.does_not_exist())
+                    tx.update(M(pk, f"MONTH#{month}"), actions=actions + figures, condition=room)
+                    for old, n in sorted(moved.items()):
+                        tx.update(M(pk, f"MONTH#{old}"), actions=[M.newc.add(-n)])
+                applied = True
+            except TransactWriteError as exc:
+                if not failed_condition(exc) and failed_condition(exc, 1) and known is None:
+                    known = known_categories(M, pk, f"MONTH#{month}")
+                    continue
+                if not failed_condition(exc):
+                    raise
+                applied = False
+            break
         self._set_first_months(pk, month, firsts, seen)
         return applied
 
@@ -206,6 +216,8 @@ class SalesTables(Tables):
             int(it.returns or 0),
             {d: getattr(it, f"c{d:02d}") for d in range(1, 32) if getattr(it, f"c{d:02d}") is not None},
             int(it.newc or 0),
+            int(it.units or 0),
+            *read_figures(getattr(it, "figures", {})),
         )
 
     # -- product master -----------------------------------------------------------------------

@@ -7,11 +7,12 @@ from loyalty.adapters.memory.close import MemoryCloseTables, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue, MemoryUploads
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
 from loyalty.adapters.memory.recruits import MemoryRecruits
+from loyalty.adapters.memory.targets import MemoryTargets
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
 from loyalty.incentives.ports import RecruitNets
 
 
-class MemoryStore(MemoryCloseTables, MemoryUploads, MemoryRecruits):
+class MemoryStore(MemoryCloseTables, MemoryUploads, MemoryRecruits, MemoryTargets):
     """Every context's ports in one object (what `DynamoStore` is on DynamoDB): program, ingest,
     earning and close."""
 

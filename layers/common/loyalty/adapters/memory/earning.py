@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from loyalty.adapters.memory.tables import MemoryTables
-from loyalty.earning.records import MonthDelta, MonthTotals, SaleRecord, SaleRef, StoredSale, sale_ref
+from loyalty.earning.records import (
+    MonthDelta,
+    MonthTotals,
+    SaleRecord,
+    SaleRef,
+    StoredSale,
+    add_pair,
+    bounded_categories,
+    sale_ref,
+)
 from loyalty.kernel.ports import Cipher
 
 
@@ -27,6 +36,9 @@ class _MonthItem:
     applied: set[str] = field(default_factory=set)
     newc: int = 0  # customers first seen in this month
     days: dict[int, Decimal] = field(default_factory=dict)
+    units: int = 0
+    cats: dict[str, tuple[Decimal, int]] = field(default_factory=dict)  # bounded (MAX_CATEGORIES)
+    late: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
 
 
 class MemorySales(MemoryTables):
@@ -60,6 +72,7 @@ class MemorySales(MemoryTables):
                     r.period,
                     r.anchor,
                     r.status,
+                    r.category,
                 )
         return out
 
@@ -95,6 +108,11 @@ class MemorySales(MemoryTables):
         it.returns += delta.returns
         for day, amount in delta.by_day.items():
             it.days[day] = it.days.get(day, Decimal(0)) + amount
+        it.units += delta.units
+        for cat, (net, units) in bounded_categories(delta.by_category, set(it.cats)).items():
+            add_pair(it.cats, cat, net, units)
+        for key, (net, units) in delta.late_sold.items():
+            add_pair(it.late, key, net, units)
         return True
 
     def month_totals(self, partner_id: str) -> list[MonthTotals]:
@@ -109,6 +127,9 @@ class MemorySales(MemoryTables):
                 months[m].returns,
                 dict(sorted(months[m].days.items())),
                 months[m].newc,
+                months[m].units,
+                dict(sorted(months[m].cats.items())),
+                dict(sorted(months[m].late.items())),
             )
             for m in sorted(months)
         ]
