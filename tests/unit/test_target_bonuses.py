@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from loyalty.earning.records import MonthTotals
@@ -186,10 +187,12 @@ def test_an_award_whose_target_is_gone_is_carried_while_its_window_is_open() -> 
     assert r.awards == {"X@2026-Q3": D("5")}
 
 
-def test_incentives_concatenate_sources() -> None:
+def test_incentives_compose_sources_and_refuse_one_line_id_twice() -> None:
     src = TargetBonuses([tset("T-M,partner,P00001,net_sales,,month,2026-09,100,,300,,flat")])
-    r = Incentives([src, src]).evaluate(ctx("2026-09", [mt("2026-09", "100")]))
-    assert len(r.accruals) == 2 and r.awards == {"T-M@2026-09": D("300.00")}
+    r = Incentives([src]).evaluate(ctx("2026-09", [mt("2026-09", "100")]))
+    assert len(r.accruals) == 1 and r.awards == {"T-M@2026-09": D("300.00")}
+    with pytest.raises(ValueError, match="duplicate line ids: target:T-M:2026-09"):
+        Incentives([src, src]).evaluate(ctx("2026-09", [mt("2026-09", "100")]))
 
 
 # -- the bonus table (ORACLE_FORMATS "Targets") -------------------------------------------------
