@@ -178,3 +178,21 @@ def test_accepted_returns_never_exceed_the_units_sold(
 
 
 HIGH = RateEntry("Gold", D("0.04"), "v", "highest-rate")
+
+
+def test_a_rejected_row_before_a_return_does_not_shift_the_rate_onto_another_row() -> None:
+    """Found by the simulation's property: a return rejected earlier in the same file (dated
+    before its named sale) shifted the matched rate of a later return onto the row before it."""
+    c = program()
+    upload(
+        c,
+        [
+            sale("S3", "2026-08-10"),
+            sale("S4", "2026-07-01", qty=-1, original="S3"),  # before its sale: rejected
+            sale("S5", "2026-08-12"),
+            sale("S6", "2026-08-20", qty=-1, category="services"),  # no sale named: S5's rate
+        ],
+    )
+    s5, s6 = line(c, "S5"), line(c, "S6")
+    assert (s5.rate_basis, s5.rate) == ("month", Decimal("0.02"))
+    assert (s6.rate_basis, s6.rate, s6.commission) == ("original-sale", Decimal("0.02"), Decimal("-2.00"))

@@ -31,6 +31,7 @@ from loyalty.earning.commission.highest import HighestRate
 from loyalty.earning.commission.model import PartnerContext, RateEntry
 from loyalty.earning.ports import SaleHistory
 from loyalty.earning.records import SaleRef, StoredSale
+from loyalty.ingest.sales.block import SaleBlock
 from loyalty.program.rules import RuleBook
 
 MATCH_CANDIDATES = 20  # the latest earlier sales of a SKU a return without its sale id is matched on
@@ -166,16 +167,20 @@ class ReturnResolver:
 
     def plan(
         self,
+        block: SaleBlock,
         computed: AccrualBlock,
         existing: Mapping[Key, StoredSale],
         contexts: Mapping[str, PartnerContext],
     ) -> ReturnPlan:
+        """The rates of `computed`'s returns, keyed by their row in `block` (the chunk as read:
+        `computed` holds only the rows that priced, so its own indexes are shifted past any
+        rejected row)."""
         if min(computed.block.quantity, default=0) >= 0:  # no returns: nothing to read or decide
             return ReturnPlan()
         accs = list(computed.accruals())
         last = last_occurrences(accs)
         live = [a for j, a in enumerate(accs) if last[(a.row.partner_id, a.row.sale_id)] == j]
-        row_of = {line: i for i, line in enumerate(computed.block.lines)}  # computed rows are a subset
+        row_of = {line: i for i, line in enumerate(block.lines)}  # computed rows are a subset
         asks = [
             ReturnAsk(
                 row_of[a.row.line],
