@@ -359,10 +359,11 @@ def bench_cost(rows: int) -> dict[str, Any]:
     }
 
 
-def bench_close(partners: int, sellers: int) -> dict[str, Any]:
+def bench_close(partners: int, sellers: int, incentives: bool = False) -> dict[str, Any]:
     """One monthly close in the local cloud: wall time, state transitions, Lambda GB-s and AWS
-    requests, priced per 10 000 partners."""
-    from loyalty_factories.scale import PER_DISTRIBUTOR, scale_registry, scale_sales
+    requests, priced per 10 000 partners. `incentives`: every active partner has two targets (one
+    awarded at this close) and the registry is a sponsor tree three levels deep (overrides)."""
+    from loyalty_factories.scale import PER_DISTRIBUTOR, scale_registry, scale_sales, scale_targets
     from loyalty_local.cloud import LocalCloud
 
     items: Counter[str] = Counter()
@@ -376,8 +377,10 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
     with AwsMeter(before) as meter, LocalCloud(stack_name=f"bench-close-{partners}") as cloud:
         cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
         cloud.run_until_idle()
-        cloud.upload("registry/partners.csv", scale_registry(partners, sellers))
+        cloud.upload("registry/partners.csv", scale_registry(partners, sellers, sponsors=incentives))
         cloud.upload("rates/fx.csv", b"date,currency,units_per_eur\n2026-08-01,USD,1.10\n")
+        if incentives:
+            cloud.upload("targets/2026-q3.csv", scale_targets(sellers))
         cloud.run_until_idle()
         for key, body in scale_sales(sellers).items():
             cloud.upload(key, body)
@@ -427,10 +430,13 @@ def bench_close(partners: int, sellers: int) -> dict[str, Any]:
         "sns": calls["sns.Publish"] * PRICE["sns_publish"],
     }
     scale = 10_000 / partners
+    totals = meta.get("proposal", {}).get("totals", {})
     return {
         "partners": partners,
         "active_partners": sellers,
         "payees": meta.get("payees"),
+        "bonus_eur": totals.get("bonus"),
+        "override_eur": totals.get("override"),
         "wall_seconds_to_approval_request": round(t1 - t0, 1),
         "wall_seconds_after_approval": round(t3 - t2, 1),
         "wall_seconds_close": round((t1 - t0) + (t3 - t2), 1),
@@ -495,16 +501,29 @@ def main() -> int:
 
 
 def close_part() -> dict[str, Any]:
-    print("(d) monthly close of 1 000 and 10 000 partners ...", flush=True)
+    print(
+        "(d) monthly close of 1 000 and 10 000 partners (and 10 000 with targets and sponsors) ...",
+        flush=True,
+    )
+    plain = bench_close(10_000, 1_500)
+    rich = bench_close(10_000, 1_500, incentives=True)
     out = {
         "1k": bench_close(1_000, 150),
-        "10k": bench_close(10_000, 1_500),
+        "10k": plain,
+        "10k_targets_and_sponsors": rich,
+        "ratio_targets_and_sponsors_to_plain": round(
+            rich["wall_seconds_close"] / plain["wall_seconds_close"], 3
+        ),
+        "target_ratio": 1.3,
         "notes": (
             "15 % of partners active (one EUR 5 000 sale each), the rest dormant. Wall times in the "
             "local cloud (moto, every AWS call in-process and much slower than on AWS). State "
             "transitions: the parent execution's entered states plus one per Distributed Map child "
             "execution. Lambda GB-s from local durations at 1024 MB: an upper bound. DynamoDB: 2 WRU per "
-            "transactional item, 1 RRU per Query or item read."
+            "transactional item, 1 RRU per Query or item read. 10k_targets_and_sponsors: the same close "
+            "with two targets per active partner (August's awarded at this close, Q3's progress) and a "
+            "sponsor tree three levels deep (partner i recruited by i // 10), run right after the plain "
+            "one on the same machine: their ratio is the figure to read (issue 10: at most 1.3)."
         ),
     }
     print(
