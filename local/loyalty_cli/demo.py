@@ -21,6 +21,7 @@ from loyalty.close.ledger import Ledger
 from loyalty.earning.balances import BalanceService
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import ZERO, fmt_eur
+from loyalty_factories.incentives import pilot_rules, targets_csv
 from loyalty_factories.program import MONTHS, DemoPartner, make_partners, rates_csv, registry_csv
 from loyalty_factories.sales import DemoFile, make_sales
 from loyalty_factories.small import RULES
@@ -55,20 +56,45 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
         _load_program(cloud, people, rnd)
         summaries = _ingest(cloud, files)
         store = DynamoStore(cloud.outputs["TableName"], REGION)
-        lines = _segments(store, people)
+        lines, q3_net = _segments(store, people)
         if not _reconciliation(cloud, files, summaries, lines, started):
             return 1
+        _targets(cloud, q3_net, {p.pid: p.segment for p in people}, rnd)
         return 0 if monthly_closes(cloud, store, started) else 1
 
 
 def _load_program(cloud: LocalCloud, people: list[DemoPartner], rnd: random.Random) -> None:
     cloud.upload("rules/default-program.yaml", RULES)
+    cloud.upload("rules/pilot-2026-09.yaml", pilot_rules(RULES))
     cloud.run_until_idle()
     cloud.upload("registry/partners.csv", registry_csv(people))
     cloud.upload("rates/ecb-2026-q3.csv", rates_csv(rnd))
     cloud.run_until_idle()
     reg = cloud.read_json("reports/config/registry/partners.csv.report.json")
     print(f"registry: {reg['accepted']} partners loaded, {reg['rejected']} rejected")
+    pilot = cloud.read_json("reports/config/rules/pilot-2026-09.yaml.report.json")
+    cohort = sum(1 for p in people if p.cohort == "pilot")
+    print(
+        f"pilot: rules {pilot['version']} from {pilot['effective_from']} for the {cohort} partners of cohort"
+        " 'pilot' (+0.5 pp, Silver from 20 000, 20-day holding, EUR 25 minimum)"
+    )
+    sponsored = sum(1 for p in people if p.sponsor)
+    print(
+        f"sponsors: {sponsored} partners were recruited by another (overrides 1 % on level 1, 0.5 % on level 2)"
+    )
+
+
+def _targets(
+    cloud: LocalCloud, q3_net: dict[str, Decimal], segments: dict[str, str], rnd: random.Random
+) -> None:
+    """Quarterly SMART goals agreed with the most active partners (from their run rate)."""
+    cloud.upload("targets/2026-h2.csv", targets_csv(q3_net, segments, rnd))
+    cloud.run_until_idle()
+    rep = cloud.read_json("reports/config/targets/2026-h2.csv.report.json")
+    print(
+        f"\ntargets: {rep['accepted']} goals loaded ({rep['rejected']} rejected): Q3 and Q4 net sales per"
+        " partner with accelerators (flat, step, interpolated), new customers for retail in October"
+    )
 
 
 def _ingest(cloud: LocalCloud, files: list[DemoFile]) -> list[dict[str, Any]]:
@@ -82,18 +108,22 @@ def _ingest(cloud: LocalCloud, files: list[DemoFile]) -> list[dict[str, Any]]:
     return [cloud.read_json(report_base(f.key) + ".summary.json") for f in files]
 
 
-def _segments(store: DynamoStore, people: list[DemoPartner]) -> int:
-    """Per-segment totals from the partners' balances; returns the accrual lines counted."""
+def _segments(store: DynamoStore, people: list[DemoPartner]) -> tuple[int, dict[str, Decimal]]:
+    """Per-segment totals from the partners' balances; returns the accrual lines counted and each
+    partner's Q3 net sales (the run rate its targets are set from)."""
     seg: dict[str, Segment] = defaultdict(Segment)
+    q3: dict[str, Decimal] = {}
     svc = BalanceService(store)
     bar = Progress("reading balances", len(people))
     for i, p in enumerate(people, 1):
         t = seg[p.segment]
         t.partners += 1
-        for b in svc.balances(p.pid, MONTHS).values():
+        for month, b in svc.balances(p.pid, MONTHS).items():
             t.net += b.net_sales_eur
             t.comm += b.commission
             t.lines += b.lines
+            if month in ("2026-07", "2026-08", "2026-09"):
+                q3[p.pid] = q3.get(p.pid, ZERO) + b.net_sales_eur
         bar.update(i)
     bar.close()
     out = table("segment", "partners", "lines", "net sales EUR", "commission EUR")
@@ -110,7 +140,7 @@ def _segments(store: DynamoStore, people: list[DemoPartner]) -> int:
     out.add_row("total", str(total.partners), str(total.lines), fmt_eur(total.net), fmt_eur(total.comm))
     print()
     stdout_console().print(out)
-    return total.lines
+    return total.lines, q3
 
 
 def _reconciliation(
@@ -184,10 +214,15 @@ def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> boo
         "down",
         "grace",
         "payees",
+        "bonus EUR",
+        "override EUR",
         "payout EUR",
         "carried EUR",
         "anomalies",
         "",
+    )
+    pilots = table(
+        "period", "cohort", "partners", "rule versions", "net sales EUR", "bonus EUR", "payout EUR"
     )
     paid_total = ZERO
     ok = True
@@ -205,6 +240,8 @@ def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> boo
             period,
             *(str(v) for v in (prop["partners"], prop["partners"] - prop["dormant"], moves.get("up", 0))),
             *(str(v) for v in (moves.get("down", 0), moves.get("grace", 0), prop["payees"])),
+            fmt_eur(Decimal(prop["totals"]["bonus"])),
+            fmt_eur(Decimal(prop["totals"]["override"])),
             fmt_eur(Decimal(prop["totals"]["payout"])),
             fmt_eur(Decimal(prop["totals"]["carried_out"])),
             str(prop["anomaly_count"]),
@@ -214,8 +251,18 @@ def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> boo
             ok = False
             break
         paid_total += Decimal(meta.get("paid_total", "0"))
+        for cohort, b in prop.get("by_cohort", {}).items():
+            pilots.add_row(
+                period,
+                cohort or "(none)",
+                str(b["partners"]),
+                ", ".join(b["rule_versions"]),
+                *(fmt_eur(Decimal(b[k])) for k in ("net_sales", "bonus", "payout")),
+            )
     bar.close()
     stdout_console().print(out)
+    print("\npilot vs control: each cohort's partners under the rules version that governs them")
+    stdout_console().print(pilots)
     return ok and _ledger(cloud, store, paid_total, started)
 
 
