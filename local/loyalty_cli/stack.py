@@ -1,5 +1,5 @@
 """The target stack (the local cloud served by `loyalty up`, or `--aws`) and the commands that
-move data in and out of it: upload, load-rules/-registry/-rates, balance, dlq."""
+move data in and out of it: upload, load-rules/-registry/-rates/-targets/-products, balance, dlq."""
 
 from __future__ import annotations
 
@@ -163,7 +163,13 @@ def _print_summary(r: dict[str, Any]) -> None:
 def cmd_load(args: argparse.Namespace) -> int:
     target = Target.from_args(args)
     path = Path(args.file)
-    prefix = {"rules": "rules/", "registry": "registry/", "rates": "rates/"}[args.kind]
+    prefix = {
+        "rules": "rules/",
+        "registry": "registry/",
+        "rates": "rates/",
+        "targets": "targets/",
+        "products": "products/",
+    }[args.kind]
     key = prefix + path.name
     report = _upload(target, path, key, args.timeout, f"reports/config/{key}.report.json")
     print(json.dumps({k: v for k, v in report.items() if k != "errors"}, indent=2))
@@ -236,7 +242,7 @@ def register(sub: Any) -> None:
     upl.add_argument("--json", action="store_true")
     upl.set_defaults(func=cmd_upload)
 
-    for kind in ("rules", "registry", "rates"):
+    for kind in ("rules", "registry", "rates", "targets", "products"):
         lp = sub.add_parser(f"load-{kind}", help=f"upload a {kind} file and wait for its report")
         lp.add_argument("file")
         lp.add_argument("--timeout", type=float, default=300)

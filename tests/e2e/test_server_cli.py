@@ -83,6 +83,18 @@ def load_rules_and_registry(server: str, tmp_path: Path, registry_csv: str) -> N
     reg.write_text(registry_csv)
     r = run(loyalty, "--endpoint-url", server, "load-registry", str(reg), endpoint=server)
     assert r.returncode == 0 and '"accepted": 1' in r.stdout, r.stdout + r.stderr
+    goals = tmp_path / "q4.csv"  # a targets file with one good and one bad row: the report says which
+    goals.write_text(
+        "target_id,scope,scope_value,metric,category,interval,period,goal,month_goals,bonus_eur,bands,method,"
+        "version,effective_from\n"
+        "Q4,segment,smb,net_sales,,quarter,2026-Q4,50000,,500,80:50|100:100,flat,T1,2026-10-01\n"
+        "BAD,segment,smb,revenue,,quarter,2026-Q4,50000,,500,,flat,T1,2026-10-01\n"
+    )
+    r = run(loyalty, "--endpoint-url", server, "load-targets", str(goals), endpoint=server)
+    assert r.returncode == 0 and '"accepted": 1' in r.stdout and '"rejected": 1' in r.stdout, (
+        r.stdout + r.stderr
+    )
+    assert "line 3 metric" in r.stdout, r.stdout
 
 
 def test_aws_cli_and_loyalty_cli_drive_an_upload(server: str, tmp_path: Path) -> None:
