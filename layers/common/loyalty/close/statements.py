@@ -17,7 +17,7 @@ from decimal import Decimal
 from loyalty.close.review import CloseLine
 from loyalty.earning.records import SaleRecord
 from loyalty.incentives.lines import ProgramAccrual, TargetProgress
-from loyalty.kernel.money import ZERO
+from loyalty.kernel.money import ZERO, to_cents
 from loyalty.kernel.reports import safe_cell
 
 STATEMENT_COLUMNS = [
@@ -153,30 +153,33 @@ def _summary_rows(line: CloseLine) -> list[tuple[str, str]]:
     return [
         ("partner", f"{line.partner_id} {line.name}"),
         ("period", line.period),
-        ("net sales EUR", str(line.net_sales)),
-        ("trailing net sales EUR", str(line.trailing)),
+        ("net sales EUR", str(to_cents(line.net_sales))),
+        ("trailing net sales EUR", str(to_cents(line.trailing))),
         ("new customers", str(line.new_customers)),
         ("returns rate", f"{(line.returns_rate * 100).quantize(Decimal('0.01'))} %"),
         ("tier this month", line.tier_before),
         ("tier from next month", f"{line.tier_after} ({line.tier_change}: {line.tier_reason})"),
         ("progress", line.progress),
-        ("carried in EUR", str(line.carried_in)),
-        ("matured this close EUR", str(line.matured_now)),
-        ("payout EUR", str(line.payout)),
-        ("carried forward EUR", str(line.carried_out)),
+        ("carried in EUR", str(to_cents(line.carried_in))),
+        ("matured this close EUR", str(to_cents(line.matured_now))),
+        ("payout EUR", str(to_cents(line.payout))),
+        ("carried forward EUR", str(to_cents(line.carried_out))),
         ("payout note", line.payout_reason),
         ("rule version", line.rule_version),
-        ("bonuses accrued EUR", str(line.bonus_eur)),
-        ("overrides accrued EUR", str(line.override_eur)),
-        ("commission matured this close EUR", str(line.commission_matured_now)),
-        ("bonuses matured this close EUR", str(line.bonus_matured_now)),
-        ("overrides matured this close EUR", str(line.override_matured_now)),
-        ("bonuses and overrides held EUR", str(sum((Decimal(p[2]) for p in line.program_pending), ZERO))),
+        ("bonuses accrued EUR", str(to_cents(line.bonus_eur))),
+        ("overrides accrued EUR", str(to_cents(line.override_eur))),
+        ("commission matured this close EUR", str(to_cents(line.commission_matured_now))),
+        ("bonuses matured this close EUR", str(to_cents(line.bonus_matured_now))),
+        ("overrides matured this close EUR", str(to_cents(line.override_matured_now))),
+        (
+            "bonuses and overrides held EUR",
+            str(to_cents(sum((Decimal(p[2]) for p in line.program_pending), ZERO))),
+        ),
     ]
 
 
 PROGRAM_COLUMNS = ["line_id", "kind", "earned_on", "amount_eur", "rule_version", "description", "trace"]
-TARGET_COLUMNS = ["target_id", "interval", "metric", "goal_eur", "actual", "attainment_pct", "progress"]
+TARGET_COLUMNS = ["target_id", "interval", "metric", "goal", "actual", "attainment_pct", "progress"]
 
 
 def _trace(a: ProgramAccrual) -> str:
