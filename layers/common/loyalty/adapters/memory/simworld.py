@@ -10,10 +10,48 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from collections.abc import Sequence
+
+from loyalty.adapters.memory import MemoryStore
 from loyalty.adapters.memory.container import MemoryContainer
+from loyalty.adapters.memory.kernel import MemoryCipher
 from loyalty.adapters.memory.program import _PartnerItem
+from loyalty.close.ledger import Entry
+from loyalty.close.review import CloseLine, NextTier
 from loyalty.earning.records import MonthDelta
 from loyalty.simulation.start import BatchStart
+
+
+class IndexedMemoryStore(MemoryStore):
+    """The in-memory store with its close lines and ledger entries indexed by partner: the same
+    answers, without scanning every partner's items for one partner's (a world holds a batch; a
+    benchmark's history holds the whole program)."""
+
+    def __init__(self) -> None:
+        super().__init__(cipher=MemoryCipher())
+        self._periods: dict[str, set[str]] = {}
+        self._entries: dict[str, set[tuple[str, str]]] = {}
+
+    def index(self, partner_id: str, period: str | None, entries: Sequence[Entry]) -> None:
+        if period is not None:
+            self._periods.setdefault(partner_id, set()).add(period)
+        self._entries.setdefault(partner_id, set()).update((e.period, e.entry_id) for e in entries)
+
+    def commit_close(self, line: CloseLine, entries: Sequence[Entry], tier: NextTier | None) -> bool:
+        done = super().commit_close(line, entries, tier)
+        if done:
+            self.index(line.partner_id, line.period, entries)
+        return done
+
+    def ledger_entries(self, partner_id: str | None = None, period: str | None = None) -> list[Entry]:
+        if partner_id is None:
+            return super().ledger_entries(partner_id, period)
+        keys = sorted(self._entries.get(partner_id, ()))
+        return [self.entries[(partner_id, per, eid)] for per, eid in keys]
+
+    def _history(self, partner_id: str, before: str, limit: int) -> list[CloseLine]:
+        periods = sorted((p for p in self._periods.get(partner_id, ()) if p < before), reverse=True)
+        return [CloseLine.from_json(json.loads(self.lines[(partner_id, p)])) for p in periods[:limit]]
 
 
 class MemorySimWorld(MemoryContainer):
@@ -22,6 +60,9 @@ class MemorySimWorld(MemoryContainer):
 
     def __init__(self) -> None:
         super().__init__(today=dt.date(9999, 12, 31))
+        self.store = IndexedMemoryStore()
+
+    store: IndexedMemoryStore
 
     def seed(self, start: BatchStart) -> None:
         s = self.store
@@ -59,8 +100,10 @@ class MemorySimWorld(MemoryContainer):
                 s.lines[(pid, line.period)] = json.dumps(line.to_json())
                 if line.payout > 0:
                     s.payouts[(pid, line.period)] = line.payout
+                s.index(pid, line.period, ())
             for e in ps.entries:
                 s.entries[(pid, e.period, e.entry_id)] = e
+            s.index(pid, None, ps.entries)
 
     def load_config(self, key: str, body: bytes) -> str:
         """A configuration file loaded as the config loader does: its error, or "" when loaded."""
