@@ -534,16 +534,6 @@ def close_part() -> dict[str, Any]:
     return out
 
 
-SIMULATION_NOTES = (
-    "History built in memory first (the writer and an approved close per month, as production does; "
-    "2 lines per partner and month, sponsor chains of ten), then the whole window simulated under a "
-    "candidate (+1 point on every tier) in isolated in-memory worlds, one per batch of 200 partners "
-    "(whole sponsor trees). rows/s = replayed sales lines per second of simulation (writer, 12 closes "
-    "with approval, comparison). The process's peak RSS grows by what the simulation needs on top of "
-    "the history (which on AWS is the table, not memory)."
-)
-
-
 def simulation_part() -> dict[str, Any]:
     print("(e) simulation of 12 months x 10 000 partners ...", flush=True)
     out = json.loads(
@@ -555,7 +545,6 @@ def simulation_part() -> dict[str, Any]:
         ).stdout.splitlines()[-1]
     )
     assert isinstance(out, dict)
-    out["notes"] = SIMULATION_NOTES
     print(json.dumps(out, indent=1), flush=True)
     return out
 

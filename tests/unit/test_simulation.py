@@ -18,7 +18,7 @@ from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion, parse_rules
 from loyalty.simulation.history import sim_rules, sponsor_batches
 from loyalty.simulation.report import Summary
-from loyalty.simulation.service import SimulationError, Simulator
+from loyalty.simulation.service import SimulationError, Simulator, Targets
 
 from tests.conftest import RULES
 from tests.unit.close_world import close, sale, upload
@@ -201,7 +201,9 @@ line = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(st.lists(st.lists(line, max_size=6), min_size=4, max_size=4), st.sampled_from(MONTHS[1:]))
 def test_property_simulating_the_rules_in_force_reproduces_the_actual_closes(
     plan: list[list[Any]], start: str
@@ -229,3 +231,67 @@ def test_property_simulating_the_rules_in_force_reproduces_the_actual_closes(
     results, summary = simulate(c, parse_rules(RULES.decode()), start, MONTHS[-1], size=2)
     assert summary.changed == 0, [r.to_json() for r in results if r.changed]
     assert len(results) == 3
+
+
+def test_a_line_corrected_after_its_month_closed_is_flagged_approximate() -> None:
+    c = live()
+    upload(c, [sale("X1", "2026-07-03", price="900.00")])
+    close(c, "2026-07")
+    upload(c, [sale("X1", "2026-07-03", price="1000.00"), sale("X2", "2026-08-04")])  # a correction
+    close(c, "2026-08")
+    stored = {s.sale_id: s for s in c.store.partner_sales("P00001")}["X1"]
+    assert stored.prev_version and stored.period == "2026-08"
+    results, summary = simulate(c, parse_rules(RULES.decode()), "2026-07", "2026-08")
+    assert results[0].approximate == 1 and summary.to_json()["approximate_lines"] == 1
+
+
+def test_progress_is_reported_per_batch(history: MemoryContainer) -> None:
+    seen: list[tuple[int, int, int, int]] = []
+    sim = Simulator(history.store, MemorySimWorld, batch_size=1)
+    results = list(
+        sim.run(
+            richer(),
+            "2026-10",
+            "2026-10",
+            progress=lambda p: seen.append((p.batches_done, p.batches, p.partners_done, p.partners)),
+        )
+    )
+    # P00003 is P00001's recruit: one batch for their tree, one for P00002
+    assert seen == [(1, 2, 2, 3), (2, 2, 3, 3)] and len(results) == 3
+
+
+def test_a_targets_file_is_loaded_in_each_world_and_its_errors_stop_the_simulation(
+    history: MemoryContainer,
+) -> None:
+    sim = Simulator(history.store, MemorySimWorld)
+    with pytest.raises(SimulationError, match=r"targets file t\.csv: "):
+        list(sim.run(richer(), "2026-10", "2026-10", Targets("t.csv", b"not,a\ntargets,file\n")))
+
+
+def test_the_cli_streams_json_and_refuses_a_bad_rules_file(
+    history: MemoryContainer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from loyalty_cli.simulate import run
+
+    good, bad = tmp_path / "r.yaml", tmp_path / "bad.yaml"
+    good.write_text(richer().model_dump_json())
+    bad.write_text("program: x\nversion: 1\n")
+    args = argparse.Namespace(
+        rules=str(good), targets=None, start="2026-09", end="2026-10", batch_size=2, json=True
+    )
+    import io
+
+    out = io.StringIO()
+    assert run(history.store, args, out) == 0
+    report = json.loads(out.getvalue())
+    assert report["rules"] == "2027.1" and [p["partner_id"] for p in report["partners"]] == [
+        "P00001",
+        "P00003",
+        "P00002",
+    ]
+    assert D(report["summary"]["delta"]["cost"]) == sum(D(p["delta"]["cost"]) for p in report["partners"])
+    args.rules = str(bad)
+    assert run(history.store, args, io.StringIO()) == 2
+    assert "cannot simulate: rules file" in capsys.readouterr().err

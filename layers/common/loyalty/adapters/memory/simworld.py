@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-
 from collections.abc import Sequence
 
 from loyalty.adapters.memory import MemoryStore
