@@ -75,6 +75,11 @@ class Figures:
             "tier_moves": list(self.moves),
         }
 
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Figures:
+        money = {k: Decimal(str(d[k])) for k in MONEY}
+        return cls(**money, tier=str(d["tier"]), moves=[str(m) for m in d["tier_moves"]])
+
 
 def delta(a: Figures, b: Figures) -> dict[str, str]:
     return {k: str(getattr(b, k) - getattr(a, k)) for k in MONEY}
@@ -123,6 +128,19 @@ class PartnerResult:
             "periods": self.periods,
             "approximate_lines": self.approximate,
         }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> PartnerResult:
+        """A result as `to_json` wrote it (a job's batch file)."""
+        return cls(
+            str(d["partner_id"]),
+            str(d["segment"]),
+            str(d["cohort"]),
+            Figures.from_json(d["actual"]),
+            Figures.from_json(d["simulated"]),
+            list(d["periods"]),
+            int(d["approximate_lines"]),
+        )
 
 
 @dataclass

@@ -74,6 +74,10 @@ class Simulator:
             )
         return window
 
+    def batches(self) -> list[list[Partner]]:
+        """The partners in batches of whole sponsor trees (each batch is one isolated world)."""
+        return sponsor_batches(self.history.list_partners(), self.batch_size)
+
     def run(
         self,
         candidate: RuleVersion,
@@ -81,8 +85,10 @@ class Simulator:
         end: str,
         targets: Targets | None = None,
         progress: Callable[[Progress], None] | None = None,
+        batches: Sequence[Sequence[Partner]] | None = None,
     ) -> Iterator[PartnerResult]:
-        """Each partner's result, batch by batch (partners sorted by id within a batch)."""
+        """Each partner's result, batch by batch (partners sorted by id within a batch); `batches`:
+        only these (a job's step runs one), else every partner."""
         window = self.check(start, end)
         live = self.history.rule_versions()
         rules = sim_rules(live, candidate, start)
@@ -90,10 +96,10 @@ class Simulator:
         fx = list(self.history.fx_rates())
         closes = [m for m in self.history.list_closes() if m.period < start]
         frozen = {p for p in self.history.frozen_periods() if p < start}
-        batches = sponsor_batches(self.history.list_partners(), self.batch_size)
-        total = sum(len(b) for b in batches)
+        todo = self.batches() if batches is None else batches
+        total = sum(len(b) for b in todo)
         done = 0
-        for i, batch in enumerate(batches):
+        for i, batch in enumerate(todo):
             reads = list(batch_reads(self.history, batch, start, end, tier_months))
             seed = BatchStart(start, rules, fx, closes, frozen, [r.start for r in reads])
             world = self._world(seed, targets)
@@ -104,7 +110,7 @@ class Simulator:
             yield from self._compare(world, batch, reads, window)
             done += len(batch)
             if progress is not None:
-                progress(Progress(i + 1, len(batches), done, total))
+                progress(Progress(i + 1, len(todo), done, total))
 
     def _world(self, seed: BatchStart, targets: Targets | None) -> World:
         world = self.worlds()
