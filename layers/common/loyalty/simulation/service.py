@@ -8,6 +8,7 @@ the live program: `HistorySource` only reads."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -108,6 +109,8 @@ class Simulator:
                 write_period(world, period, lines)
                 close_period(world, period)
             yield from self._compare(world, batch, reads, window)
+            del world, reads  # a world holds reference cycles: collected now, one world at a time
+            gc.collect()
             done += len(batch)
             if progress is not None:
                 progress(Progress(i + 1, len(todo), done, total))
