@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loyalty_cli import close, demo, stack, up
+from loyalty_cli import close, demo, simulate, stack, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack.register(sub)
     demo.register(sub)
     close.register(sub)
+    simulate.register(sub)
     return p
 
 
