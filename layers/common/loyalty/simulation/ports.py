@@ -22,6 +22,7 @@ from loyalty.earning.records import MonthTotals, SaleRecord
 from loyalty.earning.writer import AccrualService
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
+from loyalty.program.targets import TargetSet
 from loyalty.simulation.start import BatchStart
 
 
@@ -41,6 +42,7 @@ class HistorySource(Protocol):
     def ledger_entries(self, partner_id: str | None = None, period: str | None = None) -> list[Entry]: ...
     def tier_for(self, partner_id: str, month: str) -> str | None: ...
     def bank_snapshots(self, partner_ids: Sequence[str]) -> dict[str, BankSnapshot]: ...
+    def target_sets(self) -> list[TargetSet]: ...
 
 
 class WorldStore(Protocol):

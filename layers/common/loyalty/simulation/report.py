@@ -22,9 +22,9 @@ def figures(line: CloseLine) -> dict[str, Decimal | str]:
     """What one close line says, in the report's terms: commission matured, bonus and override
     accrued, cost (everything matured this close), payout, carried balance and tier."""
     return {
-        "commission": Decimal(getattr(line, "commission_matured_now", line.matured_now)),
-        "bonus": Decimal(getattr(line, "bonus_eur", 0)),
-        "override": Decimal(getattr(line, "override_eur", 0)),
+        "commission": line.commission_matured_now,
+        "bonus": line.bonus_eur,
+        "override": line.override_eur,
         "cost": line.matured_now,
         "payout": line.payout,
         "carried": line.carried_out,

@@ -95,6 +95,7 @@ class Simulator:
         rules = sim_rules(live, candidate, start)
         tier_months = lookback([*live, candidate])
         fx = list(self.history.fx_rates())
+        book = self.history.target_sets()  # the live targets: each world awards them as the live close did
         closes = [m for m in self.history.list_closes() if m.period < start]
         frozen = {p for p in self.history.frozen_periods() if p < start}
         todo = self.batches() if batches is None else batches
@@ -102,7 +103,7 @@ class Simulator:
         done = 0
         for i, batch in enumerate(todo):
             reads = list(batch_reads(self.history, batch, start, end, tier_months))
-            seed = BatchStart(start, rules, fx, closes, frozen, [r.start for r in reads])
+            seed = BatchStart(start, rules, fx, closes, frozen, [r.start for r in reads], book)
             world = self._world(seed, targets)
             for period in window:
                 lines = [ln for r in reads for ln in r.replay.get(period, [])]

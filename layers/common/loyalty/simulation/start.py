@@ -14,6 +14,7 @@ from loyalty.close.review import CloseLine
 from loyalty.earning.records import MonthTotals, SaleRecord
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
+from loyalty.program.targets import TargetSet
 
 
 @dataclass
@@ -40,3 +41,4 @@ class BatchStart:
     closes: list[CloseMeta]  # the committed close headers before the start (the order of closes)
     frozen: set[str]  # the periods frozen before the start
     partners: list[PartnerStart] = field(default_factory=list)
+    targets: list[TargetSet] = field(default_factory=list)  # the live target book (every version)

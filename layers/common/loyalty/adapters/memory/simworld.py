@@ -68,6 +68,8 @@ class MemorySimWorld(MemoryContainer):
         for v in start.rules:  # as they are: the candidate may share a live version's name
             s.rules[f"{v.effective_from.isoformat()}#{v.version}"] = v.model_dump_json()
         s.put_fx_rates(start.fx)
+        for ts in start.targets:
+            s.put_target_set(ts, ts.source)
         for meta in start.closes:
             s.save_close_meta(meta)
         s.frozen.update(start.frozen)
@@ -93,6 +95,11 @@ class MemorySimWorld(MemoryContainer):
                 if t is not None:
                     delta.net_eur, delta.commission = t.net_eur, t.commission
                     delta.lines, delta.returns, delta.by_day = t.lines, t.returns, dict(t.by_day)
+                    delta.units, delta.by_category, delta.late_sold = (
+                        t.units,
+                        dict(t.by_category),
+                        dict(t.late),
+                    )
                 s.apply_month_delta(pid, month, "history", delta)
             s.put_sales(ps.sales)
             for line in reversed(ps.history):
