@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from loyalty.adapters.dynamo import DynamoStore
@@ -21,13 +24,14 @@ from loyalty.close.ledger import Ledger
 from loyalty.earning.balances import BalanceService
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import ZERO, fmt_eur
-from loyalty_factories.incentives import pilot_rules, targets_csv
+from loyalty_factories.incentives import pilot_rules, proposed_rules, targets_csv
 from loyalty_factories.program import MONTHS, DemoPartner, make_partners, rates_csv, registry_csv
 from loyalty_factories.sales import DemoFile, make_sales
 from loyalty_factories.small import RULES
 from loyalty_local.cloud import LocalCloud
 from loyalty_local.env import REGION
 
+from loyalty_cli import simulate
 from loyalty_cli.console import Progress, stdout_console, table
 
 STACK = "loyalty-demo"
@@ -60,7 +64,26 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
         if not _reconciliation(cloud, files, summaries, lines, started):
             return 1
         _targets(cloud, q3_net, {p.pid: p.segment for p in people}, rnd)
-        return 0 if monthly_closes(cloud, store, started) else 1
+        if not monthly_closes(cloud, store, started):
+            return 1
+        return _what_if(store, started)
+
+
+def _what_if(store: DynamoStore, started: float) -> int:
+    """The program manager tries a rules change on the closed months before publishing it."""
+    print(
+        "\nwhat if Gold started at EUR 80 000 at 4.5 % (rules 2026.3-proposed)? `loyalty simulate` replays"
+        " August..October through it, isolated from the live table and bucket:"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "proposed.yaml"
+        path.write_bytes(proposed_rules(RULES))
+        ask = argparse.Namespace(
+            rules=str(path), targets=None, start=MONTHS[0], end=MONTHS[-1], batch_size=200, json=False
+        )
+        code = simulate.run(store, ask, sys.stdout)
+    print(f"\n{'SIMULATED' if code == 0 else 'SIMULATION FAILED'} in {time.monotonic() - started:.0f}s")
+    return code
 
 
 def _load_program(cloud: LocalCloud, people: list[DemoPartner], rnd: random.Random) -> None:
