@@ -56,6 +56,7 @@ S3_PROBES = {
     "close/": "close/2026-08/close-2026-08/manifest.json",
     "payouts/": "payouts/2026-08/pain001.xml",
     "statements/": "statements/P00001/2026-08.csv",
+    "simulations/": "simulations/job-1/batches/00000.json",
 }
 S3_READS = {
     "IngestSplitterFunction": {"incoming/", "reports/ingest/"},
@@ -67,6 +68,7 @@ S3_READS = {
     "ApprovalsApiFunction": {"close/"},
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
+    "SimulatorFunction": {"rules/", "targets/", "simulations/"},
 }
 S3_WRITES = {
     "IngestSplitterFunction": {"reports/ingest/"},
@@ -78,6 +80,7 @@ S3_WRITES = {
     "ApprovalsApiFunction": set(),
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
+    "SimulatorFunction": {"simulations/"},
 }
 
 
@@ -131,6 +134,7 @@ DDB_WRITES = {
     "ApprovalsApiFunction": {"CLOSE#"},
     "CloseStarterFunction": {"CLOSE#"},
     "ApprovalSweeperFunction": {"CLOSE#"},
+    "SimulatorFunction": set(),  # read only
 }
 # Who may read a close header (it holds the encrypted finance callback token).
 CLOSE_READERS = {
@@ -139,6 +143,7 @@ CLOSE_READERS = {
     "ApprovalsApiFunction",
     "CloseStarterFunction",
     "ApprovalSweeperFunction",
+    "SimulatorFunction",  # the history: close lines and headers (read only)
 }
 
 
@@ -227,6 +232,7 @@ INTERNAL = (
     "payouts/",
     "statements/",
     "reports/config/",
+    "simulations/",
 )
 
 

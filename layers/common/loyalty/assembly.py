@@ -30,6 +30,8 @@ from loyalty.program.config import ConfigService
 from loyalty.program.ports import ProgramStore
 from loyalty.program.registry import Partner
 from loyalty.settings import Settings
+from loyalty.simulation.jobs import SimulationJobs
+from loyalty.simulation.ports import WorldFactory
 
 
 class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, Protocol):
@@ -147,3 +149,13 @@ class Services(ABC):
             timeout=dt.timedelta(hours=s.approval_timeout_hours),
             dual_above_eur=s.dual_approval_eur,
         )
+
+    def simulation_worlds(self) -> WorldFactory:
+        """The fresh world each simulated batch runs in (`loyalty.wiring` gives
+        `MemorySimWorld`); a container that runs no simulation does not override it."""
+        raise NotImplementedError(f"{type(self).__name__} runs no simulations")
+
+    def simulation_jobs(self) -> SimulationJobs:
+        """What-if jobs: the live store is the (read-only) history, every batch runs in its own
+        world, the job's files go to `simulations/<job>/` in the bucket."""
+        return SimulationJobs(self.store, self.simulation_worlds(), self.blobs)
