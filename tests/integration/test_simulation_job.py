@@ -8,7 +8,9 @@ import hashlib
 import json
 from decimal import Decimal
 
+import yaml
 from loyalty.adapters.s3sqs import StepFunctions
+from loyalty_factories.small import RULES
 from loyalty_local.cloud import REGION, LocalCloud
 
 from tests.integration.test_simulate_cli import closed  # noqa: F401  (the fixture)
@@ -56,3 +58,30 @@ def test_simulator_refuses_a_window_that_is_not_closed(closed: LocalCloud) -> No
     assert error is not None and error.startswith("SimulationError")
     _, error = closed.invoke("SimulatorFunction", {**event, "end": "2026-10", "rules_key": "close/x"})
     assert error is not None and error.startswith("ValidationError")
+
+
+def test_rules_uploaded_with_simulate_first_are_simulated_before_they_take_effect(
+    closed: LocalCloud,  # noqa: F811
+) -> None:
+    data = yaml.safe_load(RULES)
+    data["version"], data["effective_from"] = "2027.1", "2027-01-01"
+    for t in data["tiers"]:
+        t["commission_pct"] = str(Decimal(t["commission_pct"]) + 1)
+    before = table_digest(closed)
+    closed.upload("rules/2027.yaml", yaml.safe_dump({**data, "simulate_first": True}).encode())
+    closed.run_until_idle()
+    load = closed.read_json("reports/config/rules/2027.yaml.report.json")
+    assert load["status"] == "processed" and load["pending"] is True, load
+    job = load["simulation"]["job"]
+    ex = closed.wait_execution(f"sim-{job}", machine=MACHINE)
+    assert ex["status"] == "SUCCEEDED", ex
+    report = closed.read_json(f"simulations/{job}/report.json")
+    # the window: the last closed months (August and September); one point more on every line
+    assert (report["from"], report["to"], report["rules"]) == ("2026-08", "2026-09", "2027.1")
+    assert Decimal(report["summary"]["delta"]["commission_accrued"]) == Decimal("346.00")
+    assert table_digest(closed) == before  # the rule book (and everything else) is unchanged
+    closed.upload("rules/2027.yaml", yaml.safe_dump(data).encode())  # publish after review
+    closed.run_until_idle()
+    published = closed.read_json("reports/config/rules/2027.yaml.report.json")
+    assert published["new"] is True and "pending" not in published
+    assert table_digest(closed) != before

@@ -275,3 +275,16 @@ def test_partner_upload_role_writes_only_its_own_folder(cfn: dict[str, Any]) -> 
         assert acts <= {"s3:PutObject", "s3:AbortMultipartUpload"} or (
             acts == {"kms:GenerateDataKey"} and "kms:ViaService" in str(st["Condition"])
         ), st
+
+
+def test_only_the_config_loader_starts_simulations_and_nobody_else_runs_workflows_it_should_not(
+    cfn: dict[str, Any],
+) -> None:
+    sim = "arn:aws:states:eu-west-1:111122223333:stateMachine:stk-simulation"
+    close = "arn:aws:states:eu-west-1:111122223333:stateMachine:stk-close"
+    starters = {fn for fn in FUNCTIONS if allowed(cfn, f"{fn}Role", "states:StartExecution", sim)}
+    assert starters == {"ConfigLoaderFunction"}
+    assert not allowed(cfn, "ConfigLoaderFunctionRole", "states:StartExecution", close)
+    assert not allowed(cfn, "SimulatorFunctionRole", "states:StartExecution", close)
+    env = SAM["Resources"]["ConfigLoaderFunction"]["Properties"]["Environment"]["Variables"]
+    assert render(env["SIMULATION_STATE_MACHINE_ARN"]) == sim

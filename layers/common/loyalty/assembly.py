@@ -30,7 +30,7 @@ from loyalty.program.config import ConfigService
 from loyalty.program.ports import ProgramStore
 from loyalty.program.registry import Partner
 from loyalty.settings import Settings
-from loyalty.simulation.jobs import SimulationJobs
+from loyalty.simulation.jobs import JobStarter, SimulationJobs
 from loyalty.simulation.ports import WorldFactory
 
 
@@ -101,7 +101,8 @@ class Services(ABC):
         return AccrualService(self.store, self.blobs, self.config_cache(), self.finalizer())
 
     def config(self) -> ConfigService:
-        return ConfigService(self.store, self.blobs, self.notifier)
+        flow = self.simulation_workflow()
+        return ConfigService(self.store, self.blobs, self.notifier, JobStarter(flow) if flow else None)
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)
@@ -154,6 +155,10 @@ class Services(ABC):
         """The fresh world each simulated batch runs in (`loyalty.wiring` gives
         `MemorySimWorld`); a container that runs no simulation does not override it."""
         raise NotImplementedError(f"{type(self).__name__} runs no simulations")
+
+    def simulation_workflow(self) -> Workflow | None:
+        """The workflow that runs simulation jobs (None: this container starts none)."""
+        return None
 
     def simulation_jobs(self) -> SimulationJobs:
         """What-if jobs: the live store is the (read-only) history, every batch runs in its own

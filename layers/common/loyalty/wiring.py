@@ -48,3 +48,9 @@ class Container(Services):
 
     def simulation_worlds(self) -> WorldFactory:
         return MemorySimWorld
+
+    def simulation_workflow(self) -> StepFunctions | None:
+        s = self.settings
+        if not s.simulation_state_machine_arn:
+            return None
+        return StepFunctions(s.simulation_state_machine_arn, s.region, s.endpoint_url)
