@@ -81,9 +81,21 @@ class LocalCloud(DeployMixin, DeliveryMixin, HttpApiMixin):
         return next(iter(self.state_machines.values()))
 
     def execution(self, name: str, machine: str | None = None) -> dict[str, Any]:
-        arn = self.state_machine(machine).replace(":stateMachine:", ":execution:") + f":{name}"
-        out: dict[str, Any] = self.client("stepfunctions").describe_execution(executionArn=arn)
-        return out
+        """An execution by name; with several state machines and none named, the one that has an
+        execution of that name (names are per machine: `close-2026-08`, `sim-<job>`)."""
+        sfn = self.client("stepfunctions")
+        names = (
+            [machine] if machine is not None or len(self.state_machines) <= 1 else sorted(self.state_machines)
+        )
+        for i, logical in enumerate(names):
+            arn = self.state_machine(logical).replace(":stateMachine:", ":execution:") + f":{name}"
+            try:
+                out: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+                return out
+            except sfn.exceptions.ExecutionDoesNotExist:
+                if i == len(names) - 1:
+                    raise
+        raise ValueError("the stack has no state machine")
 
     def wait_execution(
         self,

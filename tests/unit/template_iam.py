@@ -30,6 +30,7 @@ FUNCTIONS = (
     "CloseStarterFunction",
     "ApprovalSweeperFunction",
     "ApprovalsApiFunction",
+    "SimulatorFunction",
 )
 PARSERS = ("IngestSplitterFunction", "AccrualWriterFunction", "DlqReporterFunction")
 BANK_STEP = ("BankFilesFunction",)  # the only function that decrypts bank details and writes bank files

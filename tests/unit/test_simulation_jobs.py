@@ -27,7 +27,13 @@ def test_plan_batches_and_report_give_the_simulation_report_in_the_bucket(histor
     keys = set(history.blobs.keys())
     jobs = SimulationJobs(history.store, MemorySimWorld, history.blobs, batch_size=1)
     planned = jobs.plan(JobSpec("j1", "simulations/j1/rules.yaml", "2026-08", "2026-10"))
-    assert planned == {"job": "j1", "batches": 2, "manifest": "simulations/j1/manifest.json"}
+    assert planned == {
+        "job": "j1",
+        "batches": 2,
+        "manifest": "simulations/j1/manifest.json",
+        "from": "2026-08",
+        "to": "2026-10",
+    }
     done = [
         jobs.batch("j1", i["batch"]) for i in json.loads(history.blobs.get("simulations/j1/manifest.json"))
     ]

@@ -32,14 +32,14 @@ def states(definition: dict[str, Any], path: str = "") -> Iterator[tuple[str, di
 
 
 def test_there_are_state_machines() -> None:
-    assert [m.name for m in MACHINES] == ["close.asl.json"]
+    assert [m.name for m in MACHINES] == ["close.asl.json", "simulation.asl.json"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.name)
 def test_every_task_retries_lambda_errors_and_has_timeouts(path: Path) -> None:
     definition = json.loads(path.read_text())
     tasks = [(n, s) for n, s in states(definition) if s["Type"] == "Task"]
-    assert len(tasks) >= 10
+    assert len(tasks) >= {"close.asl.json": 10, "simulation.asl.json": 3}[path.name]
     for name, st in tasks:
         assert isinstance(st.get("TimeoutSeconds"), int) and st["TimeoutSeconds"] > 0, name
         retried = set().union(*(set(r["ErrorEquals"]) for r in st.get("Retry", [])))
@@ -83,6 +83,28 @@ def test_fan_out_is_a_distributed_map_reading_the_partner_list_from_s3() -> None
         assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED", name
         assert m["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject", name
         assert m["ResultPath"] is None, name  # results stay in S3: the parent's payload stays small
+
+
+def test_simulation_plans_maps_the_batches_from_s3_then_reports() -> None:
+    definition = json.loads((ROOT / "statemachines/simulation.asl.json").read_text())
+    sts = dict(states(definition))
+    assert definition["StartAt"] == "Plan"
+    assert (sts["Plan"]["Next"], sts["Simulate"]["Next"], sts["Report"]["Next"]) == (
+        "Simulate",
+        "Report",
+        "Done",
+    )
+    steps = {n: s["Parameters"]["Payload"]["step"] for n, s in sts.items() if s["Type"] == "Task"}
+    assert steps == {"Plan": "plan", "Simulate/SimulateBatch": "batch", "Report": "report"}
+    m = sts["Simulate"]
+    assert m["Type"] == "Map" and m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert m["ItemReader"]["Parameters"]["Key.$"] == "$.plan.manifest" and m["ResultPath"] is None
+    for name in steps:  # a refused job (bad window, bad rules file) is not retried
+        assert sts[name]["Retry"][0] == {"ErrorEquals": ["SimulationError"], "MaxAttempts": 0}, name
+    tpl = load_template(ROOT / "template.yaml")
+    props = tpl["Resources"]["SimulationStateMachine"]["Properties"]
+    policies = json.dumps(props["Policies"])
+    assert "simulations/*" in policies and "close/*" not in policies
 
 
 def test_schedule_is_the_first_of_the_month() -> None:

@@ -56,6 +56,7 @@ S3_PROBES = {
     "close/": "close/2026-08/close-2026-08/manifest.json",
     "payouts/": "payouts/2026-08/pain001.xml",
     "statements/": "statements/P00001/2026-08.csv",
+    "simulations/": "simulations/job-1/batches/00000.json",
 }
 S3_READS = {
     "IngestSplitterFunction": {"incoming/", "reports/ingest/"},
@@ -67,6 +68,7 @@ S3_READS = {
     "ApprovalsApiFunction": {"close/"},
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
+    "SimulatorFunction": {"rules/", "targets/", "simulations/"},
 }
 S3_WRITES = {
     "IngestSplitterFunction": {"reports/ingest/"},
@@ -78,6 +80,7 @@ S3_WRITES = {
     "ApprovalsApiFunction": set(),
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
+    "SimulatorFunction": {"simulations/"},
 }
 
 
@@ -131,6 +134,7 @@ DDB_WRITES = {
     "ApprovalsApiFunction": {"CLOSE#"},
     "CloseStarterFunction": {"CLOSE#"},
     "ApprovalSweeperFunction": {"CLOSE#"},
+    "SimulatorFunction": set(),  # read only
 }
 # Who may read a close header (it holds the encrypted finance callback token).
 CLOSE_READERS = {
@@ -139,6 +143,7 @@ CLOSE_READERS = {
     "ApprovalsApiFunction",
     "CloseStarterFunction",
     "ApprovalSweeperFunction",
+    "SimulatorFunction",  # the history: close lines and headers (read only)
 }
 
 
@@ -227,6 +232,7 @@ INTERNAL = (
     "payouts/",
     "statements/",
     "reports/config/",
+    "simulations/",
 )
 
 
@@ -269,3 +275,16 @@ def test_partner_upload_role_writes_only_its_own_folder(cfn: dict[str, Any]) -> 
         assert acts <= {"s3:PutObject", "s3:AbortMultipartUpload"} or (
             acts == {"kms:GenerateDataKey"} and "kms:ViaService" in str(st["Condition"])
         ), st
+
+
+def test_only_the_config_loader_starts_simulations_and_nobody_else_runs_workflows_it_should_not(
+    cfn: dict[str, Any],
+) -> None:
+    sim = "arn:aws:states:eu-west-1:111122223333:stateMachine:stk-simulation"
+    close = "arn:aws:states:eu-west-1:111122223333:stateMachine:stk-close"
+    starters = {fn for fn in FUNCTIONS if allowed(cfn, f"{fn}Role", "states:StartExecution", sim)}
+    assert starters == {"ConfigLoaderFunction"}
+    assert not allowed(cfn, "ConfigLoaderFunctionRole", "states:StartExecution", close)
+    assert not allowed(cfn, "SimulatorFunctionRole", "states:StartExecution", close)
+    env = SAM["Resources"]["ConfigLoaderFunction"]["Properties"]["Environment"]["Variables"]
+    assert render(env["SIMULATION_STATE_MACHINE_ARN"]) == sim

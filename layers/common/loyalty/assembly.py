@@ -30,6 +30,8 @@ from loyalty.program.config import ConfigService
 from loyalty.program.ports import ProgramStore
 from loyalty.program.registry import Partner
 from loyalty.settings import Settings
+from loyalty.simulation.jobs import JobStarter, SimulationJobs
+from loyalty.simulation.ports import WorldFactory
 
 
 class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, Protocol):
@@ -99,7 +101,8 @@ class Services(ABC):
         return AccrualService(self.store, self.blobs, self.config_cache(), self.finalizer())
 
     def config(self) -> ConfigService:
-        return ConfigService(self.store, self.blobs, self.notifier)
+        flow = self.simulation_workflow()
+        return ConfigService(self.store, self.blobs, self.notifier, JobStarter(flow) if flow else None)
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)
@@ -147,3 +150,17 @@ class Services(ABC):
             timeout=dt.timedelta(hours=s.approval_timeout_hours),
             dual_above_eur=s.dual_approval_eur,
         )
+
+    def simulation_worlds(self) -> WorldFactory:
+        """The fresh world each simulated batch runs in (`loyalty.wiring` gives
+        `MemorySimWorld`); a container that runs no simulation does not override it."""
+        raise NotImplementedError(f"{type(self).__name__} runs no simulations")
+
+    def simulation_workflow(self) -> Workflow | None:
+        """The workflow that runs simulation jobs (None: this container starts none)."""
+        return None
+
+    def simulation_jobs(self) -> SimulationJobs:
+        """What-if jobs: the live store is the (read-only) history, every batch runs in its own
+        world, the job's files go to `simulations/<job>/` in the bucket."""
+        return SimulationJobs(self.store, self.simulation_worlds(), self.blobs)

@@ -33,6 +33,8 @@ class Settings(BaseModel):
     lock_retention_days: int = Field(default=0, alias="LOCK_RETENTION_DAYS", ge=0)
     # monthly close
     state_machine_arn: str = Field(default="", alias="CLOSE_STATE_MACHINE_ARN")
+    # what-if simulations (rules uploaded with simulate_first: the config loader starts them)
+    simulation_state_machine_arn: str = Field(default="", alias="SIMULATION_STATE_MACHINE_ARN")
     finance_topic_arn: str = Field(default="", alias="FINANCE_TOPIC_ARN")
     approval_reminder_hours: float = Field(default=24, alias="APPROVAL_REMINDER_HOURS", gt=0)
     approval_timeout_hours: float = Field(default=72, alias="APPROVAL_TIMEOUT_HOURS", gt=0, le=94)

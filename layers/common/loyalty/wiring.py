@@ -4,6 +4,7 @@ of `loyalty.assembly` (used by the Lambda handlers)."""
 from __future__ import annotations
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.memory.simworld import MemorySimWorld
 from loyalty.adapters.s3sqs import (
     KmsCipher,
     KmsTokenCipher,
@@ -14,6 +15,7 @@ from loyalty.adapters.s3sqs import (
 )
 from loyalty.assembly import Services
 from loyalty.settings import Settings
+from loyalty.simulation.ports import WorldFactory
 
 
 class Container(Services):
@@ -43,3 +45,12 @@ class Container(Services):
     def workflow(self) -> StepFunctions:
         s = self.settings
         return StepFunctions(s.state_machine_arn, s.region, s.endpoint_url)
+
+    def simulation_worlds(self) -> WorldFactory:
+        return MemorySimWorld
+
+    def simulation_workflow(self) -> StepFunctions | None:
+        s = self.settings
+        if not s.simulation_state_machine_arn:
+            return None
+        return StepFunctions(s.simulation_state_machine_arn, s.region, s.endpoint_url)

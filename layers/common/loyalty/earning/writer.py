@@ -153,7 +153,9 @@ class AccrualService:
             if in_chunk:
                 originals = originals | in_chunk
                 computed, issues = calc.compute_block(block, originals, partners)
-        returns = ReturnResolver(self.store, calc.rules, calc.tier_of).plan(block, computed, existing, partners)
+        returns = ReturnResolver(self.store, calc.rules, calc.tier_of).plan(
+            block, computed, existing, partners
+        )
         if returns.fixed or returns.refused:
             computed, issues = calc.compute_block(block, originals, partners, returns.fixed, returns.refused)
         return computed, issues, returns

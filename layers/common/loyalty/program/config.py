@@ -3,6 +3,7 @@ and targets/*.csv|yaml|yml."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -12,10 +13,10 @@ from loyalty.kernel.clock import now_iso
 from loyalty.kernel.csvio.model import FileError, RowIssue
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.program.fx import parse_rates
-from loyalty.program.ports import ProgramStore
+from loyalty.program.ports import ProgramStore, SimulationStarter
 from loyalty.program.products import parse_products
 from loyalty.program.registry import parse_registry
-from loyalty.program.rules import RuleBook, parse_rules
+from loyalty.program.rules import RuleBook, RuleVersion, parse_rules
 from loyalty.program.targets import parse_targets
 
 
@@ -49,10 +50,17 @@ class LoadReport:
 class ConfigService:
     """registry/partners.csv, rates/*.csv and rules/*.yaml|json uploads."""
 
-    def __init__(self, store: ProgramStore, blobs: BlobStore, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        store: ProgramStore,
+        blobs: BlobStore,
+        notifier: Notifier,
+        simulations: SimulationStarter | None = None,
+    ) -> None:
         self.store = store
         self.blobs = blobs
         self.notifier = notifier
+        self.simulations = simulations
 
     def handle(self, key: str) -> LoadReport:
         if key.startswith("registry/") and key.lower().endswith(".csv"):
@@ -134,18 +142,49 @@ class ConfigService:
 
     def _rules(self, key: str) -> LoadReport:
         rep = LoadReport("rules", key, rows=1)
+        raw = self.blobs.get(key)
         try:
-            rules = parse_rules(self.blobs.get(key).decode("utf-8"))
+            rules = parse_rules(raw.decode("utf-8"))
         except Exception as exc:  # pydantic ValidationError, YAML errors, bad UTF-8
             rep.file_error = f"invalid rules file: {exc}"
             rep.rejected = 1
             return rep
+        if rules.simulate_first:
+            return self._pending(rep, rules, hashlib.sha256(raw).hexdigest()[:12])
         created = self.store.put_rule_version(rules, key)
         rep.accepted = 1
         rep.detail = {
             "version": rules.version,
             "effective_from": rules.effective_from.isoformat(),
             "new": created,
+        }
+        return rep
+
+    def _pending(self, rep: LoadReport, rules: RuleVersion, digest: str) -> LoadReport:
+        """`simulate_first: true`: the version is NOT stored in the rule book (the engine never
+        sees it); the simulation job over the last closed months is started instead (the job id
+        comes from the version and the file's content: the same upload again starts nothing).
+        Uploading the same file without the flag publishes the version."""
+        if self.simulations is None:
+            rep.file_error = "simulate_first: this deployment runs no simulations"
+            rep.rejected = 1
+            return rep
+        job = f"rules-{rules.version}-{digest}"
+        spec = {"rules_key": rep.key, "targets_key": "", "start": "", "end": ""}
+        started = self.simulations.start(job, spec)
+        rep.accepted = 1
+        rep.detail = {
+            "version": rules.version,
+            "effective_from": rules.effective_from.isoformat(),
+            "new": False,
+            "pending": True,
+            "simulation": {
+                "job": job,
+                "window": "the last 3 closed months",
+                "started": started,
+                "report": f"simulations/{job}/report.json",
+            },
+            "next": "review the report, then upload the same file without simulate_first to publish it",
         }
         return rep
 

@@ -70,3 +70,11 @@ class TargetStore(TargetSource, Protocol):
 
 class ProgramStore(PartnerDirectory, TierBook, RuleStore, FxStore, ProductStore, TargetStore, Protocol):
     """What configuration loads write."""
+
+
+class SimulationStarter(Protocol):
+    def start(self, job: str, spec: Mapping[str, str]) -> bool:
+        """Start the what-if simulation `job` (spec: rules_key, targets_key, start, end; empty
+        start and end = the last three closed months). True if started now, False if this job
+        was started before (the execution name comes from the job: a second start is a no-op)."""
+        ...

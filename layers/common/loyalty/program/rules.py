@@ -183,6 +183,10 @@ class RuleVersion(BaseModel):
     scope: Scope = Scope()
     plausibility: Plausibility = Plausibility()
     targets: TargetRules = TargetRules()
+    # an upload instruction, not part of the version: the config loader keeps the version pending
+    # and simulates it over the last closed months first; uploading the same file without the
+    # flag publishes it (excluded from the stored JSON, so both uploads are the same version)
+    simulate_first: bool = Field(default=False, exclude=True)
 
     @field_validator("category_bonus_pct")
     @classmethod

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from loyalty.close.header import CloseMeta
+from loyalty.close.ports import Workflow
+from loyalty.close.runs import FINISHED
+from loyalty.kernel.periods import previous_period
 from loyalty.kernel.ports import BlobStore
 from loyalty.program.rules import RuleVersion, parse_rules
 from loyalty.simulation.ports import HistorySource, WorldFactory
@@ -43,6 +47,36 @@ class JobSpec:
             str(d["end"]),
             str(d.get("targets_key") or ""),
         )
+
+
+RECENT_MONTHS = 3
+
+
+def recent_window(closes: Sequence[CloseMeta], months: int = RECENT_MONTHS) -> tuple[str, str]:
+    """The last `months` closed (finished) months, consecutive, ending at the latest one (fewer
+    when fewer consecutive months are closed)."""
+    done = {m.period for m in closes if m.status == FINISHED}
+    if not done:
+        raise SimulationError("no month is closed yet: nothing to simulate over")
+    end = start = max(done)
+    for _ in range(months - 1):
+        before = previous_period(start)
+        if before not in done:
+            break
+        start = before
+    return start, end
+
+
+class JobStarter:
+    """Starts a simulation job as an execution of the simulation workflow named `sim-<job>`
+    (Step Functions on AWS, `MemoryWorkflow` in tests): a second start of a job is a no-op."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+
+    def start(self, job: str, spec: Mapping[str, str]) -> bool:
+        job_prefix(job)
+        return self.workflow.start(f"sim-{job}", {"job": job, **spec})[1]
 
 
 def job_prefix(job: str) -> str:
@@ -78,6 +112,9 @@ class SimulationJobs:
 
     def plan(self, spec: JobSpec) -> dict[str, Any]:
         prefix = job_prefix(spec.job)
+        if not spec.start and not spec.end:  # the default window: the last closed months
+            start, end = recent_window(self.history.list_closes())
+            spec = replace(spec, start=start, end=end)
         self.sim.check(spec.start, spec.end)
         rules = self._rules(spec)
         keys = []
@@ -87,7 +124,13 @@ class SimulationJobs:
             keys.append(key)
         self._put(f"{prefix}job.json", {**asdict(spec), "rules_version": rules.version})
         self._put(f"{prefix}manifest.json", [{"batch": k} for k in keys])
-        return {"job": spec.job, "batches": len(keys), "manifest": f"{prefix}manifest.json"}
+        return {
+            "job": spec.job,
+            "batches": len(keys),
+            "manifest": f"{prefix}manifest.json",
+            "from": spec.start,
+            "to": spec.end,
+        }
 
     def batch(self, job: str, batch_key: str) -> dict[str, Any]:
         prefix = job_prefix(job)

@@ -63,6 +63,7 @@ class MemoryContainer(Services):
         )
         self._queue = MemoryQueue()
         self._workflow = MemoryWorkflow()
+        self.simulations = MemoryWorkflow()  # the simulation jobs started (by name)
         self._seq = itertools.count(1)
 
     # the narrower types of the in-memory adapters (tests read what they hold)
@@ -78,6 +79,9 @@ class MemoryContainer(Services):
 
     def workflow(self) -> MemoryWorkflow:
         return self._workflow
+
+    def simulation_workflow(self) -> MemoryWorkflow:
+        return self.simulations
 
     # -- what the event sources do on AWS ---------------------------------------------------
     def s3_object(self, key: str) -> S3Object:
