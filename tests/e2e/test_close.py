@@ -31,10 +31,11 @@ REGISTRY = (
 D = Decimal
 H = 3600.0
 # AWS calls of the October pay batch before P00001's commit: the header, the audit trail the
-# approval is verified against, the run's digests and its review file, the committed lines, then
-# one ledger query per line to commit (P00001..P00003: the invariant is checked for every line of
-# the batch before any commit) -> call 9 is the commit.
-PAY_COMMIT = 9
+# approval is verified against, the run's digests and its review file, the digests and its program
+# file (bonuses and overrides, verified the same way), the committed lines, then one ledger query
+# per line to commit (P00001..P00003: the invariant is checked for every line of the batch before
+# any commit) -> call 12 is P00001's commit (12, 13 and 14 are the batch's three transactions).
+PAY_COMMIT = 12
 
 
 def program(new_cloud: Callable[..., LocalCloud]) -> LocalCloud:
