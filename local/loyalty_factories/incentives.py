@@ -12,23 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 import yaml
-
-TARGET_COLUMNS = [
-    "target_id",
-    "scope",
-    "scope_value",
-    "metric",
-    "category",
-    "interval",
-    "period",
-    "goal",
-    "month_goals",
-    "bonus_eur",
-    "bands",
-    "method",
-    "version",
-    "effective_from",
-]
+from loyalty.program.target_rows import COLUMNS as TARGET_COLUMNS
 
 
 def _edit(base: bytes, **changes: object) -> dict[str, object]:
