@@ -201,17 +201,24 @@ class FaultPlan:
     def __init__(self) -> None:
         self.local = threading.local()
         self.plans: dict[str, list[int]] = {}  # function logical id -> remaining crash points
+        self.on_call: dict[str, list[str]] = {}  # function -> crash after its next call of this operation
         self.fired: list[tuple[str, int, str]] = []
         self.last_calls: dict[str, int] = {}  # AWS calls of each function's latest invocation
 
     def reset(self) -> None:
         """Forget every plan and fired crash (a new local cloud starts with none)."""
         self.plans.clear()
+        self.on_call.clear()
         self.fired.clear()
         self.last_calls.clear()
 
     def crash_after(self, function: str, call: int) -> None:
         self.plans.setdefault(function, []).append(call)
+
+    def crash_after_operation(self, function: str, operation: str) -> None:
+        """Crash the function right after its next AWS call of `operation` (e.g.
+        `TransactWriteItems`), however many other calls come before it."""
+        self.on_call.setdefault(function, []).append(operation)
 
     def begin(self, function: str) -> None:
         self.local.function = function
@@ -228,6 +235,13 @@ class FaultPlan:
         if not fn:
             return
         self.local.calls += 1
+        ops = self.on_call.get(fn)
+        if ops and event_name.endswith(f".{ops[0]}"):
+            ops.pop(0)
+            if not ops:
+                del self.on_call[fn]
+            self.fired.append((fn, self.local.calls, event_name))
+            raise InjectedCrash(f"injected crash in {fn} after AWS call #{self.local.calls} ({event_name})")
         points = self.plans.get(fn)
         if points and self.local.calls == points[0]:
             points.pop(0)
