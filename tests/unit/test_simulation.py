@@ -5,7 +5,9 @@ through candidate rules in isolated worlds."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +39,17 @@ TARGETS = (  # a quarter per segment (awarded at September's close, trued up in 
     b"Q3-SMB,segment,smb,net_sales,,quarter,2026-Q3,20000,,400,80:50|100:100|150:200,interpolated,T1,2026-07-01\n"
     b"OCT-P2,partner,P00002,units,,month,2026-10,2,,150,,flat,T1,2026-07-01\n"
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _frozen_heap() -> Iterator[None]:
+    """The simulator collects garbage after each batch world (memory bounded by one batch, as on a
+    worker that holds one). In this test process the heap also holds every earlier test's
+    objects and each collection walks them all; freezing them first makes a collection cost
+    what it costs in production."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 def live() -> MemoryContainer:
