@@ -153,11 +153,7 @@ class ConfigService:
             return self._pending(rep, rules, hashlib.sha256(raw).hexdigest()[:12])
         created = self.store.put_rule_version(rules, key)
         rep.accepted = 1
-        rep.detail = {
-            "version": rules.version,
-            "effective_from": rules.effective_from.isoformat(),
-            "new": created,
-        }
+        rep.detail = _version(rules, created)
         return rep
 
     def _pending(self, rep: LoadReport, rules: RuleVersion, digest: str) -> LoadReport:
@@ -174,9 +170,7 @@ class ConfigService:
         started = self.simulations.start(job, spec)
         rep.accepted = 1
         rep.detail = {
-            "version": rules.version,
-            "effective_from": rules.effective_from.isoformat(),
-            "new": False,
+            **_version(rules, False),
             "pending": True,
             "simulation": {
                 "job": job,
@@ -211,3 +205,8 @@ class ConfigService:
             "targets": sorted({f"{t.target_id}@{t.period}" for t in ts.targets})[:1000],
         }
         return rep
+
+
+def _version(rules: RuleVersion, new: bool) -> dict[str, Any]:
+    """What a rules load report says of the version it read."""
+    return {"version": rules.version, "effective_from": rules.effective_from.isoformat(), "new": new}
