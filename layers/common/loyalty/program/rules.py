@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -55,11 +55,45 @@ class Override(BaseModel):
 
 
 class Points(BaseModel):
+    """Points (issue 11, docs/points.md): earned at each close as floor(month net EUR /
+    `eur_per_point` x the tier's `points_multiplier`), per completed course, and as recognition
+    bonuses; held like money, then spendable until they expire."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    eur_per_point: Decimal = Field(gt=0, default=Decimal(10))
-    course_points: int = Field(ge=0, default=500)
-    expiry_months: int = Field(ge=1, default=12)
+    eur_per_point: Decimal = Field(gt=0, default=Decimal(10), description="EUR of net sales per point earned")
+    course_points: int = Field(ge=0, default=500, description="points per completed course (once per person)")
+    expiry_months: int = Field(
+        ge=1, le=60, default=12, description="a lot expires at the end of this month after the month earned"
+    )
+    liability_eur_per_point: Decimal = Field(
+        ge=0,
+        default=Decimal("0.01"),
+        description="the EUR value of one point in the ledger (the program's points liability)",
+    )
+    allow_negative: bool = Field(
+        default=False,
+        description="a return that takes back more points than are left leaves a debt repaid from later "
+        "points (off: the shortfall is recorded and written off)",
+    )
+    expiring_soon_days: int = Field(
+        ge=1, le=365, default=60, description="balances and notices show the points expiring within this"
+    )
+
+
+class Recognition(BaseModel):
+    """Leaderboards per segment and the partner of the month (issue 11, docs/recognition.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    metric: Literal["net_sales", "units", "new_customers"] = Field(
+        default="net_sales", description="what the monthly leaderboard ranks"
+    )
+    top_n: int = Field(ge=1, le=100, default=10, description="the places published per segment")
+    partner_of_month_points: int = Field(
+        ge=0, default=0, description="bonus points for each segment's partner of the month"
+    )
 
 
 class Payouts(BaseModel):
@@ -178,6 +212,7 @@ class RuleVersion(BaseModel):
     minimum_payout_eur: Decimal = Field(ge=0, default=Decimal(50))
     override: Override = Override()
     points: Points = Points()
+    recognition: Recognition = Recognition()
     payouts: Payouts = Payouts()
     returns: Returns = Returns()
     scope: Scope = Scope()
