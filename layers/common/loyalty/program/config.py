@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from loyalty.kernel.clock import now_iso
 from loyalty.kernel.csvio.model import FileError, RowIssue
@@ -47,8 +48,16 @@ class LoadReport:
         }
 
 
+class FileLoader(Protocol):
+    """A later context's configuration file (training/, catalog/): reads the object, stores what
+    it accepts and says what it rejected and why."""
+
+    def load(self, key: str) -> LoadReport: ...
+
+
 class ConfigService:
-    """registry/partners.csv, rates/*.csv and rules/*.yaml|json uploads."""
+    """registry/partners.csv, rates/*.csv and rules/*.yaml|json uploads; `loaders` maps further
+    prefixes ("training/", "catalog/") to the contexts that own them."""
 
     def __init__(
         self,
@@ -56,14 +65,19 @@ class ConfigService:
         blobs: BlobStore,
         notifier: Notifier,
         simulations: SimulationStarter | None = None,
+        loaders: Mapping[str, FileLoader] | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.notifier = notifier
         self.simulations = simulations
+        self.loaders = dict(loaders or {})
 
     def handle(self, key: str) -> LoadReport:
-        if key.startswith("registry/") and key.lower().endswith(".csv"):
+        loader = next((v for k, v in self.loaders.items() if key.startswith(k)), None)
+        if loader is not None:
+            report = loader.load(key)
+        elif key.startswith("registry/") and key.lower().endswith(".csv"):
             report = self._registry(key)
         elif key.startswith("rates/") and key.lower().endswith(".csv"):
             report = self._rates(key)
