@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,13 +25,14 @@ from loyalty.close.ledger import Ledger
 from loyalty.earning.balances import BalanceService
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import ZERO, fmt_eur
-from loyalty_factories.incentives import pilot_rules, proposed_rules, targets_csv
+from loyalty_factories.incentives import demo_rules, pilot_rules, proposed_rules, targets_csv
 from loyalty_factories.program import MONTHS, DemoPartner, make_partners, rates_csv, registry_csv
 from loyalty_factories.sales import DemoFile, make_sales
 from loyalty_factories.small import RULES
 from loyalty_local.cloud import LocalCloud
 from loyalty_local.env import REGION
 
+from loyalty_cli import demo_engagement as engagement
 from loyalty_cli import simulate
 from loyalty_cli.console import Progress, stdout_console, table
 
@@ -64,7 +66,14 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
         if not _reconciliation(cloud, files, summaries, lines, started):
             return 1
         _targets(cloud, q3_net, {p.pid: p.segment for p in people}, rnd)
-        if not monthly_closes(cloud, store, started):
+        star = engagement.load_training(cloud, people, q3_net)
+        engagement.load_catalog(cloud)
+        after = {MONTHS[-2]: lambda: engagement.redeem(store, MONTHS[-2])}
+        if not monthly_closes(cloud, store, started, after):
+            return 1
+        if not engagement.report(cloud, store, people, star):
+            print("
+ENGAGEMENT INCOMPLETE: no certificate, no Platinum through training or nothing expired")
             return 1
         return _what_if(store, started)
 
@@ -87,7 +96,7 @@ def _what_if(store: DynamoStore, started: float) -> int:
 
 
 def _load_program(cloud: LocalCloud, people: list[DemoPartner], rnd: random.Random) -> None:
-    cloud.upload("rules/default-program.yaml", RULES)
+    cloud.upload("rules/demo-program.yaml", demo_rules(RULES))
     cloud.upload("rules/pilot-2026-09.yaml", pilot_rules(RULES))
     cloud.run_until_idle()
     cloud.upload("registry/partners.csv", registry_csv(people))
@@ -226,7 +235,9 @@ def _close_month(cloud: LocalCloud, period: str) -> tuple[dict[str, Any], dict[s
     return ex, cloud.api("GET", f"/closes/{period}", "frank", "finance")[1]
 
 
-def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> bool:
+def monthly_closes(
+    cloud: LocalCloud, store: DynamoStore, started: float, after: Mapping[str, Callable[[], None]] | None = None
+) -> bool:
     """Close the demo months in order; print tier movements, payouts and where the files are."""
     print("\nmonthly closes (operator olga starts, finance controller frank approves)")
     out = table(
@@ -274,6 +285,8 @@ def monthly_closes(cloud: LocalCloud, store: DynamoStore, started: float) -> boo
             ok = False
             break
         paid_total += Decimal(meta.get("paid_total", "0"))
+        if after and period in after:
+            after[period]()
         for cohort, b in prop.get("by_cohort", {}).items():
             pilots.add_row(
                 period,

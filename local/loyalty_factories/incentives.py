@@ -125,3 +125,14 @@ def targets_csv(q3_net: Mapping[str, Decimal], segments: Mapping[str, str], rnd:
             ]
         )
     return out.getvalue().encode()
+
+
+def demo_rules(base: bytes) -> bytes:
+    """The demo's general rules: the default program, except that points expire at the end of the
+    second month after the month earned (12 in the default program), so that three closes show
+    points expiring."""
+    rules = yaml.safe_load(base)
+    rules["version"] = f"{rules['version']}-demo"
+    rules["description"] = "Default program; points expire after 2 months (demo)."
+    rules["points"] = {**rules.get("points", {}), "expiry_months": 2}
+    return yaml.safe_dump(rules, sort_keys=False, allow_unicode=True).encode()

@@ -79,6 +79,7 @@ def close(
     for b in batches:
         svc.pay(period, run, b, decision)
     c.bank_files().bank_files(period, run, manifest, now)
+    svc.recognize(period, run, manifest)
     for b in batches:
         svc.statements(period, run, b)
     svc.finish(period, run, now)

@@ -46,6 +46,7 @@ def run_close(w: World, period: str, upto: str = "", rerun: bool = False, crash:
     add("pay-1", lambda: _pay(w, period, run, plan["manifest"], 0))
     add("pay", lambda: [_pay(w, period, run, plan["manifest"], i) for i in range(1, 99)])
     add("bank", lambda: w.bank.bank_files(period, run, plan["manifest"], LATER))
+    add("recognize", lambda: w.close.recognize(period, run, plan["manifest"]))
     add("statements", lambda: [w.close.statements(period, run, b) for b in w.batches(plan["manifest"])])
     add("finish", lambda: w.close.finish(period, run, LATER))
     for name, fn in steps:

@@ -140,6 +140,7 @@ def pay_out(w: World, run: str, manifest: str, period: str = "2026-08") -> None:
     for b in w.batches(manifest):
         w.close.pay(period, run, b, decision)
     w.bank.bank_files(period, run, manifest, NOW)
+    w.close.recognize(period, run, manifest)
     for b in w.batches(manifest):
         w.close.statements(period, run, b)
     w.close.finish(period, run, NOW)

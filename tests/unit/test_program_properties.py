@@ -158,6 +158,7 @@ def close_twice(c: MemoryContainer, period: str) -> list[str]:
         svc.pay(period, run, b, decision)
     for _ in range(2):
         c.bank_files().bank_files(period, run, manifest, now)
+        svc.recognize(period, run, manifest)
     for b in batches * 2:
         svc.statements(period, run, b)
     svc.finish(period, run, now)

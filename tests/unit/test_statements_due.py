@@ -71,6 +71,7 @@ def close_month(w: World, period: str, now: dt.datetime) -> str:
     for b in w.batches(manifest):
         w.close.pay(period, run, b, decision)
     w.bank.bank_files(period, run, manifest, now)
+    w.close.recognize(period, run, manifest)
     for b in w.batches(manifest):
         w.close.statements(period, run, b)
     w.close.finish(period, run, now)

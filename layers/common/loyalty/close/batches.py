@@ -34,6 +34,7 @@ class BatchPartner:
     starting_tier: str
     cohort: str = ""  # pilots: the partner's rule version depends on it (lower-case)
     recruits: tuple[tuple[str, int], ...] = ()  # (recruit, level) of its downline, at plan time
+    opt_out: bool = False  # opted out of recognition (leaderboards, partner of the month)
 
     @classmethod
     def of(cls, p: Partner, recruits: Sequence[tuple[str, int]] = ()) -> BatchPartner:
@@ -46,6 +47,7 @@ class BatchPartner:
             p.starting_tier,
             norm_cohort(p.cohort),
             tuple((str(r), int(n)) for r, n in recruits),
+            p.recognition_opt_out,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class BatchPartner:
             "starting_tier": self.starting_tier,
             "cohort": self.cohort,
             "recruits": [[r, n] for r, n in self.recruits],
+            "opt_out": self.opt_out,
         }
 
     @classmethod
@@ -71,6 +74,7 @@ class BatchPartner:
             d["starting_tier"],
             str(d.get("cohort") or ""),
             tuple((str(r), int(n)) for r, n in d.get("recruits") or ()),
+            bool(d.get("opt_out", False)),
         )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from loyalty.close.engagement import PointsView
 from loyalty.close.header import CloseMeta
 from loyalty.close.review import CloseLine
 from loyalty.kernel.clock import iso_seconds, parse_seconds
@@ -127,6 +128,47 @@ def partner_notices(line: CloseLine, csv_key: str, html_key: str) -> list[Notice
                 f"Payout {period} sent",
                 {"type": "payout_sent", "partner_id": pid, "period": period, "amount_eur": str(line.payout)},
                 {"partner": pid, "type": "payout_sent"},
+            )
+        )
+    return out
+
+
+def points_notices(line: CloseLine, view: PointsView | None) -> list[Notice]:
+    """Points earned at this close; points expiring soon (the window of the rules)."""
+    if view is None:
+        return []
+    pid, period = line.partner_id, line.period
+    out = []
+    if view.earned_total > 0:
+        out.append(
+            Notice(
+                f"{view.earned_total} points earned in {period}",
+                {
+                    "type": "points_earned",
+                    "partner_id": pid,
+                    "period": period,
+                    "points": view.earned_total,
+                    "by_source": view.earned,
+                    "active": view.balance.active,
+                    "pending": view.balance.pending,
+                },
+                {"partner": pid, "type": "points_earned"},
+            )
+        )
+    if view.balance.expiring_soon > 0:
+        first = view.balance.expiring_on.isoformat() if view.balance.expiring_on else ""
+        out.append(
+            Notice(
+                f"{view.balance.expiring_soon} points expire soon",
+                {
+                    "type": "points_expiring",
+                    "partner_id": pid,
+                    "period": period,
+                    "points": view.balance.expiring_soon,
+                    "first_expiry": first,
+                    "lots": [[lot.lot_id, lot.remaining, lot.expires_on.isoformat()] for lot in view.expiring],
+                },
+                {"partner": pid, "type": "points_expiring"},
             )
         )
     return out

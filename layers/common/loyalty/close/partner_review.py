@@ -3,11 +3,12 @@ incentives it earned (bonuses, overrides, target progress) and its close line.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from loyalty.close.batches import BatchPartner
+from loyalty.close.engagement import engagement_of
 from loyalty.close.final_rates import RateFinalizer
 from loyalty.close.ports import CloseStore
 from loyalty.close.program import program_state
@@ -17,7 +18,9 @@ from loyalty.earning.records import MonthTotals
 from loyalty.incentives.engine import Incentives, PartnerPeriod
 from loyalty.incentives.lines import ProgramAccrual
 from loyalty.kernel.periods import cutoff
+from loyalty.points.close import CloseIntent
 from loyalty.program.rules import RuleBook, RuleVersion
+from loyalty.training.records import Completion
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,16 @@ class PartnerReview:
 class PartnerReviewer:
     """Reviews the partners of one batch (the rules are read once)."""
 
-    def __init__(self, store: CloseStore, incentives: Incentives, period: str, run: str) -> None:
+    def __init__(
+        self,
+        store: CloseStore,
+        incentives: Incentives,
+        period: str,
+        run: str,
+        training: Mapping[str, Sequence[Completion]] | None = None,
+    ) -> None:
         self.store = store
+        self.training = training or {}
         self.incentives = incentives
         self.period, self.run = period, run
         self.book = RuleBook(store.rule_versions())
@@ -72,11 +83,14 @@ class PartnerReviewer:
             result.progress,
             result.awards,
         )
+        completions = self.training.get(p.partner_id, ())
+        awarded = self.store.awarded_courses(p.partner_id) if completions else set()
+        eng = engagement_of(p.certified, completions, awarded, cutoff(period))
         facts = PartnerFacts(
             partner_id=p.partner_id,
             name=p.name,
             segment=p.segment,
-            certified=p.certified,
+            certified=eng.certified,
             has_bank=p.has_bank,
             tier_now=self.store.tier_for(p.partner_id, period) or p.starting_tier or rules.entry_tier,
             months=[_facts(t) for t in months],
@@ -84,8 +98,16 @@ class PartnerReviewer:
             cohort=p.cohort,
         )
         line = review_partner(rules, period, self.run, facts, program)
+        # points of the month at the tier in effect for its sales, and the courses to award
+        intent = CloseIntent.of(p.partner_id, period, rules, line.tier_before, line.net_sales, eng.courses)
+        line.points = intent.to_json()
+        line.points_month = intent.month_points
+        line.points_courses = intent.course_points * len(intent.courses)
+        line.certificates = eng.certificates
+        if line.dormant and intent.courses:
+            line.dormant = False  # course points to award: not a quiet month
         return PartnerReview(line, history, rules, result.accruals)
 
 
 def _facts(t: MonthTotals) -> MonthFacts:
-    return MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.new_customers)
+    return MonthFacts(t.month, t.net_eur, t.lines, t.returns, t.by_day, t.new_customers, t.units)

@@ -18,7 +18,9 @@ from loyalty.close.runs import CloseStatus
 from loyalty.earning.ports import FinalRateStore
 from loyalty.earning.records import MonthTotals, SaleRecord, StoredSale
 from loyalty.kernel.ports import BlobStore
+from loyalty.points.ports import PointsStore
 from loyalty.program.ports import PartnerDirectory, PartnerLookup, RuleSource, TierLookup
+from loyalty.training.ports import TrainingReader
 
 
 class CloseRuns(Protocol):
@@ -135,6 +137,8 @@ class CloseStore(
     PartnerDirectory,
     TierLookup,
     RuleSource,
+    PointsStore,
+    TrainingReader,
     Protocol,
 ):
     """Every port the close's steps use (what a container wires: one DynamoDB table)."""

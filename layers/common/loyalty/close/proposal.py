@@ -118,6 +118,8 @@ class Proposal:
     # partners an earlier run of the period committed: shown, never proposed (nor paid) again
     committed: Bucket = field(default_factory=Bucket)
     digest: str = ""  # sha256 of the run's review files (see RunFiles.write_digests)
+    # points this close awards (issue 11): month points earned / deducted and course points
+    points: Counter[str] = field(default_factory=Counter)
 
     def add(self, ln: CloseLine, top: int) -> None:
         if ln.state != "proposed":
@@ -139,6 +141,9 @@ class Proposal:
             self.totals[k] += v
         self.payees += ln.payout > 0
         self.tier_moves[ln.tier_change] += 1
+        self.points["month_earned"] += max(ln.points_month, 0)
+        self.points["month_deducted"] += max(-ln.points_month, 0)
+        self.points["courses"] += ln.points_courses
         if ln.payout > 0:
             self.top.append(TopPayout(ln.partner_id, ln.name, ln.payout))
             self.top.sort(key=lambda t: (-t.payout, t.partner_id))
@@ -174,6 +179,7 @@ class Proposal:
             ],
             "anomaly_count": len(self.anomalies),
             "already_committed": self.committed.to_json(),
+            "points": {k: self.points[k] for k in ("month_earned", "month_deducted", "courses")},
             "digest": self.digest,
         }
 

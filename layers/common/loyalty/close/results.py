@@ -10,6 +10,7 @@ from typing import Any
 
 from loyalty.close.header import AuditEntry, CloseMeta, Decision
 from loyalty.close.proposal import SummaryFigures
+from loyalty.close.recognize import Recognized
 from loyalty.close.runs import CloseStatus
 
 
@@ -110,7 +111,7 @@ class Statements:
         return {"statements": self.statements}
 
 
-StepResult = Frozen | Plan | Reviewed | Proposed | StatusResult | Paid | BankFiles | Statements
+StepResult = Frozen | Plan | Reviewed | Proposed | StatusResult | Paid | BankFiles | Statements | Recognized
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class MonthFacts:
     returns: int
     by_day: Mapping[int, Decimal]
     new_customers: int = 0  # customers whose first sale is in this month (kept by the writer)
+    units: int = 0  # quantities of the month's lines (returns negative)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ class CloseLine:
     targets: list[dict[str, Any]] = field(default_factory=list)  # TargetProgress.to_json, <= 50
     awards: dict[str, str] = field(default_factory=dict)  # "target@interval" -> cumulative bonus
     program_lines: int = 0
+    # engagement (issue 11): units of the month (leaderboards), the points intent the pay step
+    # applies (`loyalty.points.close.CloseIntent` as JSON; {} = none), the month's points
+    # (signed) and course points it carries, and the certificates held at the cut-off
+    units: int = 0
+    points: dict[str, Any] = field(default_factory=dict)
+    points_month: int = 0
+    points_courses: int = 0
+    certificates: list[list[str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -133,6 +142,8 @@ class CloseLine:
         kw["program_pending"] = [[str(x) for x in p] for p in kw.get("program_pending") or []]
         kw["targets"] = [dict(t) for t in kw.get("targets") or []]
         kw["awards"] = {str(k): str(v) for k, v in dict(kw.get("awards") or {}).items()}
+        kw["points"] = dict(kw.get("points") or {})
+        kw["certificates"] = [[str(x) for x in c] for c in kw.get("certificates") or []]
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in kw.items() if k in known})
 
@@ -283,6 +294,7 @@ def review_partner(
         net_sales=this.net_eur if this else ZERO,
         trailing=trailing,
         new_customers=new_customers(months, period),
+        units=this.units if this else 0,
         lines=lines,
         returns=returns,
         returns_rate=(Decimal(returns) / Decimal(lines)).quantize(Decimal("0.0001")) if lines else ZERO,

@@ -135,7 +135,10 @@ def statement_due(line: CloseLine, points: int = 0) -> StatementDue:
 
 
 def statements_due(
-    partner_ids: Sequence[str], committed: Mapping[str, CloseLine], reviewed: Iterable[CloseLine]
+    partner_ids: Sequence[str],
+    committed: Mapping[str, CloseLine],
+    reviewed: Iterable[CloseLine],
+    points: Mapping[str, int] | None = None,
 ) -> list[CloseLine]:
     """The line each partner's statement shows, for the partners that get one, in `partner_ids`
     order: the committed line, else the reviewed one of a partner with nothing new (the pay step
@@ -144,7 +147,7 @@ def statements_due(
     out = []
     for pid in partner_ids:
         line = committed.get(pid) or quiet.get(pid)
-        if line is not None and statement_due(line).due:
+        if line is not None and statement_due(line, (points or {}).get(pid, 0)).due:
             out.append(line)
     return out
 
@@ -224,8 +227,14 @@ def program_sections(
     return out
 
 
+Section = tuple[str, list[str], list[list[str]]]
+
+
 def statement_csv(
-    line: CloseLine, sales: Iterable[StatementLine], program: Sequence[ProgramAccrual] = ()
+    line: CloseLine,
+    sales: Iterable[StatementLine],
+    program: Sequence[ProgramAccrual] = (),
+    extra: Sequence[Section] = (),
 ) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -245,7 +254,7 @@ def statement_csv(
     w.writerow([])
     for k, v in _summary_rows(line):
         w.writerow([safe_cell(k), safe_cell(v)])
-    for title, head, rows in program_sections(line, program):
+    for title, head, rows in [*program_sections(line, program), *extra]:
         w.writerow([])
         w.writerow([safe_cell(title)])
         w.writerow([safe_cell(c) for c in head])
@@ -255,7 +264,10 @@ def statement_csv(
 
 
 def statement_html(
-    line: CloseLine, sales: Iterable[StatementLine], program: Sequence[ProgramAccrual] = ()
+    line: CloseLine,
+    sales: Iterable[StatementLine],
+    program: Sequence[ProgramAccrual] = (),
+    extra: Sequence[Section] = (),
 ) -> bytes:
     e = html.escape
     rows, total_eur, total_comm, n = [], ZERO, ZERO, 0
@@ -272,7 +284,7 @@ def statement_html(
         + "</tr></thead><tbody>"
         + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
         + "</tbody></table>\n"
-        for title, head, rows in program_sections(line, program)
+        for title, head, rows in [*program_sections(line, program), *extra]
     )
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Statement {e(line.partner_id)} {e(line.period)}</title>

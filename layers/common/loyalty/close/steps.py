@@ -10,7 +10,15 @@ from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.batches import JSON, DigestMismatch, EarlierPrograms, PaymentRow, RunFiles
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
-from loyalty.close.notices import approval_requested, close_failed, close_finished, partner_notices
+from loyalty.close.engagement import StatementExtras, apply_points
+from loyalty.close.notices import (
+    approval_requested,
+    close_failed,
+    close_finished,
+    partner_notices,
+    points_notices,
+)
+from loyalty.close.recognize import Recognized, Recognizer
 from loyalty.close.partner_review import PartnerReviewer
 from loyalty.close.payees import PayeeHistory, check_payee
 from loyalty.close.ports import CloseStore, Workflow
@@ -49,6 +57,7 @@ from loyalty.kernel.clock import iso_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.points.service import PointsLedger
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleBook
 
@@ -186,7 +195,7 @@ class CloseService:
         ids = [p.partner_id for p in batch]
         committed = self.store.close_lines(period, ids)
         bank = self.store.bank_snapshots(ids)
-        reviewer = PartnerReviewer(self.store, self.incentives, period, run)
+        reviewer = PartnerReviewer(self.store, self.incentives, period, run, self.store.completions_of(ids))
         earlier = EarlierPrograms(self.files, period)
         lines: list[CloseLine] = []
         program: list[tuple[str, ProgramAccrual]] = []
@@ -275,6 +284,11 @@ class CloseService:
             if row is not None:
                 payments.append(row)
         self.files.put_payments(batch_key, payments)
+        # points: each committed partner's intent once; dormant partners' lots still age
+        done = set(self.store.close_lines(period, [ln.partner_id for ln in proposals]))
+        heads = self.store.points_heads([ln.partner_id for ln in reviewed if ln.dormant])
+        at = f"{cutoff(period).isoformat()}T23:59:59Z"
+        apply_points(PointsLedger(self.store), reviewed, done, set(heads), at)
         return Paid(committed, already, len(payments))
 
     def _commit(self, current: CloseLine | None, line: CloseLine | None) -> tuple[CloseLine | None, bool]:
@@ -290,13 +304,25 @@ class CloseService:
         """Statement and notifications for every partner with anything to report (`statements_due`:
         only a partner with nothing at all gets none)."""
         ids = [p.partner_id for p in self.files.batch(batch_key)]
-        due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key))
+        balances = {pid: h.balance for pid, h in self.store.points_heads(ids).items()}
+        due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
         program = self.files.program(batch_key)
+        rec = Recognizer(self.store, self.files, self.blobs, self.events).done(period, run)
+        extras = StatementExtras(self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {})
         for line in due:
-            self._statement(line, program.get(line.partner_id, []))
+            self._statement(line, program.get(line.partner_id, []), extras)
         return Statements(len(due))
 
-    def _statement(self, line: CloseLine, program: Sequence[ProgramAccrual]) -> None:
+    def recognize(self, period: str, run: str, manifest: str) -> Recognized:
+        """Leaderboards per segment, partners of the month with their certificates and bonus
+        points (`loyalty.close.recognize`); once per run."""
+        meta = self._meta(period, run)
+        if meta.status not in COMMITTING and meta.status != FINISHED:
+            raise CloseError(f"run {run} of {period} is {meta.status}: nothing is recognised before payment")
+        issued = dt.date.fromisoformat((meta.approved_at or cutoff(period).isoformat())[:10])
+        return Recognizer(self.store, self.files, self.blobs, self.events).run(period, run, manifest, issued)
+
+    def _statement(self, line: CloseLine, program: Sequence[ProgramAccrual], extras: StatementExtras) -> None:
         pid, period = line.partner_id, line.period
         sales = sorted(
             (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
@@ -304,9 +330,10 @@ class CloseService:
         )
         rows = [StatementLine.of(s) for s in sales]
         base = f"statements/{pid}/{period}"
-        self.blobs.put(base + ".csv", statement_csv(line, rows, program), "text/csv")
-        self.blobs.put(base + ".html", statement_html(line, rows, program), "text/html")
-        for notice in partner_notices(line, base + ".csv", base + ".html"):
+        view, sections = extras.of(line)
+        self.blobs.put(base + ".csv", statement_csv(line, rows, program, sections), "text/csv")
+        self.blobs.put(base + ".html", statement_html(line, rows, program, sections), "text/html")
+        for notice in partner_notices(line, base + ".csv", base + ".html") + points_notices(line, view):
             notice.send(self.events)
 
     def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:

@@ -1,0 +1,175 @@
+"""The close's Recognize step (issue 11): after the payments are committed, rank the partners of
+each segment on the rules' metric (`recognition.metric`), publish the leaderboards, make each
+segment's partner of the month a certificate (PDF, Russian and English) and award its bonus
+points (`recognition.partner_of_month_points` of the partner's own rule version).
+
+Only committed close lines are ranked (a dormant partner had no sales); a partner who opted out
+of recognition (registry column `recognition`) or whom finance excluded from the run (a hold) is
+skipped and counted. The step writes `close/<period>/<run>/recognition.json` last: a retry that
+finds it does nothing again (no second notification, no second bonus).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from loyalty.close.batches import JSON, BatchPartner, RunFiles
+from loyalty.close.ports import CloseStore
+from loyalty.close.review import CloseLine
+from loyalty.close.runs import _prefix
+from loyalty.kernel.periods import cutoff
+from loyalty.kernel.ports import BlobStore, MissingBlob, Notifier
+from loyalty.points.service import PointsLedger
+from loyalty.program.rules import RuleBook
+from loyalty.recognition.certificate import Certificate
+from loyalty.recognition.leaderboard import Standing, build, partner_of_the_month
+from loyalty.recognition.publish import Recognition
+
+
+@dataclass(frozen=True)
+class Recognized:
+    period: str
+    metric: str
+    boards: dict[str, str] = field(default_factory=dict)  # segment -> leaderboard key
+    partners_of_month: dict[str, str] = field(default_factory=dict)  # segment -> partner id
+    certificates: dict[str, list[str]] = field(default_factory=dict)  # partner id -> PDF keys
+    ranked: int = 0
+    excluded: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "metric": self.metric,
+            "boards": self.boards,
+            "partners_of_month": self.partners_of_month,
+            "certificates": self.certificates,
+            "ranked": self.ranked,
+            "excluded": self.excluded,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Recognized:
+        return cls(
+            str(d["period"]),
+            str(d["metric"]),
+            dict(d.get("boards") or {}),
+            dict(d.get("partners_of_month") or {}),
+            {k: list(v) for k, v in dict(d.get("certificates") or {}).items()},
+            int(d.get("ranked", 0)),
+            int(d.get("excluded", 0)),
+        )
+
+
+def recognition_key(period: str, run: str) -> str:
+    return f"{_prefix(period, run)}recognition.json"
+
+
+class Recognizer:
+    def __init__(self, store: CloseStore, files: RunFiles, blobs: BlobStore, events: Notifier) -> None:
+        self.store, self.files, self.blobs, self.events = store, files, blobs, events
+
+    def done(self, period: str, run: str) -> Recognized | None:
+        try:
+            return Recognized.from_json(json.loads(self.blobs.get(recognition_key(period, run))))
+        except MissingBlob:
+            return None
+
+    def run(self, period: str, run: str, manifest: str, issued_on: dt.date) -> Recognized:
+        found = self.done(period, run)
+        if found is not None:
+            return found
+        book = RuleBook(self.store.rule_versions())
+        conf = book.in_effect(cutoff(period)).recognition
+        result = Recognized(period, conf.metric)
+        if conf.enabled:
+            result = self._recognize(period, manifest, issued_on, book)
+        self.blobs.put(recognition_key(period, run), json.dumps(result.to_json(), indent=1).encode(), JSON)
+        return result
+
+    def _recognize(self, period: str, manifest: str, issued_on: dt.date, book: RuleBook) -> Recognized:
+        general = book.in_effect(cutoff(period))
+        conf = general.recognition
+        partners: dict[str, BatchPartner] = {}
+        standings: list[Standing] = []
+        for batch in self.files.batches(manifest):
+            here = {p.partner_id: p for p in self.files.batch(batch)}
+            partners.update(here)
+            for pid, line in sorted(self.store.close_lines(period, list(here)).items()):
+                reason = "opted out" if here[pid].opt_out else ""
+                if not reason and line.state == "excluded":
+                    reason = "held by finance"
+                standings.append(
+                    Standing(
+                        pid,
+                        line.name,
+                        line.segment,
+                        metric_value(line, conf.metric),
+                        line.net_sales,
+                        line.lines,
+                        reason,
+                    )
+                )
+        boards = build(period, standings, conf.metric)
+        certificates: dict[str, Certificate] = {}
+        winners: dict[str, str] = {}
+        ledger = PointsLedger(self.store)
+        at = f"{cutoff(period).isoformat()}T23:59:59Z"
+        for segment, board in sorted(boards.items()):
+            best = partner_of_the_month(board)
+            if best is None:
+                continue
+            winners[segment] = best.partner_id
+            certificates[segment] = Certificate(
+                number=f"POTM-{period}-{segment}",
+                period=period,
+                segment=segment,
+                partner_id=best.partner_id,
+                partner_name=best.name,
+                metric=conf.metric,
+                value=best.value,
+                program=general.program,
+                issued_on=issued_on,
+            )
+            p = partners[best.partner_id]
+            rules = book.in_effect(cutoff(period), p.cohort or None, p.segment or None)
+            bonus = rules.recognition.partner_of_month_points
+            if bonus:
+                ledger.award_bonus(
+                    best.partner_id,
+                    f"bonus:potm:{period}",
+                    bonus,
+                    f"partner of the month {period} ({segment})",
+                    period,
+                    rules.version,
+                    rules.points.liability_eur_per_point,
+                    at,
+                    rules.points.expiry_months,
+                )
+        keys = Recognition(self.blobs, self.events).publish(period, boards, certificates, conf.top_n)
+        by_partner: dict[str, list[str]] = {}
+        for key in keys:
+            for segment, pid in winners.items():
+                if key.startswith(f"certificates/{period}/{segment}/{pid}."):
+                    by_partner.setdefault(pid, []).append(key)
+        return Recognized(
+            period,
+            conf.metric,
+            {seg: f"leaderboards/{period}/{seg}.json" for seg in sorted(boards)},
+            winners,
+            by_partner,
+            sum(len(b.places) for b in boards.values()),
+            sum(b.excluded for b in boards.values()),
+        )
+
+
+def metric_value(line: CloseLine, metric: str) -> Decimal:
+    """A committed close line's value on a leaderboard metric."""
+    if metric == "units":
+        return Decimal(line.units)
+    if metric == "new_customers":
+        return Decimal(line.new_customers)
+    return line.net_sales

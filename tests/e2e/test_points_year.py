@@ -1,0 +1,145 @@
+"""Thirteen monthly closes on the local cloud (issue 11): points earned at each close, course
+points from a training import (once per person and course, re-import changes nothing), a
+partner reaching Platinum through its certification, a redemption drawing from the oldest lot,
+a return taking points back, leaderboards and partners of the month with their certificates,
+and the January lots expiring at the close of the next January with exactly what is left."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from loyalty.adapters.dynamo import DynamoStore
+from loyalty_factories.small import RULES, sales_csv
+from loyalty_local.cloud import REGION, LocalCloud
+
+from tests.e2e.test_close import awaiting, decide, start
+
+PERIODS = [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01"]
+REGISTRY = (
+    "partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier,recognition\n"
+    "P10001,ООО «Ёлка-Юг»,a@elka.example,smb,RU,,2025-12-01,,,,\n"
+    "P10002,Beta IT,b@beta.example,smb,DE,,2025-12-01,,,,\n"
+    "P10003,Gamma Trade,g@gamma.example,smb,DE,,2025-12-01,,,,opt-out\n"
+    "P10004,Delta Corp,d@delta.example,enterprise,NL,,2025-12-01,,,,\n"
+    "D10000,Omega Distribution,o@omega.example,distribution,NL,,2025-12-01,,P10001|P10002|P10003|P10004,,\n"
+).encode()
+TRAINING = (
+    "partner_id,person_id,course,completed_on,certificate_id\n"
+    "P10001,ivan,CERT-SALES,2026-02-10,CS-0001\n"
+    "P10002,anna,PRODUCT-101,2026-03-05,\n"
+).encode()
+CATALOG = b"""version: "2026.1"
+rewards:
+  - id: R-MUG
+    name: Branded mug
+    points: 100
+    stock: 5
+    fmv_eur: "8.50"
+  - id: R-TRIP
+    name: Partner trip
+    points: 1000000
+    stock: 1
+    fmv_eur: "2500"
+"""
+# monthly net sales per partner (EUR); P10002 returns April's big sale in May
+NET = {"P10001": 100_000, "P10002": 20_000, "P10003": 150_000, "P10004": 40_000}
+
+
+def _sales(period: str) -> bytes:
+    rows: list[list[object]] = []
+    for pid, net in NET.items():
+        rows.append([f"{pid}-{period}", pid, f"{period}-05", "SKU-1", 1, net, "EUR", "hardware", f"C-{pid}", ""])
+    if period == "2026-04":
+        rows.append(["P10002-big", "P10002", "2026-04-10", "SKU-2", 1, 30_000, "EUR", "hardware", "C-P10002", ""])
+    if period == "2026-05":  # the April sale comes back: May's net is -10 000
+        rows.append(["P10002-ret", "P10002", "2026-05-20", "SKU-2", -1, 30_000, "EUR", "hardware", "C-P10002", "P10002-big"])
+    return sales_csv(rows)
+
+
+def _close(cloud: LocalCloud, period: str) -> None:
+    run = start(cloud, period)["run"]
+    awaiting(cloud, run)
+    code, body = decide(cloud, period, "frank", "approve", comment="year run")
+    assert code == 200, body
+    assert cloud.wait_execution(run)["status"] == "SUCCEEDED"
+
+
+@pytest.mark.e2e
+def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[..., LocalCloud]) -> None:
+    from loyalty.points.redemptions import Redemptions
+    from loyalty.program.rules import RuleBook
+
+    cloud = new_cloud(program=False)
+    cloud.upload("rules/default-program.yaml", RULES)
+    cloud.run_until_idle()
+    cloud.upload("registry/partners.csv", REGISTRY)
+    cloud.upload("catalog/rewards.yaml", CATALOG)
+    cloud.run_until_idle()
+    store = DynamoStore(cloud.outputs["TableName"], REGION)
+    book = RuleBook(store.rule_versions())
+    redemptions = Redemptions(
+        store,
+        lambda pid: store.tier_for(pid, "2026-04") or "Bronze",
+        lambda pid: book.in_effect(dt.date(2026, 4, 15)),
+        lambda: dt.datetime(2026, 4, 15, 10, 0, tzinfo=dt.UTC),
+    )
+    for period in PERIODS:
+        cloud.upload(f"incoming/D10000/{period}.csv", _sales(period))
+        if period == "2026-03":
+            cloud.upload("training/2026-03.csv", TRAINING)
+        if period == "2026-06":  # the same file again: no new course points
+            cloud.upload("training/2026-06.csv", TRAINING)
+        cloud.settle()
+        _close(cloud, period)
+        if period == "2026-03":  # January's lot is active now: spend from it
+            got = redemptions.redeem("P10001", "R-MUG", "mug-1")
+            assert got.redemption is not None and got.refusal is None, got
+            # oldest expiry first; January's two lots expire together: by lot id
+            assert [(d.lot_id, d.points) for d in got.redemption.draws] == [("bonus:potm:2026-01", 100)]
+            again = redemptions.redeem("P10001", "R-MUG", "mug-1")
+            assert again.replayed and again.redemption == got.redemption
+            refused = redemptions.redeem("P10004", "R-TRIP", "trip-1")
+            assert refused.refusal is not None and refused.refusal.code == "insufficient_points"
+
+    lots = {lot.lot_id: lot for lot in store.lots("P10001")}
+    head = store.points_head("P10001")
+    assert head is not None
+    # January: Bronze x1 of EUR 100 000 = 10 000 points; the courses: 500 once
+    assert lots["month:2026-01"].points == 10_000
+    course_lots = [lot for lot in lots.values() if lot.source == "course"]
+    assert sum(lot.points for lot in course_lots) == 500
+    assert sum(lot.points for lot in store.lots("P10002") if lot.source == "course") == 500
+    # every lot earned in January 2026 expired at the close of January 2027 with what was left
+    jan = [lot for lot in lots.values() if lot.period == "2026-01"]
+    assert jan and all(lot.state == "expired" and lot.remaining == 0 for lot in jan)
+    expire = [m for m in store.moves("P10001", "2027-01") if m.kind == "expire"]
+    drawn = {d.lot_id: d.points for m in expire for d in m.draws}
+    assert drawn == {"month:2026-01": 10_000, "bonus:potm:2026-01": 1_000 - 100}
+    assert head.pending + head.active - head.debt == head.earned - head.spent - head.expired - head.deducted
+    assert head.expired == sum(drawn.values())
+    # a lot of February is still there (expires at the close of February 2027)
+    assert lots["month:2026-02"].state == "active" and lots["month:2026-02"].remaining > 0
+    # Platinum through the certification imported in March (trailing 300 000 from March on)
+    assert store.tier_for("P10001", "2026-04") == "Platinum"
+    # P10002's May return takes back points (net -10 000 at Silver x1.25 -> 1 250)
+    deduct = [m for m in store.moves("P10002", "2026-05") if m.kind == "deduct"]
+    assert sum(-m.points for m in deduct) == 1_250
+    # leaderboards, partners of the month, certificates, statements
+    board = cloud.read_json("leaderboards/2027-01/smb.json")
+    ranked = [p["partner_id"] for p in board["places"]]
+    assert "P10003" not in ranked and ranked[0] == "P10001"
+    for lang in ("ru", "en"):
+        assert cloud.read_bytes(f"certificates/2027-01/smb/P10001.{lang}.pdf").startswith(b"%PDF")
+    statement = cloud.read_bytes("statements/P10001/2027-01.csv").decode()
+    assert "Points" in statement and "expired this month" in statement and "Rank in segment smb" in statement
+    # the ledger values the points: earned and expired at EUR 0.01 a point
+    postings = store.points_postings(partner_id="P10001")
+    liability = sum(
+        (p.amount if p.credit.startswith("liability:points:") else -p.amount)
+        for p in postings
+        if "liability:points:" in (p.credit + p.debit)
+    )
+    assert liability == Decimal(head.balance) * Decimal("0.01")
