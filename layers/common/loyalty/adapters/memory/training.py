@@ -13,9 +13,12 @@ from loyalty.training.records import NEW, RENEWED, Completion, judge
 
 
 class MemoryTraining(MemoryTables):
+    # on the class, not the instance: the store's state stays deep-copyable (the simulation tests
+    # snapshot `vars(store)`); loads are rare, one lock for every in-memory store is enough
+    _training_lock = threading.Lock()
+
     def __init__(self, cipher: Cipher | None = None) -> None:
         super().__init__(cipher)
-        self._training_lock = threading.Lock()
         self.completion_items: dict[tuple[str, str, str], Completion] = {}
 
     def completions(self, partner_id: str) -> list[Completion]:
