@@ -73,7 +73,9 @@ def test_numbers_and_keys_are_deterministic() -> None:
     assert n == certificate_number("2026-03", "smb", "P00007") and n.startswith("POTM-2026-03-")
     assert n != certificate_number("2026-03", "ent", "P00007")
     assert certificate_key("2026-03", "smb", "P00007", "ru") == "certificates/2026-03/smb/P00007.ru.pdf"
-    assert certificate_key("2026-03", "a/b c%", "P 1", "en") == "certificates/2026-03/a%2Fb%20c%25/P%201.en.pdf"
+    assert (
+        certificate_key("2026-03", "a/b c%", "P 1", "en") == "certificates/2026-03/a%2Fb%20c%25/P%201.en.pdf"
+    )
     with pytest.raises(ValueError):
         certificate_key("2026-3", "smb", "P1", "ru")
 

@@ -14,13 +14,35 @@ LANGS: tuple[Lang, ...] = ("ru", "en")
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
-_MONTHS_EN = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 # "по итогам марта 2026 года", "15 апреля 2026 г.": the genitive in both places
-_MONTHS_RU_GEN = (
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
-).split()
+_MONTHS_RU_GEN = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
 
 WORDS: dict[Lang, dict[str, str]] = {
     "ru": {
