@@ -110,10 +110,11 @@ def test_long_names_stay_on_one_page() -> None:
 
 
 def test_a_certificate_renders_well_under_a_second() -> None:
+    """CPU time of this process (the machine may be shared: wall time would measure the others)."""
     certificate_pdf(cert(), "ru")  # warm: WeasyPrint's import and the fonts are loaded once
     times = []
     for _ in range(3):
-        t = time.perf_counter()
+        t = time.process_time()
         certificate_pdf(cert(), "ru")
-        times.append(time.perf_counter() - t)
+        times.append(time.process_time() - t)
     assert min(times) < 1.0, times
