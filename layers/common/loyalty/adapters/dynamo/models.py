@@ -106,6 +106,7 @@ class PartnerItem(Item):
     bic = UnicodeAttribute(default="")
     iban_fp = UnicodeAttribute(default="")  # fingerprint of IBAN + BIC (kernel.iban.bank_fingerprint)
     bank_since = UnicodeAttribute(default="")  # when these bank details were first loaded
+    recognition_opt_out = BooleanAttribute(null=True)  # stored only when the partner opted out
 
 
 class TierItem(Item):
