@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from loyalty.kernel.clock import iso_seconds
 from loyalty.kernel.ports import Notifier
@@ -30,7 +30,8 @@ from loyalty.points.redeem import (
     redeem_entry_id,
     replay,
 )
-from loyalty.program.rules import RuleVersion
+from loyalty.program.ports import PartnerLookup, RuleSource, TierLookup
+from loyalty.program.rules import RuleBook, RuleVersion
 
 MAX_ATTEMPTS = 30
 
@@ -183,6 +184,31 @@ class Redemptions:
             },
             {"type": "reward_redeemed", "partner": r.partner_id},
         )
+
+
+class ProgramView(PartnerLookup, TierLookup, RuleSource, Protocol):
+    """What redemption reads of the program: the partner, its tier of the month, the rules."""
+
+
+def from_program(
+    store: PointsStore,
+    program: ProgramView,
+    clock: Callable[[], dt.datetime],
+    notifier: Notifier | None = None,
+) -> Redemptions:
+    """The service with the partner's tier of the current month (the entry tier before its first
+    review) and the rule version in effect for it today (pilots apply)."""
+
+    def rules_of(partner_id: str) -> RuleVersion:
+        partner = program.get_partner(partner_id)
+        if partner is None:
+            raise LookupError(f"unknown partner {partner_id!r}")
+        return RuleBook(program.rule_versions()).in_effect(clock().date(), partner.cohort, partner.segment)
+
+    def tier_of(partner_id: str) -> str:
+        return program.tier_for(partner_id, clock().date().isoformat()[:7]) or rules_of(partner_id).entry_tier
+
+    return Redemptions(store, tier_of, rules_of, clock, notifier)
 
 
 def _replayed(got: Redemption | Refusal, attempt: int) -> RedeemResult:
