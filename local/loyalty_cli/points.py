@@ -13,7 +13,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from loyalty.points.balances import balance_of, expiring
 from loyalty.points.fulfilment import fulfilment_csv
@@ -33,7 +33,7 @@ class CliStore(PointsStore, ProgramView, Protocol):
 def open_store(args: argparse.Namespace) -> CliStore:
     """The stack's table (`DynamoStore` implements the points ports through
     `loyalty.adapters.dynamo.points`)."""
-    return cast("CliStore", stack.Target.from_args(args).store())
+    return stack.Target.from_args(args).store()
 
 
 def now() -> dt.datetime:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.memory import MemoryStore
-from loyalty.adapters.memory.kernel import MemoryBlobs
+from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher
 from loyalty.points.catalog import CatalogLoader
 from loyalty.program.registry import parse_registry
 from loyalty.program.rules import parse_rules
@@ -22,7 +23,9 @@ from loyalty_cli import main as cli
 from loyalty_cli import points, stack
 from loyalty_factories.catalog import DEMO_CATALOG
 from loyalty_factories.small import RULES
+from loyalty_local.cloud import REGION
 
+from tests.contract.conftest import make_table
 from tests.unit.rewards_world import grant, lot
 
 REGISTRY = (
@@ -56,9 +59,14 @@ def program(store: Any) -> Any:
     return store
 
 
-@pytest.fixture()
-def store(monkeypatch: pytest.MonkeyPatch) -> Any:
-    s = program(MemoryStore())
+@pytest.fixture(params=["memory", "dynamo"])
+def store(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Any:
+    fresh = (
+        MemoryStore()
+        if request.param == "memory"
+        else DynamoStore(make_table(), REGION, cipher=MemoryCipher())
+    )
+    s = program(fresh)
     monkeypatch.setattr(points, "open_store", lambda args: s)
     monkeypatch.setattr(points, "now", lambda: NOW)
     return s

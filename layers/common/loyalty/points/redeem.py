@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.kernel.money import to_cents
+from loyalty.points.lots import TooManyDraws, draw, entry_id
 from loyalty.points.model import (
     ACTIVE,
     EXPIRE,
@@ -102,10 +103,6 @@ def request_digest(partner_id: str, reward_id: str) -> str:
     return hashlib.sha256("|".join((partner_id, reward_id)).encode()).hexdigest()[:32]
 
 
-def entry_id(partner_id: str, move_id: str, kind: str) -> str:
-    return hashlib.sha256("|".join(("points", partner_id, move_id, kind)).encode()).hexdigest()[:24]
-
-
 def replay(stored: Redemption, partner_id: str, reward_id: str) -> Redemption | Refusal:
     """A request id seen before: the stored redemption if it is the same request (whatever its
     state now), else `request_conflict`."""
@@ -124,24 +121,6 @@ def spendable(head: PointsHead | None, lots: Sequence[Lot]) -> tuple[int, int]:
     active = sum(lot.remaining for lot in lots if lot.state == ACTIVE and lot.remaining > 0)
     pending = head.pending if head else 0
     return max(0, active - (head.debt if head else 0)), pending
-
-
-def _draw_active(lots: Sequence[Lot], points: int) -> tuple[Draw, ...] | None:
-    """Oldest-expiry-first draws of `points` from active lots; None when it takes more than
-    MAX_DRAWS lots (the caller checked that there are enough points)."""
-    out: list[Draw] = []
-    left = points
-    for lot in sorted(lots, key=lambda x: (x.expires_on, x.lot_id)):
-        if left == 0:
-            break
-        if lot.state != ACTIVE or lot.remaining <= 0:
-            continue
-        take = min(left, lot.remaining)
-        out.append(Draw(lot.lot_id, take))
-        left -= take
-    if len(out) > MAX_DRAWS:
-        return None
-    return tuple(out)
 
 
 def _posting(
@@ -220,8 +199,9 @@ def plan_redeem(
             INSUFFICIENT_POINTS,
             f"insufficient points: {n(reward.points)} needed, {n(can)} active ({n(pending)} pending{debt})",
         )
-    draws = _draw_active(lots, reward.points)
-    if draws is None:
+    try:
+        draws = draw(lots, reward.points, (ACTIVE,))
+    except TooManyDraws:
         return Refusal(
             TOO_MANY_LOTS,
             f"reward {reward.reward_id} would draw from more than {MAX_DRAWS} lots at once; "
