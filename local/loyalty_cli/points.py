@@ -1,8 +1,9 @@
 """`loyalty points balance|history|redeem|cancel|fulfil|fulfilment` and `loyalty load-catalog`:
 a partner's points and the reward catalog on the stack's table (the local cloud by default).
 
-Exit codes: 0 done (or replayed: the same request id again), 2 bad input (unknown partner), 3
-refused (the reason is printed: insufficient points, out of stock, limit reached, ...).
+Exit codes: 0 done (or replayed: the same request id again), 2 bad input (unknown partner, bad
+request id, no reason), 3 refused (the reason is printed: insufficient points, out of stock,
+limit reached, ...), 4 busy (every attempt lost a race: retry with the same request id).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any, Protocol
 from loyalty.points.balances import balance_of, expiring
 from loyalty.points.fulfilment import fulfilment_csv
 from loyalty.points.ports import PointsStore
-from loyalty.points.redemptions import ProgramView, RedeemResult, Redemptions, from_program
+from loyalty.points.redemptions import Contention, ProgramView, RedeemResult, Redemptions, from_program
 from loyalty.program.rules import RuleBook
 
 from loyalty_cli import stack
 
-OK, BAD_INPUT, REFUSED = 0, 2, 3
+OK, BAD_INPUT, REFUSED, BUSY = 0, 2, 3, 4
 
 
 class CliStore(PointsStore, ProgramView, Protocol):
@@ -57,8 +58,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     if not _known(store, args.partner_id):
         return BAD_INPUT
     today = now().date()
-    rules = RuleBook(store.rule_versions())
-    soon_days = rules.versions[-1].points.expiring_soon_days if rules else 60
+    soon_days = _soon_days(store, args.partner_id, today)
     lots = store.lots(args.partner_id)
     bal = balance_of(store.points_head(args.partner_id), lots, today, soon_days)
     soon = expiring(lots, today, soon_days)
@@ -101,6 +101,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     return OK
 
 
+def _soon_days(store: CliStore, partner_id: str, today: dt.date) -> int:
+    """The partner's rules' `expiring_soon_days` (60 when no rules are loaded)."""
+    book, partner = RuleBook(store.rule_versions()), store.get_partner(partner_id)
+    if not book or partner is None:
+        return 60
+    return book.in_effect(today, partner.cohort, partner.segment).points.expiring_soon_days
+
+
 # -- redemption ------------------------------------------------------------------------------------------
 def _result(res: RedeemResult, as_json: bool, verb: str) -> int:
     if as_json:
@@ -116,11 +124,22 @@ def _result(res: RedeemResult, as_json: bool, verb: str) -> int:
     return REFUSED if res.refusal is not None else OK
 
 
+def _busy(exc: Exception) -> int:
+    print(f"{exc}; nothing was done twice: retry with the same request id", file=sys.stderr)
+    return BUSY
+
+
 def cmd_redeem(args: argparse.Namespace) -> int:
     store = open_store(args)
     if not _known(store, args.partner_id):
         return BAD_INPUT
-    res = _service(store).redeem(args.partner_id, args.reward_id, args.request_id)
+    try:
+        res = _service(store).redeem(args.partner_id, args.reward_id, args.request_id)
+    except Contention as exc:
+        return _busy(exc)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return BAD_INPUT
     return _result(res, args.json, "redeemed")
 
 
@@ -128,7 +147,13 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     store = open_store(args)
     if not _known(store, args.partner_id):
         return BAD_INPUT
-    res = _service(store).cancel(args.partner_id, args.request_id, args.actor, args.reason)
+    try:
+        res = _service(store).cancel(args.partner_id, args.request_id, args.actor, args.reason)
+    except Contention as exc:
+        return _busy(exc)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return BAD_INPUT
     return _result(res, args.json, "cancelled")
 
 
@@ -136,7 +161,10 @@ def cmd_fulfil(args: argparse.Namespace) -> int:
     store = open_store(args)
     if not _known(store, args.partner_id):
         return BAD_INPUT
-    res = _service(store).fulfil(args.partner_id, args.request_id, args.actor)
+    try:
+        res = _service(store).fulfil(args.partner_id, args.request_id, args.actor)
+    except Contention as exc:
+        return _busy(exc)
     return _result(res, args.json, "fulfilled")
 
 

@@ -139,3 +139,15 @@ def test_load_catalog_command_is_registered() -> None:
     assert args.file == "catalog.yaml"
     # registered here, or with the other load-* kinds by `stack` (then it uploads to catalog/ too)
     assert args.func is points.cmd_load_catalog or (args.func is stack.cmd_load and args.kind == "catalog")
+
+
+def test_bad_input_and_contention_have_their_own_exit_codes(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("points", "redeem", "P00001", "MUG", "--request-id", "bad\tid")[0] == 2
+    assert run("points", "redeem", "P00001", "MUG", "--request-id", "R1")[0] == 0
+    assert run("points", "cancel", "P00001", "R1", "--reason", " ")[0] == 2
+    monkeypatch.setattr(store, "commit_points", lambda tx: False)  # every commit loses a race
+    monkeypatch.setattr("loyalty.points.redemptions._backoff", lambda attempt: None)
+    assert run("points", "redeem", "P00001", "MUG", "--request-id", "R2")[0] == 4
+    assert store.redemption("P00001", "R2") is None

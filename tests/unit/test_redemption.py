@@ -8,6 +8,8 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loyalty.adapters.memory import MemoryStore
 from loyalty.adapters.memory.kernel import MemoryNotifier
 from loyalty.points.balances import balance_of, expiring
@@ -278,3 +280,48 @@ def test_fulfilment_list_is_formula_safe() -> None:
     r3 = list(csv.reader(io.StringIO(fulfilment_csv(s2.redemptions("2026-03")).decode())))[1]
     assert r3[2] == "'=R3"
     assert NOW.isoformat()[:7] == "2026-03" and ACTIVE
+
+
+REWARDS = [reward("A", 150, stock=3), reward("B", 400, limit_per_period=2), reward("C", 900)]
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("redeem"), st.sampled_from("ABC"), st.integers(0, 6)),
+        st.tuples(st.just("cancel"), st.just(""), st.integers(0, 6)),
+        st.tuples(st.just("fulfil"), st.just(""), st.integers(0, 6)),
+        st.tuples(st.just("expire"), st.sampled_from(["bonus:a", "bonus:c"]), st.just(0)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(OPS)
+def test_any_sequence_keeps_points_stock_and_limits_exact(ops: list[tuple[str, str, int]]) -> None:
+    s = world()
+    for r in REWARDS:
+        s.put_reward(r)
+    svc = service(s)
+    for op, arg, k in ops:
+        rid = f"R{k}"
+        if op == "redeem":
+            res = svc.redeem(P, arg, rid)
+            assert res.ok or res.refusal is not None
+        elif op == "cancel":
+            svc.cancel(P, rid, "olga", "test")
+        elif op == "fulfil":
+            svc.fulfil(P, rid, "ops")
+        elif next(x for x in s.lots(P) if x.lot_id == arg).state == ACTIVE:
+            expire_lot(s, P, arg)
+        head = s.points_head(P)
+        assert head is not None
+        invariant(head, s.lots(P))
+        held = [r for r in s.partner_redemptions(P) if r.state != R_CANCELLED]
+        assert head.spent == sum(r.points for r in held)
+        for r in REWARDS:
+            n_held = sum(x.reward_id == r.reward_id for x in held)
+            stored = s.reward(r.reward_id)
+            assert stored is not None and stored.taken == n_held
+            assert r.stock is None or n_held <= r.stock
+            assert s.limit_used(P, r.reward_id, "2026-03") == n_held
+        for r in s.partner_redemptions(P):
+            assert sum(d.points for d in r.draws) == r.points

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from loyalty.program.ports import PartnerLookup, RuleSource, TierLookup
 from loyalty.program.rules import RuleBook, RuleVersion
 
 MAX_ATTEMPTS = 30
+REQUEST_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 
 
 class Contention(RuntimeError):
@@ -80,8 +82,8 @@ class Redemptions:
 
     # -- the three operations ---------------------------------------------------------------
     def redeem(self, partner_id: str, reward_id: str, request_id: str) -> RedeemResult:
-        if not request_id or len(request_id) > 128:
-            raise ValueError("a request id (1 to 128 characters) is required")
+        if not REQUEST_RE.match(request_id):
+            raise ValueError("a request id is 1 to 128 printable characters")
         for attempt in range(1, self.max_attempts + 1):
             stored = self.store.redemption(partner_id, request_id)
             if stored is not None:
