@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loyalty_cli import close, demo, simulate, stack, up
+from loyalty_cli import close, demo, points, recognition, simulate, stack, up
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     close.register(sub)
     simulate.register(sub)
+    recognition.register(sub)
+    points.register(sub)
     return p
 
 

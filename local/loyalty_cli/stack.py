@@ -1,5 +1,5 @@
 """The target stack (the local cloud served by `loyalty up`, or `--aws`) and the commands that
-move data in and out of it: upload, load-rules/-registry/-rates/-targets/-products, balance, dlq."""
+move data in and out of it: upload, load-rules/-registry/-rates/-targets/-products/-training/-catalog, balance, dlq."""
 
 from __future__ import annotations
 
@@ -169,6 +169,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         "rates": "rates/",
         "targets": "targets/",
         "products": "products/",
+        "training": "training/",
+        "catalog": "catalog/",
     }[args.kind]
     key = prefix + path.name
     report = _upload(target, path, key, args.timeout, f"reports/config/{key}.report.json")
@@ -242,7 +244,7 @@ def register(sub: Any) -> None:
     upl.add_argument("--json", action="store_true")
     upl.set_defaults(func=cmd_upload)
 
-    for kind in ("rules", "registry", "rates", "targets", "products"):
+    for kind in ("rules", "registry", "rates", "targets", "products", "training", "catalog"):
         lp = sub.add_parser(f"load-{kind}", help=f"upload a {kind} file and wait for its report")
         lp.add_argument("file")
         lp.add_argument("--timeout", type=float, default=300)

@@ -105,6 +105,7 @@ def registry_csv(partners: list[DemoPartner]) -> bytes:
                 p.certified,
                 p.iban,
                 "",
+                "",
             ]
         )
     return buf.getvalue().encode()

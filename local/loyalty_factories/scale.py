@@ -18,13 +18,13 @@ def scale_registry(partners: int, sellers: int, sponsors: bool = False) -> bytes
     rows = [
         f"P{i:06d},Partner {i},p{i}@example.com,{segs[i % 4]},DE,"
         f"{f'P{i // 10:06d}' if sponsors and i >= 10 else ''},2026-01-01,,,,,"
-        f"{SCALE_IBAN if i < sellers and i % 3 else ''},\n"
+        f"{SCALE_IBAN if i < sellers and i % 3 else ''},,\n"
         for i in range(partners)
     ]
     for d, start in enumerate(range(0, sellers, PER_DISTRIBUTOR)):
         sold_for = "|".join(f"P{i:06d}" for i in range(start, min(sellers, start + PER_DISTRIBUTOR)))
         rows.append(
-            f"D{d:06d},Distributor {d},ops{d}@dist.example,distribution,DE,,2026-01-01,,{sold_for},,,,\n"
+            f"D{d:06d},Distributor {d},ops{d}@dist.example,distribution,DE,,2026-01-01,,{sold_for},,,,,\n"
         )
     return (head + "".join(rows)).encode()
 

@@ -41,6 +41,12 @@ def test_partner_round_trip_with_masked_iban(store: Any) -> None:
     assert got == dataclasses.replace(p, iban="DE89 **** 3000")
 
 
+def test_recognition_opt_out_round_trips(store: Any) -> None:
+    store.put_partners([partner("P00001", recognition_opt_out=True), partner("P00002")])
+    got = {p.partner_id: p.recognition_opt_out for p in store.list_partners()}
+    assert got == {"P00001": True, "P00002": False}
+
+
 def test_missing_partner_is_none(store: Any) -> None:
     assert store.get_partner("P404") is None
 

@@ -32,9 +32,11 @@ from loyalty.program.registry import Partner
 from loyalty.settings import Settings
 from loyalty.simulation.jobs import JobStarter, SimulationJobs
 from loyalty.simulation.ports import WorldFactory
+from loyalty.training.loader import TrainingLoader
+from loyalty.training.ports import TrainingStore
 
 
-class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, Protocol):
+class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, TrainingStore, Protocol):
     """Every context's ports on one store (`DynamoStore`, `MemoryStore`)."""
 
 
@@ -102,7 +104,10 @@ class Services(ABC):
 
     def config(self) -> ConfigService:
         flow = self.simulation_workflow()
-        return ConfigService(self.store, self.blobs, self.notifier, JobStarter(flow) if flow else None)
+        loaders = {"training/": TrainingLoader(self.store, self.store, self.blobs, self.today)}
+        return ConfigService(
+            self.store, self.blobs, self.notifier, JobStarter(flow) if flow else None, loaders=loaders
+        )
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)

@@ -32,7 +32,8 @@ EARN, ACTIVATE, EXPIRE, DEDUCT, SHORTFALL, SPEND, RECREDIT = (
     "spend",
     "recredit",
 )
-MOVE_KINDS = (EARN, ACTIVATE, EXPIRE, DEDUCT, SHORTFALL, SPEND, RECREDIT)
+FULFIL = "fulfil"  # a redemption delivered (0 points: the ledger moves its value out of rewards due)
+MOVE_KINDS = (EARN, ACTIVATE, EXPIRE, DEDUCT, SHORTFALL, SPEND, RECREDIT, FULFIL)
 
 # redemption states: pending -> fulfilled / cancelled
 R_PENDING, R_FULFILLED, R_CANCELLED = "pending", "fulfilled", "cancelled"

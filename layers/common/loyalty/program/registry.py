@@ -28,6 +28,7 @@ REGISTRY_SPEC = ColumnSpec(
         "certified",
         "iban",
         "bic",
+        "recognition",
     ),
     required=frozenset({"partner_id", "name", "email", "segment", "joined_on"}),
     aliases={
@@ -43,10 +44,14 @@ REGISTRY_SPEC = ColumnSpec(
         "bank_iban": "iban",
         "bank_bic": "bic",
         "swift": "bic",
+        "recognition_opt_out": "recognition",
     },
 )
 EMAIL_RE = re.compile(r"^[^@\s,;]{1,64}@[^@\s,;]{1,255}\.[A-Za-z]{2,}$")
 CYCLE = "sponsor chain forms a cycle"
+# The optional `recognition` column: `opt-out` keeps the partner off leaderboards and out of
+# partner of the month (docs/recognition.md); empty = recognised.
+RECOGNITION_OPT_OUT = "opt-out"
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Partner:
     certified: tuple[tuple[str, int], ...] = ()  # (course, people certified)
     iban: str = ""  # plain only in memory; the store keeps it encrypted, displays mask it
     bic: str = ""
+    recognition_opt_out: bool = False  # the registry's `recognition` column says `opt-out`
 
     @property
     def certifications(self) -> dict[str, int]:
@@ -101,6 +107,7 @@ class _Fields(NamedTuple):
     certified: str
     iban: str
     bic: str
+    recognition: str
 
 
 def parse_registry(raw: IO[bytes], tiers: Iterable[str]) -> tuple[list[Partner], list[RowIssue], int]:
@@ -144,6 +151,8 @@ def _partner(line: int, f: _Fields, tier_names: dict[str, str], lines: dict[str,
         certified = parse_certified(f.certified)
     except ValueError as exc:
         return RowIssue(line, "certified", f.certified, str(exc))
+    if f.recognition.lower() not in ("", RECOGNITION_OPT_OUT):
+        return RowIssue(line, "recognition", f.recognition, f"must be '{RECOGNITION_OPT_OUT}' or empty")
     try:
         joined_on = dt.date.fromisoformat(f.joined_on)
     except ValueError:
@@ -165,6 +174,7 @@ def _partner(line: int, f: _Fields, tier_names: dict[str, str], lines: dict[str,
         certified=certified,
         iban=iban,
         bic=bic,
+        recognition_opt_out=bool(f.recognition),
     )
 
 

@@ -24,8 +24,18 @@ The key table (also in docs/architecture.md):
 | ledger entry                 | LedgerItem | `PARTNER#<id>`    | `LEDGER#<period>#<entry id>` | `LEDGER#<period>` / `<id>#<entry id>`|
 | sale by SKU (returns' lookup)| LinkItem   | `PARTNER#<id>`    | `SKU#<sku>#<sold_at>#<sale>` |                                      |
 | return of a sale             | LinkItem   | `PARTNER#<id>`    | `RET#<sale>#<return sale>`   |                                      |
+| points head (counters, rev)  | PointItem  | `POINTS#<id>`     | `HEAD`                       |                                      |
+| points lot                   | PointItem  | `POINTS#<id>`     | `LOT#<lot id>`               |                                      |
+| points move                  | PointItem  | `POINTS#<id>`     | `MOVE#<YYYY-MM>#<move id>`   |                                      |
+| points move id marker        | PointItem  | `POINTS#<id>`     | `MOVEID#<move id>`           |                                      |
+| course points awarded        | PointItem  | `POINTS#<id>`     | `COURSE#<person>#<course>`   |                                      |
+| redemption                   | PointItem  | `POINTS#<id>`     | `REDEEM#<request id>`        | `REDEMPTIONS#<period>` / `<id>#<request id>` |
+| reward limit counter         | PointItem  | `POINTS#<id>`     | `LIMIT#<reward>#<YYYY-MM>`   |                                      |
+| points ledger posting        | LedgerItem | `POINTS#<id>`     | `LEDGER#<period>#<entry id>` | `PLEDGER#<period>` / `<id>#<entry id>`|
+| reward (with `taken`)        | PointItem  | `CATALOG`         | `REWARD#<reward id>`         |                                      |
 
-(`#` and `%` in a SKU or sale id are percent-encoded in link keys.)
+(`#` and `%` in a SKU or sale id are percent-encoded in link keys, and so are they in course and
+reward keys of points items; `PointItem` lives in `adapters/dynamo/points.py`.)
 
 Money is a DynamoDB Number read and written as `Decimal` (never float).
 """
@@ -106,6 +116,7 @@ class PartnerItem(Item):
     bic = UnicodeAttribute(default="")
     iban_fp = UnicodeAttribute(default="")  # fingerprint of IBAN + BIC (kernel.iban.bank_fingerprint)
     bank_since = UnicodeAttribute(default="")  # when these bank details were first loaded
+    recognition_opt_out = BooleanAttribute(null=True)  # stored only when the partner opted out
 
 
 class TierItem(Item):

@@ -35,6 +35,7 @@ class ProgramTables(Tables):
             certified=parse_certified(it.certified or ""),
             iban=it.iban_mask or "",  # masked: the plain IBAN only leaves the store for the bank file
             bic=it.bic or "",
+            recognition_opt_out=bool(it.recognition_opt_out),
         )
 
     def get_partner(self, partner_id: str) -> Partner | None:
@@ -85,6 +86,7 @@ class ProgramTables(Tables):
                         bic=p.bic,
                         iban_fp=fp,
                         bank_since=(old_since if fp == old_fp and old_since else now) if fp else "",
+                        recognition_opt_out=True if p.recognition_opt_out else None,
                     )
                 )
 

@@ -9,19 +9,25 @@ from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNoti
 from loyalty.adapters.memory.points import MemoryPoints
 from loyalty.adapters.memory.recruits import MemoryRecruits
 from loyalty.adapters.memory.targets import MemoryTargets
+from loyalty.adapters.memory.training import MemoryTraining
 from loyalty.close.ports import ApprovalStore, Books, CloseStore
 from loyalty.incentives.ports import RecruitNets
 from loyalty.points.ports import PointsStore
+from loyalty.training.ports import TrainingStore
 
 
-class MemoryStore(MemoryCloseTables, MemoryUploads, MemoryRecruits, MemoryTargets, MemoryPoints):
+class MemoryStore(
+    MemoryCloseTables, MemoryUploads, MemoryRecruits, MemoryTargets, MemoryPoints, MemoryTraining
+):
     """Every context's ports in one object (what `DynamoStore` is on DynamoDB): program, ingest,
-    earning, close and points."""
+    earning, close, points and training."""
 
 
-def _conforms(store: MemoryStore) -> tuple[CloseStore, ApprovalStore, Books, RecruitNets, PointsStore]:
+def _conforms(
+    store: MemoryStore,
+) -> tuple[CloseStore, ApprovalStore, Books, RecruitNets, PointsStore, TrainingStore]:
     """Checked by mypy: the in-memory store implements every port of the close (and the overrides')."""
-    return store, store, store, store, store
+    return store, store, store, store, store, store
 
 
 __all__ = ["MemoryBlobs", "MemoryCipher", "MemoryNotifier", "MemoryQueue", "MemoryStore", "MemoryWorkflow"]

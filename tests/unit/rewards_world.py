@@ -1,0 +1,114 @@
+"""Test harness of catalog and redemption: a partner's points granted as lots through one
+`PointsTx` (what a close or a bonus writes), the default rules, a fixed clock and rewards."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from loyalty.points.model import ACTIVE, BONUS, PENDING, Lot, PointsHead, PointsTx, Reward
+from loyalty.points.ports import PointsStore
+from loyalty.points.redemptions import Redemptions
+from loyalty.program.rules import RuleVersion, parse_rules
+from loyalty_factories.small import RULES
+
+NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
+DEFAULT_RULES = parse_rules(RULES.decode())
+TIER_RANK = {t.name: i for i, t in enumerate(DEFAULT_RULES.tiers)}
+
+
+def lot(lot_id: str, points: int, expires_on: str, state: str = ACTIVE, pid: str = "P00001") -> Lot:
+    exp = dt.date.fromisoformat(expires_on)
+    return Lot(
+        lot_id,
+        pid,
+        BONUS,
+        "test",
+        "2026-01",
+        "v1",
+        points,
+        points,
+        state,
+        dt.date(2026, 1, 31),
+        dt.date(2026, 1, 31),
+        exp,
+    )
+
+
+def grant(store: PointsStore, pid: str, lots: Sequence[Lot]) -> PointsHead:
+    """Commit new lots on top of the partner's head (as earned points)."""
+    head = store.points_head(pid) or PointsHead(pid)
+    active = sum(x.remaining for x in lots if x.state == ACTIVE)
+    pending = sum(x.remaining for x in lots if x.state == PENDING)
+    new = PointsHead(
+        pid,
+        rev=head.rev + 1,
+        pending=head.pending + pending,
+        active=head.active + active,
+        debt=head.debt,
+        earned=head.earned + active + pending,
+        spent=head.spent,
+        expired=head.expired,
+        deducted=head.deducted,
+    )
+    assert store.commit_points(PointsTx(pid, head.rev, new, new_lots=tuple(lots)))
+    return new
+
+
+def expire_lot(store: PointsStore, pid: str, lot_id: str) -> None:
+    """What a close does to a due lot: what is left expires (the head follows)."""
+    from loyalty.points.model import EXPIRED, LotChange
+
+    cur = next(x for x in store.lots(pid) if x.lot_id == lot_id)
+    head = store.points_head(pid)
+    assert head is not None
+    new = PointsHead(
+        pid,
+        rev=head.rev + 1,
+        pending=head.pending,
+        active=head.active - cur.remaining,
+        debt=head.debt,
+        earned=head.earned,
+        spent=head.spent,
+        expired=head.expired + cur.remaining,
+        deducted=head.deducted,
+    )
+    ch = LotChange(lot_id, cur.remaining, cur.state, 0, EXPIRED)
+    assert store.commit_points(PointsTx(pid, head.rev, new, lot_changes=(ch,)))
+
+
+def reward(rid: str = "MUG", points: int = 500, **kw: Any) -> Reward:
+    base: dict[str, Any] = {
+        "reward_id": rid,
+        "name": f"{rid} reward",
+        "description": "",
+        "points": points,
+        "stock": None,
+        "limit_per_period": None,
+        "valid_from": None,
+        "valid_to": None,
+        "min_tier": None,
+        "fmv_eur": Decimal("12.50"),
+    }
+    base.update(kw)
+    return Reward(**base)
+
+
+def service(
+    store: PointsStore,
+    tier: str = "Bronze",
+    rules: RuleVersion = DEFAULT_RULES,
+    now: dt.datetime = NOW,
+    **kw: Any,
+) -> Redemptions:
+    return Redemptions(store, lambda _pid: tier, lambda _pid: rules, lambda: now, **kw)
+
+
+def invariant(head: PointsHead, lots: Sequence[Lot]) -> None:
+    """The head's invariant and every lot within bounds."""
+    assert head.pending + head.active - head.debt == head.earned - head.spent - head.expired - head.deducted
+    assert head.active >= 0 and head.pending >= 0
+    assert all(0 <= x.remaining <= x.points for x in lots)
+    assert head.active == sum(x.remaining for x in lots if x.state == ACTIVE)
