@@ -20,7 +20,7 @@ RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.y
 RUNTIME_PY := $(or $(shell $(RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(subst python,,$(RUNTIME)).*/bin/$(RUNTIME))))
 SAM_PATH := PATH=$(dir $(RUNTIME_PY)):$$PATH
 
-.PHONY: help venv demo test test-fast up lint typecheck cfnlint checkov bench build runtime-python deploy clean
+.PHONY: help system-packages venv demo test test-fast up lint typecheck cfnlint checkov bench build runtime-python deploy clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on the embedded local cloud"
@@ -31,7 +31,18 @@ help:
 	@echo "make build  - sam validate --lint, sam build (arm64, what deploy ships) and a host build for the import check"
 	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials)"
 
-$(STAMP): pyproject.toml | runtime-python
+# What WeasyPrint (partner-of-the-month certificates) needs of the system: Pango, HarfBuzz's
+# subsetter (fast font embedding) and DejaVu fonts (Cyrillic). Installed with apt when missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null)); \
+	fi
+
+$(STAMP): pyproject.toml | runtime-python system-packages
 	$(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
