@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.points.close import CloseIntent, CourseAward
 from loyalty.points.model import (
     ACTIVE,
     EARN,
@@ -32,6 +34,7 @@ from loyalty.points.model import (
     Reward,
     StockTake,
 )
+from loyalty.points.service import PointsLedger
 
 from tests.contract.test_bounded_items import item_sizes
 
@@ -345,3 +348,35 @@ def test_points_items_stay_bounded(dynamo_store: DynamoStore) -> None:
     assert s.commit_points(tx)  # 80 lot changes, the head and the move with its marker: one transaction
     sizes = item_sizes(s, "POINTS#P1")
     assert max(sizes.values()) < 8 * 1024
+
+
+def test_a_close_applied_by_two_threads_at_once_applies_once(store: Any) -> None:
+    seed(store)
+    it = CloseIntent(
+        "P1", "2027-01", "v1", "Gold", Decimal("1.5"), Decimal(-2000), -300,
+        (CourseAward("p2", "CERT-SALES", D, "C2"),), 500, 30, 12, True, Decimal("0.01"),
+    )  # fmt: skip
+    results: list[bool] = []
+    gate = threading.Barrier(4)
+
+    def run() -> None:
+        gate.wait()
+        results.append(PointsLedger(store).apply_close(it, "2027-02-01T00:00:00Z"))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    h = store.points_head("P1")
+    # a (100, expires 2027-01-31) expires; b activated; 300 deducted: b's 100, the course's 500 - 200
+    assert h is not None and (h.rev, h.expired, h.deducted, h.debt, h.active, h.pending) == (
+        2,
+        100,
+        300,
+        0,
+        300,
+        0,
+    )
+    assert store.has_move("P1", "close:2027-01") and len(store.moves("P1", "2027-01")) == 5
