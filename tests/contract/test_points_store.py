@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 import threading
 from decimal import Decimal
 from typing import Any
@@ -380,3 +381,37 @@ def test_a_close_applied_by_two_threads_at_once_applies_once(store: Any) -> None
         0,
     )
     assert store.has_move("P1", "close:2027-01") and len(store.moves("P1", "2027-01")) == 5
+
+
+def test_memory_reads_while_another_thread_commits(memory_store: Any) -> None:
+    """The in-memory store's reads iterate under its lock: a commit in another thread never
+    breaks them ("dictionary changed size during iteration"; DynamoDB reads are single calls)."""
+    store = memory_store
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                store.lots("P1"), store.moves("P1"), store.awarded_courses("P1"), store.points_postings("P1")
+        except BaseException as e:
+            errors.append(e)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(3000):
+            tx = PointsTx(
+                "P1", i, head(i + 1), new_lots=(lot(f"l{i}"),), moves=(move(f"m{i}"),),
+                courses=((f"p{i}", "C"),), postings=(post(f"e{i}"),),
+            )  # fmt: skip
+            assert store.commit_points(tx)
+            if errors:
+                break
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(old)
+    assert errors == []

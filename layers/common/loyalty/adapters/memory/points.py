@@ -42,29 +42,34 @@ class MemoryPoints(MemoryTables):
         return {p: self.point_heads[p] for p in dict.fromkeys(partner_ids) if p in self.point_heads}
 
     def lots(self, partner_id: str) -> list[Lot]:
-        got = [lot for (p, _), lot in self.point_lots.items() if p == partner_id]
+        with self._points_lock:  # a commit in another thread must not change the dict under the loop
+            got = [lot for (p, _), lot in self.point_lots.items() if p == partner_id]
         return sorted(got, key=lambda lot: (lot.expires_on, lot.lot_id))
 
     def moves(self, partner_id: str, period: str | None = None) -> list[Move]:
-        got = [
-            m
-            for (p, _), m in self.point_moves.items()
-            if p == partner_id and (period is None or m.period == period)
-        ]
+        with self._points_lock:
+            got = [
+                m
+                for (p, _), m in self.point_moves.items()
+                if p == partner_id and (period is None or m.period == period)
+            ]
         return sorted(got, key=lambda m: (m.period, m.at, m.move_id))
 
     def has_move(self, partner_id: str, move_id: str) -> bool:
         return (partner_id, move_id) in self.point_moves
 
     def awarded_courses(self, partner_id: str) -> set[tuple[str, str]]:
-        return {(person, course) for p, person, course in self.point_courses if p == partner_id}
+        with self._points_lock:
+            return {(person, course) for p, person, course in self.point_courses if p == partner_id}
 
     def points_postings(self, partner_id: str | None = None, period: str | None = None) -> list[Posting]:
         if partner_id is None and period is None:
             raise ValueError("points_postings needs a partner or a period")
+        with self._points_lock:
+            items = sorted(self.point_postings_.items())
         return [
             e
-            for (p, per, _), e in sorted(self.point_postings_.items())
+            for (p, per, _), e in items
             if (partner_id is None or p == partner_id) and (period is None or per == period)
         ]
 
@@ -72,10 +77,14 @@ class MemoryPoints(MemoryTables):
         return self.point_redemptions.get((partner_id, request_id))
 
     def redemptions(self, period: str) -> list[Redemption]:
-        return [r for _, r in sorted(self.point_redemptions.items()) if r.period == period]
+        with self._points_lock:
+            items = sorted(self.point_redemptions.items())
+        return [r for _, r in items if r.period == period]
 
     def partner_redemptions(self, partner_id: str) -> list[Redemption]:
-        return [r for (p, _), r in sorted(self.point_redemptions.items()) if p == partner_id]
+        with self._points_lock:
+            items = sorted(self.point_redemptions.items())
+        return [r for (p, _), r in items if p == partner_id]
 
     def limit_used(self, partner_id: str, reward_id: str, period: str) -> int:
         return self.limit_counts.get((partner_id, reward_id, period), 0)
@@ -91,7 +100,8 @@ class MemoryPoints(MemoryTables):
             return True
 
     def rewards(self) -> list[Reward]:
-        return [self.reward_items[k] for k in sorted(self.reward_items)]
+        with self._points_lock:
+            return [self.reward_items[k] for k in sorted(self.reward_items)]
 
     def reward(self, reward_id: str) -> Reward | None:
         return self.reward_items.get(reward_id)
