@@ -415,3 +415,15 @@ def test_memory_reads_while_another_thread_commits(memory_store: Any) -> None:
         reader.join()
         sys.setswitchinterval(old)
     assert errors == []
+
+
+def test_a_memory_store_deep_copies_with_a_lock_of_its_own(memory_store: Any) -> None:
+    import copy
+
+    seed(memory_store)
+    twin = copy.deepcopy(memory_store)
+    assert repr(vars(twin)["_points_lock"]) == repr(vars(memory_store)["_points_lock"])
+    assert twin._points_lock is not memory_store._points_lock
+    assert snapshot(twin) == snapshot(memory_store)
+    tx = PointsTx("P1", 1, head(2), moves=(move("m2"),))
+    assert twin.commit_points(tx) and memory_store.commit_points(tx)  # independent copies

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from loyalty.adapters.memory.tables import MemoryTables
 from loyalty.kernel.ports import Cipher
@@ -21,10 +22,30 @@ from loyalty.points.model import (
 )
 
 
+class StoreLock:
+    """The store's lock. A copy of the store (simulations and tests deep-copy its tables) gets a
+    lock of its own, and its repr does not depend on the instance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoreLock:
+        return StoreLock()
+
+    def __repr__(self) -> str:
+        return "StoreLock()"
+
+
 class MemoryPoints(MemoryTables):
     def __init__(self, cipher: Cipher | None = None) -> None:
         super().__init__(cipher)
-        self._points_lock = threading.Lock()
+        self._points_lock = StoreLock()
         self.point_heads: dict[str, PointsHead] = {}
         self.point_lots: dict[tuple[str, str], Lot] = {}
         self.point_moves: dict[tuple[str, str], Move] = {}
