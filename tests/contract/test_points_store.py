@@ -8,8 +8,6 @@ import dataclasses
 import datetime as dt
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -353,36 +351,8 @@ def test_points_items_stay_bounded(dynamo_store: DynamoStore) -> None:
     assert max(sizes.values()) < 8 * 1024
 
 
-@contextmanager
-def atomic_moto() -> Iterator[None]:
-    """DynamoDB applies a transaction atomically; moto does not under threads: a cancelled
-    transaction restores a copy of the whole table taken when it began, undoing what a concurrent
-    one wrote meanwhile. This serialises moto's DynamoDB operations (each one atomic, as on AWS)."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    names = ("put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items")
-    saved = {n: getattr(DynamoDBBackend, n) for n in names}
-
-    def locked(fn: Any) -> Any:
-        def call(*a: Any, **kw: Any) -> Any:
-            with lock:
-                return fn(*a, **kw)
-
-        return call
-
-    for n, fn in saved.items():
-        setattr(DynamoDBBackend, n, locked(fn))
-    try:
-        yield
-    finally:
-        for n, fn in saved.items():
-            setattr(DynamoDBBackend, n, fn)
-
-
 def test_a_close_applied_by_two_threads_at_once_applies_once(store: Any) -> None:
-    with atomic_moto():
-        racing_close(store)
+    racing_close(store)  # moto handles one request at a time (tests/conftest.py: atomic_dynamodb)
 
 
 def racing_close(store: Any) -> None:
