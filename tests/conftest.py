@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from loyalty_factories.small import RATES, REGISTRY, RULES, sales_csv
+from loyalty_local.atomic import atomic_dynamodb
 from loyalty_local.cloud import LocalCloud
 from loyalty_local.env import LOCAL_ENV, REGION
 from moto import mock_aws
@@ -24,6 +25,7 @@ def aws() -> Iterator[None]:
     import os
 
     os.environ.update(LOCAL_ENV)
+    atomic_dynamodb()  # as the local cloud does: one DynamoDB request at a time, each atomic
     with mock_aws():
         yield
 

@@ -20,6 +20,7 @@ from typing import Any
 from moto import mock_aws
 
 from loyalty_local import seams
+from loyalty_local.atomic import atomic_dynamodb
 from loyalty_local.delivery import DeliveryMixin
 from loyalty_local.deploy import DeployMixin
 from loyalty_local.env import DEFAULT_TEMPLATE, LOCAL_ENV, REGION
@@ -53,6 +54,7 @@ class LocalCloud(DeployMixin, DeliveryMixin, HttpApiMixin):
         self.stop()
 
     def start(self) -> None:
+        atomic_dynamodb()  # one DynamoDB request at a time, each atomic (moto is not, under threads)
         # moto's ASL interpreter logs every failed state (rejections included) at ERROR with its
         # whole parse tree: keep that in the handler log, not on the console
         sfn_log = logging.getLogger("moto.stepfunctions")

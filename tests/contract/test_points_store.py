@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.points.close import CloseIntent, CourseAward
 from loyalty.points.model import (
     ACTIVE,
     EARN,
@@ -32,6 +35,7 @@ from loyalty.points.model import (
     Reward,
     StockTake,
 )
+from loyalty.points.service import PointsLedger
 
 from tests.contract.test_bounded_items import item_sizes
 
@@ -345,3 +349,85 @@ def test_points_items_stay_bounded(dynamo_store: DynamoStore) -> None:
     assert s.commit_points(tx)  # 80 lot changes, the head and the move with its marker: one transaction
     sizes = item_sizes(s, "POINTS#P1")
     assert max(sizes.values()) < 8 * 1024
+
+
+def test_a_close_applied_by_two_threads_at_once_applies_once(store: Any) -> None:
+    racing_close(store)  # moto handles one request at a time (tests/conftest.py: atomic_dynamodb)
+
+
+def racing_close(store: Any) -> None:
+    seed(store)
+    it = CloseIntent(
+        "P1", "2027-01", "v1", "Gold", Decimal("1.5"), Decimal(-2000), -300,
+        (CourseAward("p2", "CERT-SALES", D, "C2"),), 500, 30, 12, True, Decimal("0.01"),
+    )  # fmt: skip
+    results: list[bool] = []
+    gate = threading.Barrier(4)
+
+    def run() -> None:
+        gate.wait()
+        results.append(PointsLedger(store).apply_close(it, "2027-02-01T00:00:00Z"))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    h = store.points_head("P1")
+    # a (100, expires 2027-01-31) expires; b activated; 300 deducted: b's 100, the course's 500 - 200
+    assert h is not None and (h.rev, h.expired, h.deducted, h.debt, h.active, h.pending) == (
+        2,
+        100,
+        300,
+        0,
+        300,
+        0,
+    )
+    assert store.has_move("P1", "close:2027-01") and len(store.moves("P1", "2027-01")) == 5
+
+
+def test_memory_reads_while_another_thread_commits(memory_store: Any) -> None:
+    """The in-memory store's reads iterate under its lock: a commit in another thread never
+    breaks them ("dictionary changed size during iteration"; DynamoDB reads are single calls)."""
+    store = memory_store
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                store.lots("P1"), store.moves("P1"), store.awarded_courses("P1"), store.points_postings("P1")
+        except BaseException as e:
+            errors.append(e)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(3000):
+            tx = PointsTx(
+                "P1", i, head(i + 1), new_lots=(lot(f"l{i}"),), moves=(move(f"m{i}"),),
+                courses=((f"p{i}", "C"),), postings=(post(f"e{i}"),),
+            )  # fmt: skip
+            assert store.commit_points(tx)
+            if errors:
+                break
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(old)
+    assert errors == []
+
+
+def test_a_memory_store_deep_copies_with_a_lock_of_its_own(memory_store: Any) -> None:
+    import copy
+
+    seed(memory_store)
+    twin = copy.deepcopy(memory_store)
+    assert repr(vars(twin)["_points_lock"]) == repr(vars(memory_store)["_points_lock"])
+    assert twin._points_lock is not memory_store._points_lock
+    assert snapshot(twin) == snapshot(memory_store)
+    tx = PointsTx("P1", 1, head(2), moves=(move("m2"),))
+    assert twin.commit_points(tx) and memory_store.commit_points(tx)  # independent copies

@@ -2,7 +2,7 @@
 redeem, a cancel and a fulfil, each retried with the same request id.
 
 moto runs a request's checks and writes without a lock of its own, while DynamoDB applies a
-transaction atomically: the `atomic_moto` fixture serialises moto's handling of each DynamoDB
+transaction atomically: `loyalty_local.atomic.atomic_dynamodb` (installed for every test in tests/conftest.py) serialises moto's handling of each DynamoDB
 request (one request at a time, as a linearizable service would) - the threads still interleave
 freely between their reads, their planning and their commits, which is where the races are.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import botocore.handlers
 import pytest
@@ -22,25 +21,12 @@ from loyalty.points.model import R_CANCELLED, R_FULFILLED, RECREDIT, SPEND, Lot,
 from loyalty.points.redemptions import RedeemResult, Redemptions
 from loyalty_local.cloud import REGION
 from loyalty_local.seams import FaultPlan
-from moto.dynamodb.responses import DynamoHandler
 
 from tests.contract.conftest import make_table
 from tests.unit.rewards_world import grant, invariant, lot, reward, service
 
 N = 8
 FN = "RedeemTest"
-
-
-@pytest.fixture()
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
 
 
 class SlowDynamo(DynamoStore):
@@ -67,7 +53,7 @@ def race(calls: list[Callable[[], RedeemResult]]) -> list[RedeemResult]:
         return list(pool.map(run, calls))
 
 
-def test_partners_racing_for_the_last_unit_on_dynamodb(atomic_moto: None) -> None:
+def test_partners_racing_for_the_last_unit_on_dynamodb() -> None:
     s = store(SlowDynamo)
     pids = [f"P{i:05d}" for i in range(1, N + 1)]
     for pid in pids:
@@ -87,7 +73,7 @@ def test_partners_racing_for_the_last_unit_on_dynamodb(atomic_moto: None) -> Non
         invariant(head, s.lots(pid))
 
 
-def test_requests_racing_for_the_last_points_on_dynamodb(atomic_moto: None) -> None:
+def test_requests_racing_for_the_last_points_on_dynamodb() -> None:
     s = store(SlowDynamo)
     pid = "P00001"
     grant(s, pid, [lot("bonus:a", 600, "2026-06-30"), lot("bonus:b", 400, "2026-12-31")])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from loyalty.adapters.memory.tables import MemoryTables
 from loyalty.kernel.ports import Cipher
@@ -21,10 +22,30 @@ from loyalty.points.model import (
 )
 
 
+class StoreLock:
+    """The store's lock. A copy of the store (simulations and tests deep-copy its tables) gets a
+    lock of its own, and its repr does not depend on the instance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoreLock:
+        return StoreLock()
+
+    def __repr__(self) -> str:
+        return "StoreLock()"
+
+
 class MemoryPoints(MemoryTables):
     def __init__(self, cipher: Cipher | None = None) -> None:
         super().__init__(cipher)
-        self._points_lock = threading.Lock()
+        self._points_lock = StoreLock()
         self.point_heads: dict[str, PointsHead] = {}
         self.point_lots: dict[tuple[str, str], Lot] = {}
         self.point_moves: dict[tuple[str, str], Move] = {}
@@ -42,29 +63,34 @@ class MemoryPoints(MemoryTables):
         return {p: self.point_heads[p] for p in dict.fromkeys(partner_ids) if p in self.point_heads}
 
     def lots(self, partner_id: str) -> list[Lot]:
-        got = [lot for (p, _), lot in self.point_lots.items() if p == partner_id]
+        with self._points_lock:  # a commit in another thread must not change the dict under the loop
+            got = [lot for (p, _), lot in self.point_lots.items() if p == partner_id]
         return sorted(got, key=lambda lot: (lot.expires_on, lot.lot_id))
 
     def moves(self, partner_id: str, period: str | None = None) -> list[Move]:
-        got = [
-            m
-            for (p, _), m in self.point_moves.items()
-            if p == partner_id and (period is None or m.period == period)
-        ]
+        with self._points_lock:
+            got = [
+                m
+                for (p, _), m in self.point_moves.items()
+                if p == partner_id and (period is None or m.period == period)
+            ]
         return sorted(got, key=lambda m: (m.period, m.at, m.move_id))
 
     def has_move(self, partner_id: str, move_id: str) -> bool:
         return (partner_id, move_id) in self.point_moves
 
     def awarded_courses(self, partner_id: str) -> set[tuple[str, str]]:
-        return {(person, course) for p, person, course in self.point_courses if p == partner_id}
+        with self._points_lock:
+            return {(person, course) for p, person, course in self.point_courses if p == partner_id}
 
     def points_postings(self, partner_id: str | None = None, period: str | None = None) -> list[Posting]:
         if partner_id is None and period is None:
             raise ValueError("points_postings needs a partner or a period")
+        with self._points_lock:
+            items = sorted(self.point_postings_.items())
         return [
             e
-            for (p, per, _), e in sorted(self.point_postings_.items())
+            for (p, per, _), e in items
             if (partner_id is None or p == partner_id) and (period is None or per == period)
         ]
 
@@ -72,10 +98,14 @@ class MemoryPoints(MemoryTables):
         return self.point_redemptions.get((partner_id, request_id))
 
     def redemptions(self, period: str) -> list[Redemption]:
-        return [r for _, r in sorted(self.point_redemptions.items()) if r.period == period]
+        with self._points_lock:
+            items = sorted(self.point_redemptions.items())
+        return [r for _, r in items if r.period == period]
 
     def partner_redemptions(self, partner_id: str) -> list[Redemption]:
-        return [r for (p, _), r in sorted(self.point_redemptions.items()) if p == partner_id]
+        with self._points_lock:
+            items = sorted(self.point_redemptions.items())
+        return [r for (p, _), r in items if p == partner_id]
 
     def limit_used(self, partner_id: str, reward_id: str, period: str) -> int:
         return self.limit_counts.get((partner_id, reward_id, period), 0)
@@ -91,7 +121,8 @@ class MemoryPoints(MemoryTables):
             return True
 
     def rewards(self) -> list[Reward]:
-        return [self.reward_items[k] for k in sorted(self.reward_items)]
+        with self._points_lock:
+            return [self.reward_items[k] for k in sorted(self.reward_items)]
 
     def reward(self, reward_id: str) -> Reward | None:
         return self.reward_items.get(reward_id)
