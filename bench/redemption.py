@@ -57,7 +57,16 @@ def run(partners: int = 200, threads: int = 8, requests: int = 1600) -> dict[str
         ledger = PointsLedger(store)
         ids = [f"P{i:05d}" for i in range(1, partners + 1)]
         for pid in ids:
-            ledger.award_bonus(pid, "bonus:bench", 1_000, "bench", "2026-08", rules.version, rules.points.liability_eur_per_point, "2026-08-31T23:59:59Z")
+            ledger.award_bonus(
+                pid,
+                "bonus:bench",
+                1_000,
+                "bench",
+                "2026-08",
+                rules.version,
+                rules.points.liability_eur_per_point,
+                "2026-08-31T23:59:59Z",
+            )
         service = Redemptions(
             store,
             lambda pid: "Gold",
@@ -72,7 +81,10 @@ def run(partners: int = 200, threads: int = 8, requests: int = 1600) -> dict[str
         # exact: every partner's balance and the stock add up to what was redeemed
         taken = store.reward("R-LAST")
         won = sum(
-            1 for pid in ids for r in store.partner_redemptions(pid) if r.reward_id == "R-LAST" and r.state != "cancelled"
+            1
+            for pid in ids
+            for r in store.partner_redemptions(pid)
+            if r.reward_id == "R-LAST" and r.state != "cancelled"
         )
         spent = sum(h.spent for h in store.points_heads(ids).values())
         redeemed_points = sum(r.points for pid in ids for r in store.partner_redemptions(pid))
@@ -81,7 +93,7 @@ def run(partners: int = 200, threads: int = 8, requests: int = 1600) -> dict[str
             "stock_redemptions": won,
             "points_spent": spent,
             "points_redeemed": redeemed_points,
-            "ok": bool(taken) and taken.taken == won <= 25 and spent == redeemed_points,
+            "ok": taken is not None and taken.taken == won <= 25 and spent == redeemed_points,
         }
     return out
 
@@ -98,7 +110,13 @@ def _scenario(service: Any, name: str, pick: Any, threads: int, requests: int) -
             got = service.redeem(pid, reward, f"{name}-{t}-{i}")
             with lock:
                 attempts["extra"] += max(got.attempts - 1, 0)
-                results["won" if got.redemption is not None and not got.replayed else f"refused:{got.refusal.code}" if got.refusal else "replayed"] += 1
+                results[
+                    "won"
+                    if got.redemption is not None and not got.replayed
+                    else f"refused:{got.refusal.code}"
+                    if got.refusal
+                    else "replayed"
+                ] += 1
 
     t0 = time.perf_counter()
     pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]

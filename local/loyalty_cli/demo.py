@@ -66,14 +66,13 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
         if not _reconciliation(cloud, files, summaries, lines, started):
             return 1
         _targets(cloud, q3_net, {p.pid: p.segment for p in people}, rnd)
-        star = engagement.load_training(cloud, people, q3_net)
+        star = engagement.load_training(cloud, people, q3_net, rnd)
         engagement.load_catalog(cloud)
         after = {MONTHS[-2]: lambda: engagement.redeem(store, MONTHS[-2])}
         if not monthly_closes(cloud, store, started, after):
             return 1
         if not engagement.report(cloud, store, people, star):
-            print("
-ENGAGEMENT INCOMPLETE: no certificate, no Platinum through training or nothing expired")
+            print("\nENGAGEMENT INCOMPLETE: no certificate, no Platinum through training or nothing expired")
             return 1
         return _what_if(store, started)
 
@@ -236,7 +235,10 @@ def _close_month(cloud: LocalCloud, period: str) -> tuple[dict[str, Any], dict[s
 
 
 def monthly_closes(
-    cloud: LocalCloud, store: DynamoStore, started: float, after: Mapping[str, Callable[[], None]] | None = None
+    cloud: LocalCloud,
+    store: DynamoStore,
+    started: float,
+    after: Mapping[str, Callable[[], None]] | None = None,
 ) -> bool:
     """Close the demo months in order; print tier movements, payouts and where the files are."""
     print("\nmonthly closes (operator olga starts, finance controller frank approves)")

@@ -6,6 +6,7 @@ each segment's top 3 and the partner-of-the-month certificates (exported to a lo
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
@@ -14,12 +15,12 @@ from pathlib import Path
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.close.recognize import Recognized, recognition_key
 from loyalty.close.runs import run_name
+from loyalty.kernel.periods import cutoff
 from loyalty.points.model import EXPIRE, SPEND
-from loyalty.points.redemptions import Redemptions
-from loyalty.program.rules import RuleBook
-from loyalty_factories.catalog import demo_catalog
+from loyalty.points.redemptions import from_program
+from loyalty_factories.catalog import DEMO_CATALOG
 from loyalty_factories.program import MONTHS, DemoPartner
-from loyalty_factories.training import training_csv
+from loyalty_factories.training import demo_training
 from loyalty_local.cloud import LocalCloud
 
 from loyalty_cli.console import stdout_console, table
@@ -27,26 +28,27 @@ from loyalty_cli.console import stdout_console, table
 EXPORT = Path("demo-output")
 
 
-def load_training(cloud: LocalCloud, people: list[DemoPartner], q3_net: Mapping[str, Decimal]) -> str:
-    """CERT-SALES for the partner with the most Q3 sales that is not certified yet (it reaches
-    Platinum at the first close), and PRODUCT-101 for ten more partners (course points)."""
-    uncertified = [p for p in people if "CERT-SALES" not in p.certified and not p.distributor_for]
-    star = max(uncertified, key=lambda p: (q3_net.get(p.pid, Decimal(0)), p.pid))
-    others = sorted(uncertified, key=lambda p: p.pid)[:10]
-    rows = [(star.pid, "p-001", "CERT-SALES", "2026-08-20", "CS-2026-0001", "")]
-    rows += [(p.pid, f"p-{i:03d}", "PRODUCT-101", "2026-09-10", "", "") for i, p in enumerate(others, 2)]
-    cloud.upload("training/2026-q3.csv", training_csv(rows))
+def load_training(
+    cloud: LocalCloud, people: list[DemoPartner], q3_net: Mapping[str, Decimal], rnd: random.Random
+) -> str:
+    """Training completions of the quarter before the first close: CERT-SALES for the partner
+    with the most Q3 sales that is not certified yet (it reaches Platinum at the first close)."""
+    body, star = demo_training(people, q3_net, rnd, cutoff(MONTHS[0]))
+    cloud.upload("training/2026-q3.csv", body)
     cloud.run_until_idle()
     rep = cloud.read_json("reports/config/training/2026-q3.csv.report.json")
+    name = next(p.name for p in people if p.pid == star)
     print(
-        f"training: {rep['accepted']} completions loaded ({rep['rejected']} rejected): {star.pid} {star.name}"
-        f" certified on CERT-SALES (EUR {q3_net.get(star.pid, Decimal(0)):,.2f} in Q3, not certified before)"
+        f"training: {rep['accepted']} completions loaded ({rep['rejected']} rejected); {star} {name}"
+        f" certified on CERT-SALES (EUR {q3_net.get(star, Decimal(0)):,.2f} in Q3, not certified before)"
     )
-    return star.pid
+    for e in rep.get("errors", [])[:3]:
+        print(f"  line {e['line']} {e['column']}: {e['reason']}")
+    return star
 
 
 def load_catalog(cloud: LocalCloud) -> None:
-    cloud.upload("catalog/rewards-2026.yaml", demo_catalog())
+    cloud.upload("catalog/rewards-2026.yaml", DEMO_CATALOG.encode())
     cloud.run_until_idle()
     rep = cloud.read_json("reports/config/catalog/rewards-2026.yaml.report.json")
     print(f"catalog: {rep['accepted']} rewards loaded ({rep['rejected']} rejected)")
@@ -54,24 +56,24 @@ def load_catalog(cloud: LocalCloud) -> None:
 
 def redeem(store: DynamoStore, period: str) -> None:
     """Partners spend points in the month after `period`'s close: the five richest take a mug,
-    two race for the last laptop, one asks for a trip it cannot afford."""
-    book = RuleBook(store.rule_versions())
+    two ask for the last headphones (the second is refused for stock), one asks for an e-bike it
+    cannot afford (refused for points)."""
     day = dt.date.fromisoformat(f"{period}-28") + dt.timedelta(days=7)
-    service = Redemptions(
-        store,
-        lambda pid: store.tier_for(pid, day.isoformat()[:7]) or "Bronze",
-        lambda pid: book.in_effect(day),
-        lambda: dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=dt.UTC),
+    service = from_program(
+        store, store, lambda: dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=dt.UTC)
     )
     heads = sorted(
-        ((h.active, pid) for pid, h in store.points_heads([p.partner_id for p in store.list_partners()]).items()),
+        (
+            (h.active, pid)
+            for pid, h in store.points_heads([p.partner_id for p in store.list_partners()]).items()
+        ),
         reverse=True,
     )
     rich = [pid for _, pid in heads[:7]]
     out = table("partner", "reward", "request", "result", title=f"\nredemptions after the {period} close")
-    asks = [(pid, "R-MUG", f"mug-{pid}") for pid in rich[:5]]
-    asks += [(rich[0], "R-LAPTOP", f"laptop-{rich[0]}"), (rich[1], "R-LAPTOP", f"laptop-{rich[1]}")]
-    asks += [(rich[-1], "R-TRIP", f"trip-{rich[-1]}")]
+    asks = [(pid, "MUG", f"mug-{pid}") for pid in rich[:5]]
+    asks += [(rich[0], "HEADPHONES", f"phones-{rich[0]}"), (rich[1], "HEADPHONES", f"phones-{rich[1]}")]
+    asks += [(rich[-1], "EBIKE", f"ebike-{rich[-1]}")]
     for pid, reward, request in asks:
         got = service.redeem(pid, reward, request)
         if got.refusal is not None:
@@ -100,7 +102,9 @@ def report(cloud: LocalCloud, store: DynamoStore, people: list[DemoPartner], sta
                 expired[m.period] += -m.points
         head = store.points_head(p.pid)
         balance += head.balance if head else 0
-    out = table("month", "earned (sales)", "earned (courses)", "earned (bonus)", "spent", "expired", title="\npoints")
+    out = table(
+        "month", "earned (sales)", "earned (courses)", "earned (bonus)", "spent", "expired", title="\npoints"
+    )
     for month in MONTHS:
         e = earned.get(month, {})
         out.add_row(
@@ -117,11 +121,19 @@ def report(cloud: LocalCloud, store: DynamoStore, people: list[DemoPartner], sta
     print(f"  points outstanding: {balance:,}")
     last = MONTHS[-1]
     rec = Recognized.from_json(cloud.read_json(recognition_key(last, run_name(last, 1))))
-    tops = table("segment", "rank", "partner", "name", "net sales EUR", title=f"\nleaderboards {last} (top 3)")
+    tops = table(
+        "segment", "rank", "partner", "name", "net sales EUR", title=f"\nleaderboards {last} (top 3)"
+    )
     for segment, key in sorted(rec.boards.items()):
         board = cloud.read_json(key)
         for place in board["places"][:3]:
-            tops.add_row(segment, str(place["rank"]), place["partner_id"], place["name"], f"{Decimal(place['value']):,.2f}")
+            tops.add_row(
+                segment,
+                str(place["rank"]),
+                place["partner_id"],
+                place["name"],
+                f"{Decimal(place['value']):,.2f}",
+            )
     stdout_console().print(tops)
     print(f"\npartner of the month certificates ({last}), exported to {EXPORT}/:")
     for pid, keys in sorted(rec.certificates.items()):

@@ -27,10 +27,10 @@ REGISTRY = (
     "D10000,Omega Distribution,o@omega.example,distribution,NL,,2025-12-01,,P10001|P10002|P10003|P10004,,\n"
 ).encode()
 TRAINING = (
-    "partner_id,person_id,course,completed_on,certificate_id\n"
-    "P10001,ivan,CERT-SALES,2026-02-10,CS-0001\n"
-    "P10002,anna,PRODUCT-101,2026-03-05,\n"
-).encode()
+    b"partner_id,person_id,course,completed_on,certificate_id\n"
+    b"P10001,ivan,CERT-SALES,2026-02-10,CS-0001\n"
+    b"P10002,anna,PRODUCT-101,2026-03-05,\n"
+)
 CATALOG = b"""version: "2026.1"
 rewards:
   - id: R-MUG
@@ -51,11 +51,28 @@ NET = {"P10001": 100_000, "P10002": 20_000, "P10003": 150_000, "P10004": 40_000}
 def _sales(period: str) -> bytes:
     rows: list[list[object]] = []
     for pid, net in NET.items():
-        rows.append([f"{pid}-{period}", pid, f"{period}-05", "SKU-1", 1, net, "EUR", "hardware", f"C-{pid}", ""])
+        rows.append(
+            [f"{pid}-{period}", pid, f"{period}-05", "SKU-1", 1, net, "EUR", "hardware", f"C-{pid}", ""]
+        )
     if period == "2026-04":
-        rows.append(["P10002-big", "P10002", "2026-04-10", "SKU-2", 1, 30_000, "EUR", "hardware", "C-P10002", ""])
+        rows.append(
+            ["P10002-big", "P10002", "2026-04-10", "SKU-2", 1, 30_000, "EUR", "hardware", "C-P10002", ""]
+        )
     if period == "2026-05":  # the April sale comes back: May's net is -10 000
-        rows.append(["P10002-ret", "P10002", "2026-05-20", "SKU-2", -1, 30_000, "EUR", "hardware", "C-P10002", "P10002-big"])
+        rows.append(
+            [
+                "P10002-ret",
+                "P10002",
+                "2026-05-20",
+                "SKU-2",
+                -1,
+                30_000,
+                "EUR",
+                "hardware",
+                "C-P10002",
+                "P10002-big",
+            ]
+        )
     return sales_csv(rows)
 
 
@@ -69,8 +86,7 @@ def _close(cloud: LocalCloud, period: str) -> None:
 
 @pytest.mark.e2e
 def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[..., LocalCloud]) -> None:
-    from loyalty.points.redemptions import Redemptions
-    from loyalty.program.rules import RuleBook
+    from loyalty.points.redemptions import from_program
 
     cloud = new_cloud(program=False)
     cloud.upload("rules/default-program.yaml", RULES)
@@ -79,13 +95,7 @@ def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[
     cloud.upload("catalog/rewards.yaml", CATALOG)
     cloud.run_until_idle()
     store = DynamoStore(cloud.outputs["TableName"], REGION)
-    book = RuleBook(store.rule_versions())
-    redemptions = Redemptions(
-        store,
-        lambda pid: store.tier_for(pid, "2026-04") or "Bronze",
-        lambda pid: book.in_effect(dt.date(2026, 4, 15)),
-        lambda: dt.datetime(2026, 4, 15, 10, 0, tzinfo=dt.UTC),
-    )
+    redemptions = from_program(store, store, lambda: dt.datetime(2026, 4, 15, 10, 0, tzinfo=dt.UTC))
     for period in PERIODS:
         cloud.upload(f"incoming/D10000/{period}.csv", _sales(period))
         if period == "2026-03":

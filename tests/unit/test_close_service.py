@@ -229,6 +229,7 @@ def test_plan_writes_sorted_batches_and_a_manifest() -> None:
         "starting_tier": "",
         "cohort": "",
         "recruits": [],
+        "opt_out": False,
     }
 
 

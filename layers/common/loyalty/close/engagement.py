@@ -120,7 +120,12 @@ def points_view(
 
 
 def statement_points_view(
-    head: PointsHead | None, lots: Sequence[Lot], moves: Sequence[Move], period: str, today: dt.date, soon_days: int
+    head: PointsHead | None,
+    lots: Sequence[Lot],
+    moves: Sequence[Move],
+    period: str,
+    today: dt.date,
+    soon_days: int,
 ) -> PointsView | None:
     """The view from the stored head, lots and the period's moves (None: the partner has none)."""
     if head is None:
@@ -147,7 +152,10 @@ def points_section(view: PointsView) -> Section:
         ["expiring soon", soon],
         ["lifetime earned", str(b.lifetime_earned)],
     ]
-    rows += [[f"lot {lot.lot_id} expires {lot.expires_on.isoformat()}", str(lot.remaining)] for lot in view.expiring]
+    rows += [
+        [f"lot {lot.lot_id} expires {lot.expires_on.isoformat()}", str(lot.remaining)]
+        for lot in view.expiring
+    ]
     return ("Points", ["item", "points"], rows)
 
 
@@ -209,7 +217,9 @@ class StatementExtras:
         view = None
         if head is not None:
             lots = self.store.lots(pid)
-            view = statement_points_view(head, lots, self.store.moves(pid, period), period, cutoff(period), soon_days)
+            view = statement_points_view(
+                head, lots, self.store.moves(pid, period), period, cutoff(period), soon_days
+            )
         sections: list[Section] = []
         if view is not None:
             sections.append(points_section(view))

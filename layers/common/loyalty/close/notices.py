@@ -166,7 +166,9 @@ def points_notices(line: CloseLine, view: PointsView | None) -> list[Notice]:
                     "period": period,
                     "points": view.balance.expiring_soon,
                     "first_expiry": first,
-                    "lots": [[lot.lot_id, lot.remaining, lot.expires_on.isoformat()] for lot in view.expiring],
+                    "lots": [
+                        [lot.lot_id, lot.remaining, lot.expires_on.isoformat()] for lot in view.expiring
+                    ],
                 },
                 {"partner": pid, "type": "points_expiring"},
             )

@@ -8,9 +8,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.batches import JSON, DigestMismatch, EarlierPrograms, PaymentRow, RunFiles
+from loyalty.close.engagement import StatementExtras, apply_points
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
-from loyalty.close.engagement import StatementExtras, apply_points
 from loyalty.close.notices import (
     approval_requested,
     close_failed,
@@ -18,11 +18,11 @@ from loyalty.close.notices import (
     partner_notices,
     points_notices,
 )
-from loyalty.close.recognize import Recognized, Recognizer
 from loyalty.close.partner_review import PartnerReviewer
 from loyalty.close.payees import PayeeHistory, check_payee
 from loyalty.close.ports import CloseStore, Workflow
 from loyalty.close.proposal import summarize
+from loyalty.close.recognize import Recognized, Recognizer
 from loyalty.close.results import (
     Frozen,
     Paid,
@@ -308,7 +308,9 @@ class CloseService:
         due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
         program = self.files.program(batch_key)
         rec = Recognizer(self.store, self.files, self.blobs, self.events).done(period, run)
-        extras = StatementExtras(self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {})
+        extras = StatementExtras(
+            self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {}
+        )
         for line in due:
             self._statement(line, program.get(line.partner_id, []), extras)
         return Statements(len(due))
