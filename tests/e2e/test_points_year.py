@@ -17,7 +17,9 @@ from loyalty_local.cloud import REGION, LocalCloud
 
 from tests.e2e.test_close import awaiting, decide, start
 
-PERIODS = [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01"]
+# thirteen closed months ending before today (a close never runs before its month is over)
+PERIODS = [f"2025-{m:02d}" for m in (10, 11, 12)] + [f"2026-{m:02d}" for m in range(1, 11)]
+FIRST, SECOND, LAST = PERIODS[0], PERIODS[1], PERIODS[-1]
 REGISTRY = (
     "partner_id,name,email,segment,country,sponsor_id,joined_on,cohort,distributor_for,starting_tier,recognition\n"
     "P10001,ООО «Ёлка-Юг»,a@elka.example,smb,RU,,2025-12-01,,,,\n"
@@ -28,8 +30,8 @@ REGISTRY = (
 ).encode()
 TRAINING = (
     b"partner_id,person_id,course,completed_on,certificate_id\n"
-    b"P10001,ivan,CERT-SALES,2026-02-10,CS-0001\n"
-    b"P10002,anna,PRODUCT-101,2026-03-05,\n"
+    b"P10001,ivan,CERT-SALES,2025-11-10,CS-0001\n"
+    b"P10002,anna,PRODUCT-101,2025-12-05,\n"
 )
 CATALOG = b"""version: "2026.1"
 rewards:
@@ -44,7 +46,7 @@ rewards:
     stock: 1
     fmv_eur: "2500"
 """
-# monthly net sales per partner (EUR); P10002 returns April's big sale in May
+# monthly net sales per partner (EUR); P10002 returns January's big sale in February
 NET = {"P10001": 100_000, "P10002": 20_000, "P10003": 150_000, "P10004": 40_000}
 
 
@@ -54,16 +56,16 @@ def _sales(period: str) -> bytes:
         rows.append(
             [f"{pid}-{period}", pid, f"{period}-05", "SKU-1", 1, net, "EUR", "hardware", f"C-{pid}", ""]
         )
-    if period == "2026-04":
+    if period == "2026-01":
         rows.append(
-            ["P10002-big", "P10002", "2026-04-10", "SKU-2", 1, 30_000, "EUR", "hardware", "C-P10002", ""]
+            ["P10002-big", "P10002", "2026-01-10", "SKU-2", 1, 30_000, "EUR", "hardware", "C-P10002", ""]
         )
-    if period == "2026-05":  # the April sale comes back: May's net is -10 000
+    if period == "2026-02":  # January's big sale comes back: February's net is -10 000
         rows.append(
             [
                 "P10002-ret",
                 "P10002",
-                "2026-05-20",
+                "2026-02-20",
                 "SKU-2",
                 -1,
                 30_000,
@@ -89,26 +91,28 @@ def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[
     from loyalty.points.redemptions import from_program
 
     cloud = new_cloud(program=False)
-    cloud.upload("rules/default-program.yaml", RULES)
+    # the default program, in effect from the first month closed here
+    rules = RULES.replace(b"effective_from: 2026-01-01", b"effective_from: 2025-01-01")
+    cloud.upload("rules/default-program.yaml", rules)
     cloud.run_until_idle()
     cloud.upload("registry/partners.csv", REGISTRY)
     cloud.upload("catalog/rewards.yaml", CATALOG)
     cloud.run_until_idle()
     store = DynamoStore(cloud.outputs["TableName"], REGION)
-    redemptions = from_program(store, store, lambda: dt.datetime(2026, 4, 15, 10, 0, tzinfo=dt.UTC))
+    redemptions = from_program(store, store, lambda: dt.datetime(2026, 1, 15, 10, 0, tzinfo=dt.UTC))
     for period in PERIODS:
         cloud.upload(f"incoming/D10000/{period}.csv", _sales(period))
-        if period == "2026-03":
+        if period == "2025-12":
+            cloud.upload("training/2025-12.csv", TRAINING)
+        if period == "2026-03":  # the same file again: no new course points
             cloud.upload("training/2026-03.csv", TRAINING)
-        if period == "2026-06":  # the same file again: no new course points
-            cloud.upload("training/2026-06.csv", TRAINING)
         cloud.settle()
         _close(cloud, period)
-        if period == "2026-03":  # January's lot is active now: spend from it
+        if period == "2025-12":  # the first month's lots are active now: spend from them
             got = redemptions.redeem("P10001", "R-MUG", "mug-1")
             assert got.redemption is not None and got.refusal is None, got
-            # oldest expiry first; January's two lots expire together: by lot id
-            assert [(d.lot_id, d.points) for d in got.redemption.draws] == [("bonus:potm:2026-01", 100)]
+            # oldest expiry first; the first month's two lots expire together: by lot id
+            assert [(d.lot_id, d.points) for d in got.redemption.draws] == [(f"bonus:potm:{FIRST}", 100)]
             again = redemptions.redeem("P10001", "R-MUG", "mug-1")
             assert again.replayed and again.redemption == got.redemption
             refused = redemptions.redeem("P10004", "R-TRIP", "trip-1")
@@ -117,33 +121,33 @@ def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[
     lots = {lot.lot_id: lot for lot in store.lots("P10001")}
     head = store.points_head("P10001")
     assert head is not None
-    # January: Bronze x1 of EUR 100 000 = 10 000 points; the courses: 500 once
-    assert lots["month:2026-01"].points == 10_000
+    # the first month: Bronze x1 of EUR 100 000 = 10 000 points; the courses: 500 once
+    assert lots[f"month:{FIRST}"].points == 10_000
     course_lots = [lot for lot in lots.values() if lot.source == "course"]
     assert sum(lot.points for lot in course_lots) == 500
     assert sum(lot.points for lot in store.lots("P10002") if lot.source == "course") == 500
-    # every lot earned in January 2026 expired at the close of January 2027 with what was left
-    jan = [lot for lot in lots.values() if lot.period == "2026-01"]
-    assert jan and all(lot.state == "expired" and lot.remaining == 0 for lot in jan)
-    expire = [m for m in store.moves("P10001", "2027-01") if m.kind == "expire"]
+    # every lot earned in the first month expired at the close twelve months later with what was left
+    first = [lot for lot in lots.values() if lot.period == FIRST]
+    assert first and all(lot.state == "expired" and lot.remaining == 0 for lot in first)
+    expire = [m for m in store.moves("P10001", LAST) if m.kind == "expire"]
     drawn = {d.lot_id: d.points for m in expire for d in m.draws}
-    assert drawn == {"month:2026-01": 10_000, "bonus:potm:2026-01": 1_000 - 100}
+    assert drawn == {f"month:{FIRST}": 10_000, f"bonus:potm:{FIRST}": 1_000 - 100}
     assert head.pending + head.active - head.debt == head.earned - head.spent - head.expired - head.deducted
     assert head.expired == sum(drawn.values())
-    # a lot of February is still there (expires at the close of February 2027)
-    assert lots["month:2026-02"].state == "active" and lots["month:2026-02"].remaining > 0
-    # Platinum through the certification imported in March (trailing 300 000 from March on)
-    assert store.tier_for("P10001", "2026-04") == "Platinum"
-    # P10002's May return takes back points (net -10 000 at Silver x1.25 -> 1 250)
-    deduct = [m for m in store.moves("P10002", "2026-05") if m.kind == "deduct"]
+    # the second month's lot is still there (it expires one close later)
+    assert lots[f"month:{SECOND}"].state == "active" and lots[f"month:{SECOND}"].remaining > 0
+    # Platinum through the certification imported in December (trailing 300 000 from then on)
+    assert store.tier_for("P10001", "2026-01") == "Platinum"
+    # P10002's February return takes back points (net -10 000 at Silver x1.25 -> 1 250)
+    deduct = [m for m in store.moves("P10002", "2026-02") if m.kind == "deduct"]
     assert sum(-m.points for m in deduct) == 1_250
     # leaderboards, partners of the month, certificates, statements
-    board = cloud.read_json("leaderboards/2027-01/smb.json")
+    board = cloud.read_json(f"leaderboards/{LAST}/smb.json")
     ranked = [p["partner_id"] for p in board["places"]]
     assert "P10003" not in ranked and ranked[0] == "P10001"
     for lang in ("ru", "en"):
-        assert cloud.read_bytes(f"certificates/2027-01/smb/P10001.{lang}.pdf").startswith(b"%PDF")
-    statement = cloud.read_bytes("statements/P10001/2027-01.csv").decode()
+        assert cloud.read_bytes(f"certificates/{LAST}/smb/P10001.{lang}.pdf").startswith(b"%PDF")
+    statement = cloud.read_bytes(f"statements/P10001/{LAST}.csv").decode()
     assert "Points" in statement and "expired this month" in statement and "Rank in segment smb" in statement
     # the ledger values the points: earned and expired at EUR 0.01 a point
     postings = store.points_postings(partner_id="P10001")

@@ -59,6 +59,8 @@ S3_PROBES = {
     "payouts/": "payouts/2026-08/pain001.xml",
     "statements/": "statements/P00001/2026-08.csv",
     "simulations/": "simulations/job-1/batches/00000.json",
+    "leaderboards/": "leaderboards/2026-08/smb.json",
+    "certificates/": "certificates/2026-08/smb/P00001.ru.pdf",
 }
 S3_READS = {
     "IngestSplitterFunction": {"incoming/", "reports/ingest/"},
@@ -74,7 +76,7 @@ S3_READS = {
         "catalog/",
         "reports/config/",
     },
-    "CloseWorkerFunction": {"close/", "statements/"},
+    "CloseWorkerFunction": {"close/", "statements/", "leaderboards/"},
     "BankFilesFunction": {"close/", "payouts/"},
     "ApprovalsApiFunction": {"close/"},
     "CloseStarterFunction": set(),
@@ -86,7 +88,7 @@ S3_WRITES = {
     "AccrualWriterFunction": {"reports/ingest/"},
     "DlqReporterFunction": {"reports/ingest/", "reports/dlq/"},
     "ConfigLoaderFunction": {"reports/config/"},
-    "CloseWorkerFunction": {"close/", "statements/"},
+    "CloseWorkerFunction": {"close/", "statements/", "leaderboards/", "certificates/"},
     "BankFilesFunction": {"payouts/"},
     "ApprovalsApiFunction": set(),
     "CloseStarterFunction": set(),
@@ -135,6 +137,7 @@ PARTITIONS = {
     "TARGETS": "TARGETS",
     "TRAINING#": "TRAINING#P00001",
     "CATALOG": "CATALOG",
+    "POINTS#": "POINTS#P00001",
 }
 INDEX_PARTITIONS = {"PARTNERS": "PARTNERS", "CLOSES": "CLOSES", "LEDGER#": "LEDGER#2026-08"}
 DDB_WRITES = {
@@ -142,7 +145,7 @@ DDB_WRITES = {
     "AccrualWriterFunction": {"PARTNER#", "UPLOAD#"},
     "DlqReporterFunction": {"UPLOAD#", "OBJECT#"},
     "ConfigLoaderFunction": {"PARTNER#", "RULES", "FX", "PRODUCT#", "TARGETS", "TRAINING#", "CATALOG"},
-    "CloseWorkerFunction": {"PARTNER#", "CLOSE#", "CONFIG"},
+    "CloseWorkerFunction": {"PARTNER#", "CLOSE#", "CONFIG", "POINTS#"},
     "BankFilesFunction": {"CLOSE#"},
     "ApprovalsApiFunction": {"CLOSE#"},
     "CloseStarterFunction": {"CLOSE#"},

@@ -26,7 +26,9 @@ from loyalty.ingest.finalizer import Finalizer
 from loyalty.ingest.ports import ChunkQueue, SplitterStore
 from loyalty.ingest.splitter import IngestService
 from loyalty.kernel.ports import Notifier
-from loyalty.program.config import ConfigService
+from loyalty.points.catalog import CatalogLoader
+from loyalty.points.ports import PointsStore
+from loyalty.program.config import ConfigService, FileLoader
 from loyalty.program.ports import ProgramStore
 from loyalty.program.registry import Partner
 from loyalty.settings import Settings
@@ -36,7 +38,9 @@ from loyalty.training.loader import TrainingLoader
 from loyalty.training.ports import TrainingStore
 
 
-class Store(WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, TrainingStore, Protocol):
+class Store(
+    WriterStore, SplitterStore, ProgramStore, CloseStore, RecruitNets, TrainingStore, PointsStore, Protocol
+):
     """Every context's ports on one store (`DynamoStore`, `MemoryStore`)."""
 
 
@@ -104,10 +108,17 @@ class Services(ABC):
 
     def config(self) -> ConfigService:
         flow = self.simulation_workflow()
-        loaders = {"training/": TrainingLoader(self.store, self.store, self.blobs, self.today)}
+        loaders: dict[str, FileLoader] = {
+            "training/": TrainingLoader(self.store, self.store, self.blobs, self.today),
+            "catalog/": CatalogLoader(self.store, self.blobs, self._tier_names),
+        }
         return ConfigService(
             self.store, self.blobs, self.notifier, JobStarter(flow) if flow else None, loaders=loaders
         )
+
+    def _tier_names(self) -> list[str]:
+        """Every tier name of every rule version (a catalog's minimum tier must be one)."""
+        return sorted({t.name for v in self.store.rule_versions() for t in v.tiers})
 
     def balances(self) -> BalanceService:
         return BalanceService(self.store)
