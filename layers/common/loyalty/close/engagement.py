@@ -76,19 +76,19 @@ def apply_points(
     ledger: PointsLedger,
     lines: Iterable[CloseLine],
     committed: Collection[str],
-    with_points: Collection[str],
+    heads: Mapping[str, PointsHead],
     at_iso: str,
 ) -> int:
     """Apply each partner's points intent once its close is committed (`committed`); a dormant
-    partner only when it has points (`with_points`: its lots still activate and expire).
-    Returns how many partners' points changed by this call."""
+    partner only when it has points (its head in `heads`, read for the batch at once: its lots
+    still activate and expire). Returns how many partners' points changed by this call."""
     changed = 0
     for line in lines:
         if not line.points:
             continue
         pid = line.partner_id
-        if (line.dormant and pid in with_points) or (not line.dormant and pid in committed):
-            changed += ledger.apply_close(CloseIntent.from_json(line.points), at_iso)
+        if (line.dormant and pid in heads) or (not line.dormant and pid in committed):
+            changed += ledger.apply_close(CloseIntent.from_json(line.points), at_iso, heads.get(pid))
     return changed
 
 

@@ -286,9 +286,9 @@ class CloseService:
         self.files.put_payments(batch_key, payments)
         # points: each committed partner's intent once; dormant partners' lots still age
         done = set(self.store.close_lines(period, [ln.partner_id for ln in proposals]))
-        heads = self.store.points_heads([ln.partner_id for ln in reviewed if ln.dormant])
+        heads = self.store.points_heads([ln.partner_id for ln in reviewed if ln.points])
         at = f"{cutoff(period).isoformat()}T23:59:59Z"
-        apply_points(PointsLedger(self.store), reviewed, done, set(heads), at)
+        apply_points(PointsLedger(self.store), reviewed, done, heads, at)
         return Paid(committed, already, len(payments))
 
     def _commit(self, current: CloseLine | None, line: CloseLine | None) -> tuple[CloseLine | None, bool]:

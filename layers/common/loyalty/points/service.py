@@ -7,10 +7,17 @@ from decimal import Decimal
 from typing import Protocol
 
 from loyalty.points.close import CloseIntent, plan_bonus, plan_close
-from loyalty.points.model import Move
+from loyalty.points.model import Move, PointsHead
 from loyalty.points.ports import PointsReader, PointsWriter
 
 ATTEMPTS = 8
+
+
+class Unknown:
+    """Not read yet (a head may be None: the partner has no points)."""
+
+
+UNKNOWN = Unknown()
 
 
 class PointsRW(PointsReader, PointsWriter, Protocol):
@@ -25,20 +32,25 @@ class PointsLedger:
     def __init__(self, store: PointsRW) -> None:
         self.store = store
 
-    def apply_close(self, intent: CloseIntent, now_iso: str) -> bool:
+    def apply_close(
+        self, intent: CloseIntent, now_iso: str, head: PointsHead | Unknown | None = UNKNOWN
+    ) -> bool:
         """Apply the close's points once: True if this call changed anything (False when the
-        close was applied already, `close:<P>` present, or changes nothing)."""
+        close was applied already, `close:<P>` present, or changes nothing).
+
+        Reads only what the plan needs: a partner without a head has no lots, moves or courses
+        (its first commit creates the head); the courses awarded are read only when the intent
+        has courses. `head` is the partner's head if the caller read it already (a batched read);
+        a commit that fails re-reads everything."""
         pid, marker = intent.partner_id, f"close:{intent.period}"
-        for _ in range(ATTEMPTS):
-            if self.store.has_move(pid, marker):
+        for attempt in range(ATTEMPTS):
+            if attempt or isinstance(head, Unknown):
+                head = self.store.points_head(pid)
+            if head is not None and self.store.has_move(pid, marker):
                 return False
-            tx = plan_close(
-                intent,
-                self.store.points_head(pid),
-                self.store.lots(pid),
-                self.store.awarded_courses(pid),
-                now_iso,
-            )
+            lots = self.store.lots(pid) if head is not None else []
+            awarded = self.store.awarded_courses(pid) if head is not None and intent.courses else set()
+            tx = plan_close(intent, head, lots, awarded, now_iso)
             if tx is None:
                 return False
             if self.store.commit_points(tx):
