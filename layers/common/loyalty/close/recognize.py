@@ -25,9 +25,10 @@ from loyalty.kernel.periods import cutoff
 from loyalty.kernel.ports import BlobStore, MissingBlob, Notifier
 from loyalty.points.service import PointsLedger
 from loyalty.program.rules import RuleBook
-from loyalty.recognition.certificate import Certificate
-from loyalty.recognition.leaderboard import Standing, build, partner_of_the_month
-from loyalty.recognition.publish import Recognition
+from loyalty.recognition.certificate import Certificate, certificate_key
+from loyalty.recognition.leaderboard import Standing, build, exclusion
+from loyalty.recognition.locales import LANGS
+from loyalty.recognition.publish import Recognition, certificate_for, leaderboard_key
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,7 @@ class Recognizer:
             here = {p.partner_id: p for p in self.files.batch(batch)}
             partners.update(here)
             for pid, line in sorted(self.store.close_lines(period, list(here)).items()):
-                reason = "opted out" if here[pid].opt_out else ""
-                if not reason and line.state == "excluded":
-                    reason = "held by finance"
+                reason = exclusion(here[pid].opt_out, line.state == "excluded")  # finance's hold
                 standings.append(
                     Standing(
                         pid,
@@ -119,27 +118,17 @@ class Recognizer:
         ledger = PointsLedger(self.store)
         at = f"{cutoff(period).isoformat()}T23:59:59Z"
         for segment, board in sorted(boards.items()):
-            best = partner_of_the_month(board)
-            if best is None:
+            cert = certificate_for(board, general.program, issued_on)
+            if cert is None:
                 continue
-            winners[segment] = best.partner_id
-            certificates[segment] = Certificate(
-                number=f"POTM-{period}-{segment}",
-                period=period,
-                segment=segment,
-                partner_id=best.partner_id,
-                partner_name=best.name,
-                metric=conf.metric,
-                value=best.value,
-                program=general.program,
-                issued_on=issued_on,
-            )
-            p = partners[best.partner_id]
+            winners[segment] = cert.partner_id
+            certificates[segment] = cert
+            p = partners[cert.partner_id]
             rules = book.in_effect(cutoff(period), p.cohort or None, p.segment or None)
             bonus = rules.recognition.partner_of_month_points
             if bonus:
                 ledger.award_bonus(
-                    best.partner_id,
+                    cert.partner_id,
                     f"bonus:potm:{period}",
                     bonus,
                     f"partner of the month {period} ({segment})",
@@ -149,16 +138,15 @@ class Recognizer:
                     at,
                     rules.points.expiry_months,
                 )
-        keys = Recognition(self.blobs, self.events).publish(period, boards, certificates, conf.top_n)
+        keys = set(Recognition(self.blobs, self.events).publish(period, boards, certificates, conf.top_n))
         by_partner: dict[str, list[str]] = {}
-        for key in keys:
-            for segment, pid in winners.items():
-                if key.startswith(f"certificates/{period}/{segment}/{pid}."):
-                    by_partner.setdefault(pid, []).append(key)
+        for segment, pid in winners.items():
+            mine = [certificate_key(period, segment, pid, lang) for lang in LANGS]
+            by_partner.setdefault(pid, []).extend(k for k in mine if k in keys)
         return Recognized(
             period,
             conf.metric,
-            {seg: f"leaderboards/{period}/{seg}.json" for seg in sorted(boards)},
+            {seg: leaderboard_key(period, seg) for seg in sorted(boards)},
             winners,
             by_partner,
             sum(len(b.places) for b in boards.values()),
