@@ -7,6 +7,8 @@
 (c) AWS requests counted in the local cloud for a sample upload, scaled to 1M rows and priced at
     list prices, beside a one-transactional-write-plus-idempotency-record-per-row design.
 (e) what-if simulation of 12 months x 10 000 partners: rows/s and peak memory (`bench/simulation.py`).
+(g) redemption under concurrency on the local cloud: requests/s, conflicts retried, exactness
+    (`bench/redemption.py`), and the time to render one partner-of-the-month certificate (PDF).
 """
 
 from __future__ import annotations
@@ -460,7 +462,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
     ap.add_argument(
         "--only",
-        choices=["ingest", "close", "simulation"],
+        choices=["ingest", "close", "simulation", "redemption"],
         help="run one part; keep the others' last figures",
     )
     args = ap.parse_args()
@@ -468,6 +470,11 @@ def main() -> int:
         rss_child(args.rss_child)
         return 0
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if args.only == "redemption":
+        previous["g_redemption"] = redemption_part()
+        OUT.write_text(json.dumps(previous, indent=2) + "\n")
+        print(f"written {OUT.relative_to(ROOT)}")
+        return 0
     if args.only == "simulation":
         previous["e_simulation"] = simulation_part()
         OUT.write_text(json.dumps(previous, indent=2) + "\n")
@@ -509,6 +516,10 @@ def main() -> int:
         results["e_simulation"] = previous["e_simulation"]
     else:
         results["e_simulation"] = simulation_part()
+    if args.only == "ingest" and "g_redemption" in previous:
+        results["g_redemption"] = previous["g_redemption"]
+    else:
+        results["g_redemption"] = redemption_part()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {OUT.relative_to(ROOT)}")
     return 0
@@ -564,6 +575,38 @@ def simulation_part() -> dict[str, Any]:
         ).stdout.splitlines()[-1]
     )
     assert isinstance(out, dict)
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def redemption_part() -> dict[str, Any]:
+    """(g) Redemptions racing on the local cloud, and one certificate's render time (median)."""
+    import datetime as dt_
+
+    from loyalty.recognition.certificate import Certificate, certificate_pdf
+
+    from bench import redemption
+
+    print("(g) redemption throughput under concurrency ...", flush=True)
+    out = redemption.run(partners=200, threads=8, requests=1_600)
+    cert = Certificate(
+        "POTM-2026-10-BENCH",
+        "2026-10",
+        "smb",
+        "P00001",
+        "\u041e\u041e\u041e \u00ab\u0401\u043b\u043a\u0430-\u042e\u0433\u00bb",
+        "net_sales",
+        Decimal("1234567.89"),
+        "default",
+        dt_.date(2026, 11, 3),
+    )
+    certificate_pdf(cert, "ru")  # WeasyPrint's import and fonts, once per process
+    times = []
+    for i in range(7):
+        t = time.perf_counter()
+        certificate_pdf(cert, ("ru", "en")[i % 2])
+        times.append(time.perf_counter() - t)
+    out["certificate_pdf_seconds_median"] = round(statistics.median(times), 3)
     print(json.dumps(out, indent=1), flush=True)
     return out
 

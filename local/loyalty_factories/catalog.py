@@ -9,6 +9,8 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 
+from loyalty.points.catalog import COLUMNS as CATALOG_COLUMNS
+
 DEMO_CATALOG = """\
 version: demo-2026.1
 description: The demo program's rewards
@@ -43,18 +45,7 @@ rewards:
     fmv_eur: "2400.00"
 """
 
-COLUMNS = (
-    "id",
-    "name",
-    "description",
-    "points",
-    "stock",
-    "limit_per_period",
-    "valid_from",
-    "valid_to",
-    "min_tier",
-    "fmv_eur",
-)
+COLUMNS = tuple(c for c in CATALOG_COLUMNS if c != "version")  # the file's columns, version aside
 
 
 def catalog_csv(rows: Sequence[Mapping[str, str]], delimiter: str = ",", encoding: str = "utf-8") -> bytes:

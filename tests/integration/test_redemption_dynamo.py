@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import botocore.handlers
 import pytest
@@ -23,7 +22,15 @@ from loyalty_local.cloud import REGION
 from loyalty_local.seams import FaultPlan
 
 from tests.contract.conftest import make_table
-from tests.unit.rewards_world import grant, invariant, lot, reward, service
+from tests.unit.rewards_world import (
+    grant,
+    invariant,
+    last_points_race,
+    last_unit_race,
+    lot,
+    reward,
+    service,
+)
 
 N = 8
 FN = "RedeemTest"
@@ -42,51 +49,12 @@ def store(cls: type[DynamoStore] = DynamoStore) -> DynamoStore:
     return cls(make_table(), REGION, cipher=MemoryCipher())
 
 
-def race(calls: list[Callable[[], RedeemResult]]) -> list[RedeemResult]:
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], RedeemResult]) -> RedeemResult:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_partners_racing_for_the_last_unit_on_dynamodb() -> None:
-    s = store(SlowDynamo)
-    pids = [f"P{i:05d}" for i in range(1, N + 1)]
-    for pid in pids:
-        grant(s, pid, [lot(f"bonus:{pid}", 1000, "2026-12-31", pid=pid)])
-    s.put_reward(reward("LAST", 800, stock=1))
-    svc = service(s)
-    results = race([lambda pid=pid: svc.redeem(pid, "LAST", f"req-{pid}") for pid in pids])
-    assert sum(r.ok for r in results) == 1
-    assert sorted(r.refusal.code for r in results if r.refusal) == ["out_of_stock"] * (N - 1)
-    assert any(r.attempts > 1 for r in results)
-    rew = s.reward("LAST")
-    assert rew is not None and rew.taken == 1
-    assert len(s.redemptions("2026-03")) == 1
-    for pid in pids:
-        head = s.points_head(pid)
-        assert head is not None
-        invariant(head, s.lots(pid))
+    last_unit_race(store(SlowDynamo), N)
 
 
 def test_requests_racing_for_the_last_points_on_dynamodb() -> None:
-    s = store(SlowDynamo)
-    pid = "P00001"
-    grant(s, pid, [lot("bonus:a", 600, "2026-06-30"), lot("bonus:b", 400, "2026-12-31")])
-    s.put_reward(reward("ALL", 1000))
-    svc = service(s)
-    results = race([lambda i=i: svc.redeem(pid, "ALL", f"req-{i}") for i in range(N)])
-    assert sum(r.ok for r in results) == 1
-    assert sorted(r.refusal.code for r in results if r.refusal) == ["insufficient_points"] * (N - 1)
-    assert any(r.attempts > 1 for r in results)
-    head = s.points_head(pid)
-    assert head is not None and head.active == 0 and head.spent == 1000
-    invariant(head, s.lots(pid))
-    assert {x.lot_id: x.remaining for x in s.lots(pid)} == {"bonus:a": 0, "bonus:b": 0}
+    last_points_race(store(SlowDynamo), N)
 
 
 # -- a crash after every AWS call ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -57,10 +58,21 @@ def after(period: str) -> dt.datetime:
     return dt.datetime(y + m // 12, m % 12 + 1, 1, 2, 0, tzinfo=dt.UTC)
 
 
-def close(
+@dataclass(frozen=True)
+class ClosedRun:
+    """What a re-run of one of a close's steps needs."""
+
+    run: str
+    manifest: str
+    batches: list[str]
+    decision: Decision
+
+
+def close_run(
     c: MemoryContainer, period: str, while_awaiting: Callable[[], object] | None = None
-) -> dict[str, CloseLine]:
-    """One close, start to finish; `while_awaiting` runs while finance has not decided yet."""
+) -> ClosedRun:
+    """One close, start to finish, as the state machine runs it; `while_awaiting` runs while
+    finance has not decided yet."""
     svc, wf, now = c.close(), c.workflow(), after(period)
     run = svc.start(wf, period, OLGA, False, now).run
     svc.freeze(period, run)
@@ -83,6 +95,14 @@ def close(
     for b in batches:
         svc.statements(period, run, b)
     svc.finish(period, run, now)
+    return ClosedRun(run, manifest, batches, decision)
+
+
+def close(
+    c: MemoryContainer, period: str, while_awaiting: Callable[[], object] | None = None
+) -> dict[str, CloseLine]:
+    """One close, start to finish; the committed lines of the two partners."""
+    close_run(c, period, while_awaiting)
     return c.store.close_lines(period, ["P00001", "P00002"])
 
 

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 from loyalty.points.model import ACTIVE, BONUS, PENDING, Lot, PointsHead, PointsTx, Reward
 from loyalty.points.ports import PointsStore
-from loyalty.points.redemptions import Redemptions
+from loyalty.points.redemptions import RedeemResult, Redemptions
 from loyalty.program.rules import RuleVersion, parse_rules
 from loyalty_factories.small import RULES
 
@@ -112,3 +114,56 @@ def invariant(head: PointsHead, lots: Sequence[Lot]) -> None:
     assert head.active >= 0 and head.pending >= 0
     assert all(0 <= x.remaining <= x.points for x in lots)
     assert head.active == sum(x.remaining for x in lots if x.state == ACTIVE)
+
+
+def race(calls: list[Callable[[], RedeemResult]]) -> list[RedeemResult]:
+    """Every call started at once (a barrier), each in its own thread."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], RedeemResult]) -> RedeemResult:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def last_unit_race(s: PointsStore, n: int) -> None:
+    """n partners, each able to pay, race for the one unit of a reward: exactly one wins."""
+    pids = [f"P{i:05d}" for i in range(1, n + 1)]
+    for pid in pids:
+        grant(s, pid, [lot(f"bonus:{pid}", 1000, "2026-12-31", pid=pid)])
+    s.put_reward(reward("LAST", 800, stock=1))
+    svc = service(s)
+    results = race([lambda pid=pid: svc.redeem(pid, "LAST", f"req-{pid}") for pid in pids])
+    winners = [r for r in results if r.ok]
+    assert len(winners) == 1
+    assert sorted(r.refusal.code for r in results if r.refusal) == ["out_of_stock"] * (n - 1)
+    assert any(r.attempts > 1 for r in results)  # the race really happened: commits failed
+    rew = s.reward("LAST")
+    assert rew is not None and rew.taken == 1
+    assert len(s.redemptions("2026-03")) == 1
+    for pid in pids:
+        head = s.points_head(pid)
+        assert head is not None
+        invariant(head, s.lots(pid))
+        won = winners[0].redemption is not None and winners[0].redemption.partner_id == pid
+        assert head.active == (200 if won else 1000)
+
+
+def last_points_race(s: PointsStore, n: int) -> None:
+    """n requests of one partner race for all of its points: exactly one wins, nothing negative."""
+    pid = "P00001"
+    grant(s, pid, [lot("bonus:a", 600, "2026-06-30"), lot("bonus:b", 400, "2026-12-31")])
+    s.put_reward(reward("ALL", 1000))
+    svc = service(s)
+    results = race([lambda i=i: svc.redeem(pid, "ALL", f"req-{i}") for i in range(n)])
+    assert sum(r.ok for r in results) == 1
+    assert sorted(r.refusal.code for r in results if r.refusal) == ["insufficient_points"] * (n - 1)
+    assert any(r.attempts > 1 for r in results)
+    head = s.points_head(pid)
+    assert head is not None and head.active == 0 and head.spent == 1000
+    invariant(head, s.lots(pid))
+    rew = s.reward("ALL")
+    assert rew is not None and rew.taken == 1
+    assert {x.lot_id: x.remaining for x in s.lots(pid)} == {"bonus:a": 0, "bonus:b": 0}

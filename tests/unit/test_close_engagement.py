@@ -6,15 +6,13 @@ the notices; tier qualification never depends on points."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from loyalty.adapters.memory.container import MemoryContainer
-from loyalty.close.header import Decision
 from loyalty.close.recognize import recognition_key
 from loyalty.points.service import PointsLedger
 
 from tests.conftest import RULES
-from tests.unit.close_world import FRANK, OLGA, REGISTRY, after, sale, upload
+from tests.unit.close_world import REGISTRY, close_run, sale, upload
 
 TRAINING = (
     b"partner_id,person_id,course,completed_on,certificate_id\n"
@@ -30,31 +28,6 @@ def world(rules: bytes = RULES) -> MemoryContainer:
     return c
 
 
-def close(c: MemoryContainer, period: str) -> dict[str, Any]:
-    """One close through every step; what a re-run of a step needs (run, manifest, decision)."""
-    svc, wf, now = c.close(), c.workflow(), after(period)
-    run = svc.start(wf, period, OLGA, False, now).run
-    svc.freeze(period, run)
-    manifest = svc.plan(period, run).manifest
-    batches = svc.files.batches(manifest)
-    for b in batches:
-        svc.review(period, run, b)
-    svc.propose(period, run, manifest)
-    svc.request_approval(period, run, f"token-{run}", now)
-    shown = c.store.close_meta(period)
-    assert shown is not None
-    c.approvals().approve(FRANK, period, "ok", (), now, run=shown.run, digest=shown.proposal_digest)
-    decision = Decision.from_json(wf.succeeded[-1][1])
-    for b in batches:
-        svc.pay(period, run, b, decision)
-    c.bank_files().bank_files(period, run, manifest, now)
-    svc.recognize(period, run, manifest)
-    for b in batches:
-        svc.statements(period, run, b)
-    svc.finish(period, run, now)
-    return {"run": run, "manifest": manifest, "batches": batches, "decision": decision}
-
-
 def month_sales(c: MemoryContainer, period: str, eur: str, partner: str = "P00001") -> None:
     upload(c, [sale(f"{partner}-{period}", f"{period}-05", price=eur, partner=partner)], partner)
 
@@ -63,7 +36,7 @@ def test_the_close_earns_month_points_once_after_payment_and_a_re_run_changes_no
     c = world()
     month_sales(c, "2026-01", "1000.00")
     month_sales(c, "2026-01", "400.00", "P00002")  # Gold from the registry: x1.5
-    done = close(c, "2026-01")
+    done = close_run(c, "2026-01")
     proposal = c.store.close_meta("2026-01")
     assert proposal is not None and proposal.proposal
     shown = c.blobs.get(proposal.proposal)
@@ -73,14 +46,14 @@ def test_the_close_earns_month_points_once_after_payment_and_a_re_run_changes_no
     assert {lot.lot_id: lot.points for lot in c.store.lots("P00002")}["month:2026-01"] == 60
     head = c.store.points_head("P00001")
     svc = c.close()
-    for b in done["batches"]:  # the pay step delivered again: nothing changes
-        svc.pay("2026-01", done["run"], b, done["decision"])
+    for b in done.batches:  # the pay step delivered again: nothing changes
+        svc.pay("2026-01", done.run, b, done.decision)
     assert c.store.points_head("P00001") == head
     # activated at the first close whose cut-off passes the holding period (January 31 + 30 days)
     month_sales(c, "2026-02", "50.00")
-    close(c, "2026-02")
+    close_run(c, "2026-02")
     assert {lot.lot_id: lot.state for lot in c.store.lots("P00001")}["month:2026-01"] == "pending"
-    close(c, "2026-03")
+    close_run(c, "2026-03")
     assert {lot.lot_id: lot.state for lot in c.store.lots("P00001")}["month:2026-01"] == "active"
 
 
@@ -90,7 +63,7 @@ def test_courses_award_points_once_and_certificates_count_for_platinum() -> None
     for w in (c, control):
         for period in ("2026-01", "2026-02", "2026-03"):
             month_sales(w, period, "100000.00")
-            close(w, period)
+            close_run(w, period)
     # 300 000 over three months: Platinum needs one person certified on CERT-SALES
     assert c.store.tier_for("P00001", "2026-04") == "Platinum"
     assert control.store.tier_for("P00001", "2026-04") == "Gold"
@@ -98,7 +71,7 @@ def test_courses_award_points_once_and_certificates_count_for_platinum() -> None
     assert [(lot.lot_id, lot.points) for lot in courses] == [("course:2026-01", 1000)]  # 2 x 500
     c.load("training/again.csv", TRAINING)  # the same completions again: nothing new
     month_sales(c, "2026-04", "10.00")
-    close(c, "2026-04")
+    close_run(c, "2026-04")
     assert sum(lot.points for lot in c.store.lots("P00001") if lot.source == "course") == 1000
     line = c.store.close_lines("2026-04", ["P00001"])["P00001"]
     assert line.certificates == [["CERT-SALES", "ivan", "CS-1", ""]]
@@ -108,7 +81,7 @@ def test_recognition_ranks_publishes_certifies_and_awards_once() -> None:
     c = world()
     month_sales(c, "2026-01", "5000.00")
     month_sales(c, "2026-01", "3000.00", "P00002")
-    done = close(c, "2026-01")
+    done = close_run(c, "2026-01")
     board = c.blobs.get("leaderboards/2026-01/smb.json")
     assert b"P00001" in board and b"P00002" in board
     for lang in ("ru", "en"):
@@ -117,11 +90,11 @@ def test_recognition_ranks_publishes_certifies_and_awards_once() -> None:
     assert bonus.points == 1000 and bonus.state == "active"
     sent = len(c.notifier.published)
     head = c.store.points_head("P00001")
-    again = c.close().recognize("2026-01", done["run"], done["manifest"])
+    again = c.close().recognize("2026-01", done.run, done.manifest)
     assert again.partners_of_month == {"smb": "P00001"}
     assert len(c.notifier.published) == sent and c.store.points_head("P00001") == head
     assert c.notifier.of_type("partner_of_the_month") and c.notifier.of_type("leaderboard_published")
-    summary = c.blobs.get(recognition_key("2026-01", done["run"]))
+    summary = c.blobs.get(recognition_key("2026-01", done.run))
     assert b'"ranked": 2' in summary
     statement = c.blobs.get("statements/P00002/2026-01.csv").decode()
     assert "Rank in segment smb" in statement and "just above" in statement
@@ -134,9 +107,9 @@ def test_a_dormant_partner_s_points_still_expire() -> None:
     rules = RULES.replace(b"expiry_months: 12", b"expiry_months: 2")
     c = world(rules)
     month_sales(c, "2026-01", "1000.00")
-    close(c, "2026-01")
-    close(c, "2026-02")  # no sales: the partner is dormant
-    close(c, "2026-03")  # the January lot expires at the end of March
+    close_run(c, "2026-01")
+    close_run(c, "2026-02")  # no sales: the partner is dormant
+    close_run(c, "2026-03")  # the January lot expires at the end of March
     lots = {lot.lot_id: lot for lot in c.store.lots("P00001")}
     assert lots["month:2026-01"].state == "expired" and lots["month:2026-01"].remaining == 0
     head = c.store.points_head("P00001")
@@ -163,7 +136,7 @@ def test_tier_qualification_never_depends_on_points() -> None:
     )
     for w in (rich, plain):
         month_sales(w, "2026-01", "20000.00")
-        close(w, "2026-01")
+        close_run(w, "2026-01")
     a = rich.store.close_lines("2026-01", ["P00001"])["P00001"]
     b = plain.store.close_lines("2026-01", ["P00001"])["P00001"]
     assert (a.tier_after, a.qualifying, a.tier_reason) == (b.tier_after, b.qualifying, b.tier_reason)

@@ -4,16 +4,23 @@ any commits, and the losers must re-read, re-plan and be refused on fresh state.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from loyalty.adapters.memory import MemoryStore
 from loyalty.points.model import Lot, PointsHead
 from loyalty.points.redemptions import RedeemResult
 
-from tests.unit.rewards_world import grant, invariant, lot, reward, service
+from tests.unit.rewards_world import (
+    grant,
+    invariant,
+    last_points_race,
+    last_unit_race,
+    lot,
+    race,
+    reward,
+    service,
+)
 
 N = 12
 
@@ -32,55 +39,12 @@ class SlowReads(MemoryStore):
         return got
 
 
-def race(calls: list[Callable[[], RedeemResult]]) -> list[RedeemResult]:
-    start = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], RedeemResult]) -> RedeemResult:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_partners_racing_for_the_last_unit_exactly_one_wins() -> None:
-    s = SlowReads()
-    pids = [f"P{i:05d}" for i in range(1, N + 1)]
-    for pid in pids:
-        grant(s, pid, [lot(f"bonus:{pid}", 1000, "2026-12-31", pid=pid)])
-    s.put_reward(reward("LAST", 800, stock=1))
-    svc = service(s)
-    results = race([lambda pid=pid: svc.redeem(pid, "LAST", f"req-{pid}") for pid in pids])
-    winners = [r for r in results if r.ok]
-    assert len(winners) == 1
-    assert sorted(r.refusal.code for r in results if r.refusal) == ["out_of_stock"] * (N - 1)
-    assert any(r.attempts > 1 for r in results)  # the race really happened: commits failed
-    rew = s.reward("LAST")
-    assert rew is not None and rew.taken == 1
-    assert len(s.redemptions("2026-03")) == 1
-    for pid in pids:
-        head = s.points_head(pid)
-        assert head is not None
-        invariant(head, s.lots(pid))
-        won = winners[0].redemption is not None and winners[0].redemption.partner_id == pid
-        assert head.active == (200 if won else 1000)
+    last_unit_race(SlowReads(), N)
 
 
 def test_requests_racing_for_the_last_points_exactly_one_wins() -> None:
-    s = SlowReads()
-    pid = "P00001"
-    grant(s, pid, [lot("bonus:a", 600, "2026-06-30"), lot("bonus:b", 400, "2026-12-31")])
-    s.put_reward(reward("ALL", 1000))
-    svc = service(s)
-    results = race([lambda i=i: svc.redeem(pid, "ALL", f"req-{i}") for i in range(N)])
-    assert sum(r.ok for r in results) == 1
-    assert sorted(r.refusal.code for r in results if r.refusal) == ["insufficient_points"] * (N - 1)
-    assert any(r.attempts > 1 for r in results)
-    head = s.points_head(pid)
-    assert head is not None and head.active == 0 and head.spent == 1000
-    invariant(head, s.lots(pid))
-    rew = s.reward("ALL")
-    assert rew is not None and rew.taken == 1
+    last_points_race(SlowReads(), N)
 
 
 def test_one_request_id_sent_concurrently_redeems_once() -> None:
