@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol
 
+from loyalty.adapters.s3sqs import SnsNotifier
+from loyalty.kernel.ports import Notifier
 from loyalty.points.balances import balance_of, expiring
 from loyalty.points.fulfilment import fulfilment_csv
 from loyalty.points.ports import PointsStore
@@ -37,12 +39,19 @@ def open_store(args: argparse.Namespace) -> CliStore:
     return stack.Target.from_args(args).store()
 
 
+def open_events(args: argparse.Namespace) -> Notifier | None:
+    """The stack's events topic (`reward_redeemed` goes there, as every partner notice does)."""
+    target = stack.Target.from_args(args)
+    arn = target.outputs.get("EventsTopicArn", "")
+    return SnsNotifier(arn, target.session.region_name, target.endpoint) if arn else None
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _service(store: CliStore) -> Redemptions:
-    return from_program(store, store, now)
+def _service(store: CliStore, events: Notifier | None = None) -> Redemptions:
+    return from_program(store, store, now, events)
 
 
 def _known(store: CliStore, partner_id: str) -> bool:
@@ -134,7 +143,7 @@ def cmd_redeem(args: argparse.Namespace) -> int:
     if not _known(store, args.partner_id):
         return BAD_INPUT
     try:
-        res = _service(store).redeem(args.partner_id, args.reward_id, args.request_id)
+        res = _service(store, open_events(args)).redeem(args.partner_id, args.reward_id, args.request_id)
     except Contention as exc:
         return _busy(exc)
     except ValueError as exc:

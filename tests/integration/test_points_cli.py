@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.memory import MemoryStore
-from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher
+from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
 from loyalty.points.catalog import CatalogLoader
 from loyalty.program.registry import parse_registry
 from loyalty.program.rules import parse_rules
@@ -68,8 +68,13 @@ def store(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> An
     )
     s = program(fresh)
     monkeypatch.setattr(points, "open_store", lambda args: s)
+    monkeypatch.setattr(points, "open_events", lambda args: EVENTS)
     monkeypatch.setattr(points, "now", lambda: NOW)
+    EVENTS.published.clear()
     return s
+
+
+EVENTS = MemoryNotifier()
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -84,6 +89,8 @@ def test_redeem_replay_and_refusals_with_exit_codes(store: Any) -> None:
     assert code == 0 and json.loads(out)["redemption"]["state"] == "pending"
     code, out = run("points", "redeem", "P00001", "MUG", "--request-id", "R1", "--json")
     assert code == 0 and json.loads(out)["replayed"] is True
+    # the partner hears of its redemption once (a replay sends nothing)
+    assert [p.message["request_id"] for p in EVENTS.of_type("reward_redeemed")] == ["R1"]
     code, out = run("points", "redeem", "P00001", "EBIKE", "--request-id", "R1")
     assert code == 3 and "request_conflict" in out
     assert run("points", "redeem", "P00002", "HEADPHONES", "--request-id", "B1")[0] == 0
