@@ -63,17 +63,16 @@ def redeem(store: DynamoStore, period: str) -> None:
         store, store, lambda: dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=dt.UTC)
     )
     heads = sorted(
-        (
-            (h.active, pid)
-            for pid, h in store.points_heads([p.partner_id for p in store.list_partners()]).items()
-        ),
-        reverse=True,
+        (h.active, pid)
+        for pid, h in store.points_heads([p.partner_id for p in store.list_partners()]).items()
+        if h.active > 0
     )
-    rich = [pid for _, pid in heads[:7]]
+    rich = [pid for _, pid in reversed(heads[-5:])]
+    poor = heads[0][1]  # the fewest spendable points: the e-bike is out of its reach
     out = table("partner", "reward", "request", "result", title=f"\nredemptions after the {period} close")
-    asks = [(pid, "MUG", f"mug-{pid}") for pid in rich[:5]]
+    asks = [(pid, "MUG", f"mug-{pid}") for pid in rich]
     asks += [(rich[0], "HEADPHONES", f"phones-{rich[0]}"), (rich[1], "HEADPHONES", f"phones-{rich[1]}")]
-    asks += [(rich[-1], "EBIKE", f"ebike-{rich[-1]}")]
+    asks += [(poor, "EBIKE", f"ebike-{poor}")]
     for pid, reward, request in asks:
         got = service.redeem(pid, reward, request)
         if got.refusal is not None:
