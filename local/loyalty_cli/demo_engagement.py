@@ -18,6 +18,7 @@ from loyalty.close.runs import run_name
 from loyalty.kernel.periods import cutoff
 from loyalty.points.model import EXPIRE, SPEND
 from loyalty.points.redemptions import from_program
+from loyalty.program.rules import RuleBook
 from loyalty_factories.catalog import DEMO_CATALOG
 from loyalty_factories.program import MONTHS, DemoPartner
 from loyalty_factories.training import demo_training
@@ -117,7 +118,17 @@ def report(cloud: LocalCloud, store: DynamoStore, people: list[DemoPartner], sta
         "  (the demo's rules keep points 2 months after the month earned, so August's points expire at the"
         " October close; the default program keeps them 12)"
     )
-    print(f"  points outstanding: {balance:,}")
+    postings = [p for month in MONTHS for p in store.points_postings(period=month)]
+    liability = sum(
+        (p.amount if p.credit.startswith("liability:points:") else -p.amount)
+        for p in postings
+        if p.credit.startswith("liability:points:") or p.debit.startswith("liability:points:")
+    )
+    value = RuleBook(store.rule_versions()).in_effect(cutoff(MONTHS[-1])).points.liability_eur_per_point
+    print(
+        f"  points outstanding: {balance:,}; in the ledger: {len(postings)} points entries, liability"
+        f" EUR {liability:,.2f} at EUR {value} a point"
+    )
     last = MONTHS[-1]
     rec = Recognized.from_json(cloud.read_json(recognition_key(last, run_name(last, 1))))
     tops = table(
@@ -143,4 +154,5 @@ def report(cloud: LocalCloud, store: DynamoStore, people: list[DemoPartner], sta
             print(f"  {pid}: s3://{cloud.bucket}/{key} -> {path}")
     tier = store.tier_for(star, MONTHS[-1])
     print(f"\n{star} reached {tier} through its CERT-SALES certification (training import)")
-    return bool(rec.certificates) and tier == "Platinum" and sum(expired.values()) > 0
+    booked = liability == Decimal(balance) * value
+    return bool(rec.certificates) and tier == "Platinum" and sum(expired.values()) > 0 and booked
