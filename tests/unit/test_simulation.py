@@ -311,3 +311,21 @@ def test_the_cli_streams_json_and_refuses_a_bad_rules_file(
     args.rules = str(bad)
     assert run(history.store, args, io.StringIO()) == 2
     assert "cannot simulate: rules file" in capsys.readouterr().err
+
+
+def test_certifications_from_training_are_replayed_with_the_history() -> None:
+    """A partner at Platinum through a training certificate stays Platinum in a replay of the
+    rules in force (the worlds are seeded with the partner's completions)."""
+    c = MemoryContainer()
+    c.load("rules/default-program.yaml", RULES)
+    c.load("registry/partners.csv", REGISTRY)
+    c.load(
+        "training/t.csv",
+        b"partner_id,person_id,course,completed_on,certificate_id\nP00001,ivan,CERT-SALES,2026-07-20,CS-1\n",
+    )
+    for m in ("2026-08", "2026-09", "2026-10"):
+        upload(c, [sale(f"s-{m}", f"{m}-10", 1, "100000.00")])
+        close(c, m)
+    assert c.store.tier_for("P00001", "2026-11") == "Platinum"
+    results, summary = simulate(c, parse_rules(RULES.decode()), "2026-08", "2026-10")
+    assert summary.changed == 0, [r.to_json() for r in results if r.changed]

@@ -142,6 +142,7 @@ def read_partner(
         sales=before,
         history=history.close_history(pid, start, HISTORY_LINES),
         entries=[e for e in history.ledger_entries(partner_id=pid) if e.period < start],
+        completions=history.completions(pid),
     )
     approximate = sum(1 for r in window if r.prev_version and r.period)
     actual = as_of(months, (r for r in sales if landing(r) > end), start, end)

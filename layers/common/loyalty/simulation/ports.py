@@ -24,6 +24,7 @@ from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
 from loyalty.program.targets import TargetSet
 from loyalty.simulation.start import BatchStart
+from loyalty.training.records import Completion
 
 
 class HistorySource(Protocol):
@@ -43,6 +44,7 @@ class HistorySource(Protocol):
     def tier_for(self, partner_id: str, month: str) -> str | None: ...
     def bank_snapshots(self, partner_ids: Sequence[str]) -> dict[str, BankSnapshot]: ...
     def target_sets(self) -> list[TargetSet]: ...
+    def completions(self, partner_id: str) -> list[Completion]: ...
 
 
 class WorldStore(Protocol):

@@ -15,6 +15,7 @@ from loyalty.earning.records import MonthTotals, SaleRecord
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleVersion
 from loyalty.program.targets import TargetSet
+from loyalty.training.records import Completion
 
 
 @dataclass
@@ -29,6 +30,7 @@ class PartnerStart:
     sales: list[SaleRecord] = field(default_factory=list)  # lines that landed before the start
     history: list[CloseLine] = field(default_factory=list)  # committed closes before it, newest first
     entries: list[Entry] = field(default_factory=list)  # their ledger entries
+    completions: list[Completion] = field(default_factory=list)  # training (certifications count)
 
 
 @dataclass

@@ -102,6 +102,7 @@ class MemorySimWorld(MemoryContainer):
                     )
                 s.apply_month_delta(pid, month, "history", delta)
             s.put_sales(ps.sales)
+            s.put_completions(ps.completions)
             for line in reversed(ps.history):
                 s.lines[(pid, line.period)] = json.dumps(line.to_json())
                 if line.payout > 0:
