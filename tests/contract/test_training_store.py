@@ -110,5 +110,20 @@ def test_items_are_keyed_per_partner_person_and_course(dynamo_store: DynamoStore
     dynamo_store.put_completions([done("P00001", "E#1", "CERT-SALES")])
     ddb = boto3.client("dynamodb", region_name=REGION)
     items = ddb.scan(TableName=dynamo_store.m.Doc.Meta.table_name)["Items"]
-    assert [(i["pk"]["S"], i["sk"]["S"]) for i in items] == [("TRAINING#P00001", "DONE#E%231#CERT-SALES")]
-    assert len(items[0]["data"]["S"]) < 1024  # bounded: ids are at most 64 characters
+    keys = sorted((i["pk"]["S"], i["sk"]["S"]) for i in items)
+    # the completion, and the marker the close's batched read finds the partner by
+    assert keys == [("TRAINING#P00001", "DONE#E%231#CERT-SALES"), ("TRAINING#P00001", "HAS")]
+    done_item = next(i for i in items if i["sk"]["S"].startswith("DONE#"))
+    assert len(done_item["data"]["S"]) < 1024  # bounded: ids are at most 64 characters
+
+
+def test_the_close_reads_only_the_partners_that_have_completions(dynamo_store: DynamoStore) -> None:
+    dynamo_store.put_completions([done("P00001", "E1", "CERT-SALES"), done("P00003", "E2", "X")])
+    calls: list[str] = []
+    ddb = dynamo_store.m.Doc._get_connection().connection.client
+    ddb.meta.events.register("after-call.dynamodb.*", lambda event_name, **kw: calls.append(event_name))
+    got = dynamo_store.completions_of([f"P{i:05d}" for i in range(1, 251)])
+    assert sorted(got) == ["P00001", "P00003"]
+    # 250 partners: three batched reads of the markers, then one query per partner with completions
+    assert calls.count("after-call.dynamodb.BatchGetItem") == 3
+    assert calls.count("after-call.dynamodb.Query") == 2

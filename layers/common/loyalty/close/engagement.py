@@ -208,12 +208,13 @@ class StatementExtras:
             self._boards[segment] = Leaderboard.from_json(json.loads(self.blobs.get(key))) if key else None
         return self._boards[segment]
 
-    def of(self, line: CloseLine) -> tuple[PointsView | None, list[Section]]:
+    def of(self, line: CloseLine, head: PointsHead | None) -> tuple[PointsView | None, list[Section]]:
+        """The partner's sections; `head` is its points head as read for the batch (None: no
+        points)."""
         pid, period = line.partner_id, line.period
         rules = self._rules.get(line.rule_version)
         soon_days = rules.points.expiring_soon_days if rules else 60
         top_n = rules.recognition.top_n if rules else 10
-        head = self.store.points_head(pid)
         view = None
         if head is not None:
             lots = self.store.lots(pid)

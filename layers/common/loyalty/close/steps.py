@@ -57,6 +57,7 @@ from loyalty.kernel.clock import iso_seconds
 from loyalty.kernel.identity import Caller
 from loyalty.kernel.periods import check_period, cutoff
 from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.points.model import PointsHead
 from loyalty.points.service import PointsLedger
 from loyalty.program.registry import Partner
 from loyalty.program.rules import RuleBook
@@ -304,7 +305,8 @@ class CloseService:
         """Statement and notifications for every partner with anything to report (`statements_due`:
         only a partner with nothing at all gets none)."""
         ids = [p.partner_id for p in self.files.batch(batch_key)]
-        balances = {pid: h.balance for pid, h in self.store.points_heads(ids).items()}
+        heads = self.store.points_heads(ids)
+        balances = {pid: h.balance for pid, h in heads.items()}
         due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
         program = self.files.program(batch_key)
         rec = Recognizer(self.store, self.files, self.blobs, self.events).done(period, run)
@@ -312,7 +314,7 @@ class CloseService:
             self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {}
         )
         for line in due:
-            self._statement(line, program.get(line.partner_id, []), extras)
+            self._statement(line, program.get(line.partner_id, []), extras, heads.get(line.partner_id))
         return Statements(len(due))
 
     def recognize(self, period: str, run: str, manifest: str) -> Recognized:
@@ -324,7 +326,13 @@ class CloseService:
         issued = dt.date.fromisoformat((meta.approved_at or cutoff(period).isoformat())[:10])
         return Recognizer(self.store, self.files, self.blobs, self.events).run(period, run, manifest, issued)
 
-    def _statement(self, line: CloseLine, program: Sequence[ProgramAccrual], extras: StatementExtras) -> None:
+    def _statement(
+        self,
+        line: CloseLine,
+        program: Sequence[ProgramAccrual],
+        extras: StatementExtras,
+        head: PointsHead | None,
+    ) -> None:
         pid, period = line.partner_id, line.period
         sales = sorted(
             (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
@@ -332,7 +340,7 @@ class CloseService:
         )
         rows = [StatementLine.of(s) for s in sales]
         base = f"statements/{pid}/{period}"
-        view, sections = extras.of(line)
+        view, sections = extras.of(line, head)
         self.blobs.put(base + ".csv", statement_csv(line, rows, program, sections), "text/csv")
         self.blobs.put(base + ".html", statement_html(line, rows, program, sections), "text/html")
         for notice in partner_notices(line, base + ".csv", base + ".html") + points_notices(line, view):

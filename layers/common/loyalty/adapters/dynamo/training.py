@@ -1,6 +1,8 @@
 """Course completions (issue 11) on the single table: one item per (partner, person, course),
 `TRAINING#<partner>` / `DONE#<person>#<course>` (`#` and `%` percent-encoded), its completion as
-JSON in `data`. A new completion is written only if the key is free, a renewal only if the item
+JSON in `data`, and a marker `TRAINING#<partner>` / `HAS` written before a partner's first
+completion: the close reads the markers of a batch of partners with BatchGets (100 keys each) and
+queries only the partners that have one (most partners never train). A new completion is written only if the key is free, a renewal only if the item
 still holds what was judged (a concurrent load of the same key re-reads and judges again); an
 unchanged or conflicting row writes nothing."""
 
@@ -15,6 +17,7 @@ from loyalty.adapters.dynamo.models import DocItem, Tables
 from loyalty.training.records import NEW, RENEWED, Completion, judge
 
 PREFIX = "TRAINING#"
+MARKER = "HAS"  # sort key of the partner's "has completions" marker
 ATTEMPTS = 5  # re-judging a key a concurrent load changed meanwhile
 
 
@@ -43,7 +46,10 @@ class TrainingTables(Tables):
         return sorted(got, key=lambda c: (c.person_id, c.course))
 
     def completions_of(self, partner_ids: Sequence[str]) -> dict[str, list[Completion]]:
-        out = {p: self.completions(p) for p in dict.fromkeys(partner_ids)}
+        D = self.m.Doc
+        keys = [(pk_of(p), MARKER) for p in dict.fromkeys(partner_ids)]
+        trained = {it.pk[len(PREFIX) :] for it in D.batch_get(keys, consistent_read=True)}
+        out = {p: self.completions(p) for p in dict.fromkeys(partner_ids) if p in trained}
         return {p: cs for p, cs in out.items() if cs}
 
     def put_completions(self, completions: Sequence[Completion]) -> list[str]:
@@ -56,6 +62,8 @@ class TrainingTables(Tables):
                 if outcome not in (NEW, RENEWED):
                     break
                 data = json.dumps(c.to_json())
+                if before is None:  # the marker first: a crash after it leaves no completion unseen
+                    self._mark(c.partner_id)
                 if self._write(c, data, before):
                     raw[c.key] = data
                     break
@@ -73,6 +81,9 @@ class TrainingTables(Tables):
         for it in D.batch_get(wanted, consistent_read=True):
             out[_decode(it).key] = it.data
         return out
+
+    def _mark(self, partner_id: str) -> None:
+        self.m.Doc(pk_of(partner_id), MARKER).save()
 
     def _read(self, key: tuple[str, str, str]) -> str | None:
         D = self.m.Doc
