@@ -33,6 +33,8 @@ The key table (also in docs/architecture.md):
 | reward limit counter         | PointItem  | `POINTS#<id>`     | `LIMIT#<reward>#<YYYY-MM>`   |                                      |
 | points ledger posting        | LedgerItem | `POINTS#<id>`     | `LEDGER#<period>#<entry id>` | `PLEDGER#<period>` / `<id>#<entry id>`|
 | reward (with `taken`)        | PointItem  | `CATALOG`         | `REWARD#<reward id>`         |                                      |
+| training completion          | DocItem    | `TRAINING#<id>`   | `DONE#<person>#<course>`     |                                      |
+| partner has completions      | DocItem    | `TRAINING#<id>`   | `HAS`                        |                                      |
 
 (`#` and `%` in a SKU or sale id are percent-encoded in link keys, and so are they in course and
 reward keys of points items; `PointItem` lives in `adapters/dynamo/points.py`.)
