@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 CATALOG = b"""version: bench
@@ -44,11 +45,11 @@ def run(partners: int = 200, threads: int = 8, requests: int = 1600) -> dict[str
     from loyalty_local.cloud import LocalCloud
     from loyalty_local.env import REGION
 
-    from bench.run import ROOT
+    root = Path(__file__).resolve().parents[1]
 
     out: dict[str, Any] = {"partners": partners, "threads": threads, "requests": requests}
     with LocalCloud(stack_name="bench-redeem") as cloud:
-        cloud.upload("rules/default-program.yaml", (ROOT / "rules/default-program.yaml").read_bytes())
+        cloud.upload("rules/default-program.yaml", (root / "rules/default-program.yaml").read_bytes())
         cloud.run_until_idle()
         cloud.upload("catalog/bench.yaml", CATALOG)
         cloud.run_until_idle()
@@ -137,4 +138,4 @@ def _scenario(service: Any, name: str, pick: Any, threads: int, requests: int) -
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:]]
-    print(json.dumps(run(*args), indent=1))
+    print(json.dumps(run(*args)))  # one line: bench/run.py reads the last line
