@@ -106,3 +106,10 @@ def test_pdf_holds_the_cyrillic_name_and_the_page_is_kept_as_png(lang: str) -> N
 def test_long_names_stay_on_one_page() -> None:
     pages, text = pdf_text(certificate_pdf(cert("Ж" * 64), "ru"))
     assert pages == 1 and "Ж" * 20 in text
+
+
+def test_this_host_can_render() -> None:
+    """`make` installs what WeasyPrint needs (Pango, HarfBuzz, DejaVu): nothing to report here."""
+    from loyalty.recognition.certificate import renderer_problem
+
+    assert renderer_problem() == ""

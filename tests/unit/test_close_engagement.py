@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from loyalty.adapters.memory.container import MemoryContainer
 from loyalty.close.recognize import recognition_key
 from loyalty.points.service import PointsLedger
@@ -141,3 +142,23 @@ def test_tier_qualification_never_depends_on_points() -> None:
     b = plain.store.close_lines("2026-01", ["P00001"])["P00001"]
     assert (a.tier_after, a.qualifying, a.tier_reason) == (b.tier_after, b.qualifying, b.tier_reason)
     assert dataclasses.replace(a, points={}, certificates=[]).tier_change == b.tier_change
+
+
+def test_without_a_pdf_renderer_the_boards_and_bonus_still_count_and_finance_hears_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host without WeasyPrint's native libraries (a Lambda without a Pango layer) must not fail
+    a close that has paid: the boards and bonus points stand, no certificate is written, finance
+    is told why."""
+    reason = "WeasyPrint cannot load its native libraries: cannot load library 'libpango-1.0-0'"
+    monkeypatch.setattr("loyalty.recognition.certificate.renderer_problem", lambda: reason)
+    c = world()
+    month_sales(c, "2026-01", "5000.00")
+    done = close_run(c, "2026-01")
+    assert c.store.close_meta("2026-01").status == "paid"  # type: ignore[union-attr]
+    assert b"P00001" in c.blobs.get("leaderboards/2026-01/smb.json")
+    assert not [k for k in c.blobs.keys("certificates/")]
+    assert "bonus:potm:2026-01" in {lot.lot_id for lot in c.store.lots("P00001")}
+    told = c.finance_notifier.of_type("certificates_not_rendered")
+    assert told and told[0].message["reason"] == reason
+    assert reason.encode() in c.blobs.get(recognition_key("2026-01", done.run))

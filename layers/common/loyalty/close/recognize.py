@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty.close.batches import JSON, BatchPartner, RunFiles
+from loyalty.close.notices import Notice
 from loyalty.close.ports import CloseStore
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import _prefix
@@ -25,6 +26,7 @@ from loyalty.kernel.periods import cutoff
 from loyalty.kernel.ports import BlobStore, MissingBlob, Notifier
 from loyalty.points.service import PointsLedger
 from loyalty.program.rules import RuleBook
+from loyalty.recognition import certificate
 from loyalty.recognition.certificate import Certificate, certificate_key
 from loyalty.recognition.leaderboard import Standing, build, exclusion
 from loyalty.recognition.locales import LANGS
@@ -40,6 +42,7 @@ class Recognized:
     certificates: dict[str, list[str]] = field(default_factory=dict)  # partner id -> PDF keys
     ranked: int = 0
     excluded: int = 0
+    certificate_problem: str = ""  # why no certificate was rendered ("" = they were)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ class Recognized:
             "certificates": self.certificates,
             "ranked": self.ranked,
             "excluded": self.excluded,
+            "certificate_problem": self.certificate_problem,
         }
 
     @classmethod
@@ -62,6 +66,7 @@ class Recognized:
             {k: list(v) for k, v in dict(d.get("certificates") or {}).items()},
             int(d.get("ranked", 0)),
             int(d.get("excluded", 0)),
+            str(d.get("certificate_problem", "")),
         )
 
 
@@ -70,8 +75,10 @@ def recognition_key(period: str, run: str) -> str:
 
 
 class Recognizer:
-    def __init__(self, store: CloseStore, files: RunFiles, blobs: BlobStore, events: Notifier) -> None:
-        self.store, self.files, self.blobs, self.events = store, files, blobs, events
+    def __init__(
+        self, store: CloseStore, files: RunFiles, blobs: BlobStore, events: Notifier, finance: Notifier
+    ) -> None:
+        self.store, self.files, self.blobs, self.events, self.finance = store, files, blobs, events, finance
 
     def done(self, period: str, run: str) -> Recognized | None:
         try:
@@ -138,6 +145,19 @@ class Recognizer:
                     at,
                     rules.points.expiry_months,
                 )
+        problem = certificate.renderer_problem()
+        if problem:  # the boards and bonus points still count; finance hears why there is no PDF
+            certificates = {}
+            Notice(
+                f"Partner of the month certificates of {period} not rendered",
+                {
+                    "type": "certificates_not_rendered",
+                    "period": period,
+                    "reason": problem,
+                    "winners": winners,
+                },
+                {"partner": "program", "type": "certificates_not_rendered"},
+            ).send(self.finance)
         keys = set(Recognition(self.blobs, self.events).publish(period, boards, certificates, conf.top_n))
         by_partner: dict[str, list[str]] = {}
         for segment, pid in winners.items():
@@ -151,6 +171,7 @@ class Recognizer:
             by_partner,
             sum(len(b.places) for b in boards.values()),
             sum(b.excluded for b in boards.values()),
+            problem,
         )
 
 

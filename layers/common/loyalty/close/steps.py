@@ -309,7 +309,7 @@ class CloseService:
         balances = {pid: h.balance for pid, h in heads.items()}
         due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
         program = self.files.program(batch_key)
-        rec = Recognizer(self.store, self.files, self.blobs, self.events).done(period, run)
+        rec = Recognizer(self.store, self.files, self.blobs, self.events, self.finance).done(period, run)
         extras = StatementExtras(
             self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {}
         )
@@ -324,7 +324,9 @@ class CloseService:
         if meta.status not in COMMITTING and meta.status != FINISHED:
             raise CloseError(f"run {run} of {period} is {meta.status}: nothing is recognised before payment")
         issued = dt.date.fromisoformat((meta.approved_at or cutoff(period).isoformat())[:10])
-        return Recognizer(self.store, self.files, self.blobs, self.events).run(period, run, manifest, issued)
+        return Recognizer(self.store, self.files, self.blobs, self.events, self.finance).run(
+            period, run, manifest, issued
+        )
 
     def _statement(
         self,

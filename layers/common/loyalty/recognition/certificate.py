@@ -85,6 +85,16 @@ def certificate_html(cert: Certificate, lang: str) -> str:
     return _env().get_template("certificate.html").render(context(cert, lang))
 
 
+def renderer_problem() -> str:
+    """Why PDFs cannot be rendered on this host ("" = they can): WeasyPrint loads Pango and its
+    fonts through native libraries, which a host may lack (a Lambda without a Pango layer)."""
+    try:
+        import weasyprint  # noqa: F401 - the import itself is the check
+    except OSError as exc:
+        return f"WeasyPrint cannot load its native libraries: {exc}"
+    return ""
+
+
 def certificate_pdf(cert: Certificate, lang: str) -> bytes:
     """One A4 landscape page. Deterministic for the same certificate (no creation time)."""
     from weasyprint import HTML  # imported on use: loading it takes most of a second
