@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -138,43 +139,34 @@ def _busy(exc: Exception) -> int:
     return BUSY
 
 
-def cmd_redeem(args: argparse.Namespace) -> int:
+def _act(args: argparse.Namespace, act: Callable[[Redemptions], RedeemResult], done: str) -> int:
+    """Run one redemption action for a known partner; exit codes: ok/replayed 0, refused 3,
+    bad input 2, contention 4."""
     store = open_store(args)
     if not _known(store, args.partner_id):
         return BAD_INPUT
     try:
-        res = _service(store, open_events(args)).redeem(args.partner_id, args.reward_id, args.request_id)
+        res = act(_service(store, open_events(args)))
     except Contention as exc:
         return _busy(exc)
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return BAD_INPUT
-    return _result(res, args.json, "redeemed")
+    return _result(res, args.json, done)
+
+
+def cmd_redeem(args: argparse.Namespace) -> int:
+    return _act(args, lambda svc: svc.redeem(args.partner_id, args.reward_id, args.request_id), "redeemed")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    if not _known(store, args.partner_id):
-        return BAD_INPUT
-    try:
-        res = _service(store).cancel(args.partner_id, args.request_id, args.actor, args.reason)
-    except Contention as exc:
-        return _busy(exc)
-    except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return BAD_INPUT
-    return _result(res, args.json, "cancelled")
+    return _act(
+        args, lambda svc: svc.cancel(args.partner_id, args.request_id, args.actor, args.reason), "cancelled"
+    )
 
 
 def cmd_fulfil(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    if not _known(store, args.partner_id):
-        return BAD_INPUT
-    try:
-        res = _service(store).fulfil(args.partner_id, args.request_id, args.actor)
-    except Contention as exc:
-        return _busy(exc)
-    return _result(res, args.json, "fulfilled")
+    return _act(args, lambda svc: svc.fulfil(args.partner_id, args.request_id, args.actor), "fulfilled")
 
 
 def cmd_fulfilment(args: argparse.Namespace) -> int:
