@@ -100,11 +100,13 @@ lint: $(STAMP) $(TOOLS)/.installed
 	$(TOOLS)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 # tests/deploy imports every handler against the host build of the layer.
+# The test files run in parallel, one worker per core (`--dist loadfile`: a file's tests share a
+# worker, so module fixtures are built once); every test stays independent of the others.
 test: lint build
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest -n auto --dist loadfile tests/unit tests/integration
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
