@@ -116,6 +116,30 @@ def invariant(head: PointsHead, lots: Sequence[Lot]) -> None:
     assert head.active == sum(x.remaining for x in lots if x.state == ACTIVE)
 
 
+class TogetherFirst:
+    """A store whose lots each thread reads the first time only once `n` threads have read them:
+    every racer plans on the same state, so all commits but one must fail and be planned again
+    (the race happens whatever the machine's load; later reads pass straight through)."""
+
+    def __init__(self, store: PointsStore, n: int) -> None:
+        self._store = store
+        self._gate = threading.Barrier(n, timeout=30)
+        self._seen: set[int] = set()
+        self._lock = threading.Lock()
+
+    def lots(self, partner_id: str) -> list[Lot]:
+        got = self._store.lots(partner_id)
+        with self._lock:
+            first = threading.get_ident() not in self._seen
+            self._seen.add(threading.get_ident())
+        if first:
+            self._gate.wait()
+        return got
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 def race(calls: list[Callable[[], RedeemResult]]) -> list[RedeemResult]:
     """Every call started at once (a barrier), each in its own thread."""
     start = threading.Barrier(len(calls))
@@ -134,7 +158,7 @@ def last_unit_race(s: PointsStore, n: int) -> None:
     for pid in pids:
         grant(s, pid, [lot(f"bonus:{pid}", 1000, "2026-12-31", pid=pid)])
     s.put_reward(reward("LAST", 800, stock=1))
-    svc = service(s)
+    svc = service(TogetherFirst(s, n))  # type: ignore[arg-type]
     results = race([lambda pid=pid: svc.redeem(pid, "LAST", f"req-{pid}") for pid in pids])
     winners = [r for r in results if r.ok]
     assert len(winners) == 1
@@ -156,7 +180,7 @@ def last_points_race(s: PointsStore, n: int) -> None:
     pid = "P00001"
     grant(s, pid, [lot("bonus:a", 600, "2026-06-30"), lot("bonus:b", 400, "2026-12-31")])
     s.put_reward(reward("ALL", 1000))
-    svc = service(s)
+    svc = service(TogetherFirst(s, n))  # type: ignore[arg-type]
     results = race([lambda i=i: svc.redeem(pid, "ALL", f"req-{i}") for i in range(n)])
     assert sum(r.ok for r in results) == 1
     assert sorted(r.refusal.code for r in results if r.refusal) == ["insufficient_points"] * (n - 1)
