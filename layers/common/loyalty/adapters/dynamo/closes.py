@@ -200,19 +200,7 @@ class CloseTables(SalesTables):
                     )
                 for e in entries:
                     tx.save(
-                        L(
-                            pk,
-                            f"LEDGER#{e.period}#{e.entry_id}",
-                            period=e.period,
-                            debit=e.debit,
-                            credit=e.credit,
-                            amount=e.amount,
-                            memo=e.memo,
-                            reverses=e.reverses,
-                            gsi1pk=f"LEDGER#{e.period}",
-                            gsi1sk=f"{line.partner_id}#{e.entry_id}",
-                        ),
-                        condition=L.pk.does_not_exist(),
+                        self.ledger_item(pk, line.partner_id, "LEDGER#", e), condition=L.pk.does_not_exist()
                     )
                 if tier is not None:
                     tx.save(self.m.Tier(pk, f"TIER#{tier.month}", tier=tier.tier, reason=tier.reason))

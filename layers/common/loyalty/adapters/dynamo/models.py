@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.attributes import (
     Attribute,
@@ -325,6 +325,41 @@ class Tables:
         self.m = make_models(table_name, region, host)
         self.cipher = cipher
         self._conn = Connection(region=region, host=host)
+
+    def ledger_item(self, pk: str, owner: str, index: str, e: LedgerRecord) -> LedgerItem:
+        """An immutable ledger entry item under `pk`, listed in the period index `<index><period>`
+        (`LEDGER#` for money, `PLEDGER#` for points) as `<owner>#<entry id>`."""
+        return self.m.Ledger(
+            pk,
+            f"LEDGER#{e.period}#{e.entry_id}",
+            period=e.period,
+            debit=e.debit,
+            credit=e.credit,
+            amount=e.amount,
+            memo=e.memo,
+            reverses=e.reverses,
+            gsi1pk=f"{index}{e.period}",
+            gsi1sk=f"{owner}#{e.entry_id}",
+        )
+
+
+class LedgerRecord(Protocol):
+    """A ledger entry as the close (`Entry`) and the points context (`Posting`) both hold it."""
+
+    @property
+    def entry_id(self) -> str: ...
+    @property
+    def period(self) -> str: ...
+    @property
+    def debit(self) -> str: ...
+    @property
+    def credit(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def memo(self) -> str: ...
+    @property
+    def reverses(self) -> str: ...
 
 
 def failed_condition(exc: TransactWriteError, index: int = 0) -> bool:

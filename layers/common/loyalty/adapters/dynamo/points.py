@@ -228,19 +228,7 @@ class PointsTables(Tables):
         for person, course in tx.courses:
             w.save(P(pk, f"COURSE#{enc(person)}#{enc(course)}"), condition=new)
         for p in tx.postings:
-            entry = L(
-                pk,
-                f"LEDGER#{p.period}#{p.entry_id}",
-                period=p.period,
-                debit=p.debit,
-                credit=p.credit,
-                amount=p.amount,
-                memo=p.memo,
-                reverses=p.reverses,
-                gsi1pk=f"PLEDGER#{p.period}",
-                gsi1sk=f"{tx.partner_id}#{p.entry_id}",
-            )
-            w.save(entry, condition=L.pk.does_not_exist())
+            w.save(self.ledger_item(pk, tx.partner_id, "PLEDGER#", p), condition=L.pk.does_not_exist())
         if tx.redemption is not None:
             r = tx.redemption
             cond = new if tx.redemption_expect_state is None else P.state == tx.redemption_expect_state
