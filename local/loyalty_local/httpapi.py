@@ -120,3 +120,74 @@ def http_api_event(
         "isBase64Encoded": False,
     }
     return event
+
+
+def jwt_http_api_event(
+    method: str,
+    path: str,
+    claims: dict[str, Any],
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    raw_body: str | bytes | None = None,
+) -> dict[str, Any]:
+    """The event API Gateway (HTTP API, payload 2.0) hands a function after its JWT authorizer
+    verified a token with these claims: `requestContext.authorizer.jwt.claims` holds them as AWS
+    does (a list claim flattened to `[a b]`), the query string is parsed into
+    `queryStringParameters` (repeated names joined by commas), `body` is JSON-encoded unless
+    `raw_body` is given (bytes go base64-encoded)."""
+    import base64
+    from urllib.parse import parse_qsl
+
+    raw_path, _, query = path.partition("?")
+    params: dict[str, str] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        params[k] = f"{params[k]},{v}" if k in params else v
+    flat = {
+        k: (f"[{' '.join(map(str, v))}]" if isinstance(v, list | tuple) else str(v))
+        for k, v in claims.items()
+    }
+    hdrs = {"host": "local", **({"content-type": "application/json"} if body is not None else {})}
+    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
+    encoded = False
+    text: str | None
+    if raw_body is not None:
+        if isinstance(raw_body, bytes):
+            text, encoded = base64.b64encode(raw_body).decode(), True
+        else:
+            text = raw_body
+    else:
+        text = json.dumps(body) if body is not None else None
+    key = route_key or f"{method} {raw_path}"
+    return {
+        "version": "2.0",
+        "routeKey": key,
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "cookies": [],
+        "headers": hdrs,
+        "queryStringParameters": params or None,
+        "pathParameters": path_parameters or None,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "authorizer": {"jwt": {"claims": flat, "scopes": None}},
+            "domainName": "local",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "loyalty",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }

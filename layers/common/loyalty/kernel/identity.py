@@ -64,3 +64,59 @@ def session_caller(user_arn: str, user_id: str, roles: Mapping[str, str]) -> Cal
         raise NotAPerson("the request's user id does not name the role session of its ARN")
     granted = roles.get(role)
     return Caller(person(session), frozenset({granted} if granted else ()))
+
+
+# -- people signed in through the user pool (the portal's HTTP API, JWT authorizer) ---------------
+PARTNER = "partner"
+PROGRAM_MANAGER = "program_manager"
+# the user pool's groups: partner users, and the staff groups (a person may hold several)
+STAFF_GROUPS = frozenset({FINANCE, OPERATOR, PROGRAM_MANAGER})
+POOL_GROUPS = STAFF_GROUPS | {PARTNER}
+PARTNER_CLAIM = "custom:partner_id"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A person the user pool signed in: user name, groups, and for a partner user the partner it
+    acts for (the `custom:partner_id` attribute, which only an administrator can write)."""
+
+    user: str
+    groups: frozenset[str]
+    partner_id: str | None = None
+    email: str = ""
+
+    @property
+    def is_partner(self) -> bool:
+        return self.partner_id is not None and PARTNER in self.groups
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.groups & STAFF_GROUPS)
+
+    def caller(self) -> Caller:
+        """The same person as the close's approvals know people (roles = staff groups held)."""
+        return Caller(person(self.user), frozenset(self.groups & {FINANCE, OPERATOR}))
+
+
+def claim_list(value: object) -> list[str]:
+    """A list claim as API Gateway hands it: a JSON list (in tests), or the HTTP API JWT
+    authorizer's flattened string `[finance operator]`."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    text = str(value or "").strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return [v for v in re.split(r"[\s,]+", text) if v]
+
+
+def jwt_principal(claims: Mapping[str, object]) -> Principal:
+    """The person of a JWT the HTTP API's authorizer verified (signature, issuer, audience,
+    expiry). Only the user pool's groups count; a partner user must carry its partner id."""
+    user = str(claims.get("cognito:username") or claims.get("username") or "")
+    if not user:
+        raise NotAPerson("the token names no user")
+    groups = frozenset(g for g in claim_list(claims.get("cognito:groups")) if g in POOL_GROUPS)
+    partner = str(claims.get(PARTNER_CLAIM) or "").strip() or None
+    if PARTNER in groups and partner is None:
+        raise NotAPerson(f"partner user {user!r} carries no partner id")
+    return Principal(user, groups, partner if PARTNER in groups else None, str(claims.get("email") or ""))

@@ -1,0 +1,2 @@
+"""Emails partners receive: templated and localized per event, per-partner preferences and
+unsubscribe, bounces recorded."""
