@@ -20,7 +20,15 @@ AWS_READY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
 def cmd_up(args: argparse.Namespace) -> int:
     from loyalty_local.server import serve
 
-    serve(args.stack_name, args.host, args.port)
+    prepare = None
+    if args.demo:
+        from loyalty_cli import portal_demo
+
+        def prepare(cloud: Any) -> None:
+            loaded = portal_demo.load(cloud)
+            portal_demo.print_logins(loaded, f"http://{args.host}:{args.api_port}")
+
+    serve(args.stack_name, args.host, args.port, args.api_port, prepare)
     return 0
 
 
@@ -66,6 +74,8 @@ def register(sub: Any) -> None:
     up = sub.add_parser("up", help="serve the local cloud on 127.0.0.1:4566")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=4566)
+    up.add_argument("--api-port", type=int, default=4580, help="first port of the HTTP APIs (portal)")
+    up.add_argument("--demo", action="store_true", help="load the portal demo data and create the demo users")
     up.set_defaults(func=cmd_up)
 
     st = sub.add_parser("status", help="is the stack ready (deployed and wired)? exit 0 if so")

@@ -25,6 +25,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from loyalty_local import gateway
 from loyalty_local.cloud import LocalCloud
 
 READY_PATH = "/_loyalty/ready"
@@ -83,9 +84,41 @@ class Server:
         self._thread.join()
 
 
+class ApiServer:
+    """One HTTP API of the stack (JWT authorizer or none) served on its own port, as API Gateway
+    serves it (`loyalty_local.gateway`)."""
+
+    def __init__(self, cloud: LocalCloud, api: str, host: str, port: int) -> None:
+        self.api = api
+        app = gateway.wsgi_app(cloud.http_api(api), cloud.invoke)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def serve_apis(cloud: LocalCloud, host: str, port: int) -> list[ApiServer]:
+    """Serve every HTTP API that API Gateway would authorize by JWT (or not at all) on `port`,
+    `port + 1`, ... in logical-id order (0: free ports); IAM-authorized APIs stay in-process."""
+    out = []
+    for i, name in enumerate(sorted(n for n, a in cloud.apis.items() if not a.iam)):
+        server = ApiServer(cloud, name, host, port + i if port else 0)
+        server.start()
+        out.append(server)
+    return out
+
+
 def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Server]:
     """Bind the port (requests wait behind the gate), deploy and wire the stack, open the gate."""
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda through it
+    # presigned URLs the functions hand a browser point at this server (path-style S3)
+    os.environ["S3_PUBLIC_ENDPOINT"] = f"http://{host}:{port}"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = Server(stack_name, host, port)
     server.start()
@@ -101,11 +134,22 @@ def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Serv
     return cloud, server
 
 
-def serve(stack_name: str, host: str, port: int) -> None:
+def serve(
+    stack_name: str,
+    host: str,
+    port: int,
+    api_port: int = 4580,
+    prepare: Callable[[LocalCloud], None] | None = None,
+) -> None:
     cloud, server = start_cloud(stack_name, host, port)
+    apis = serve_apis(cloud, host, api_port)
+    if prepare is not None:  # e.g. the demo data (loyalty up --demo), before anyone is told the address
+        prepare(cloud)
     print(f"local cloud: stack {stack_name!r} at http://{host}:{port} (ready)", flush=True)
     for k, v in sorted(cloud.outputs.items()):
         print(f"  {k:<28} {v}", flush=True)
+    for api in apis:
+        print(f"  {api.api:<28} {api.url}/   (HTTP API: routes, JWT authorizer, throttling)", flush=True)
     aws = f"aws --endpoint-url http://{host}:{port}"
     print(f"try:\n  {aws} cloudformation describe-stacks --stack-name {stack_name}", flush=True)
     for name in sorted(cloud.buckets.values()):
@@ -123,5 +167,7 @@ def serve(stack_name: str, host: str, port: int) -> None:
             if not cloud.step():
                 time.sleep(0.2)
     finally:
+        for api in apis:
+            api.stop()
         cloud.stop()
         server.stop()
