@@ -58,7 +58,9 @@ def _await_last(cloud: LocalCloud, period: str) -> None:
         raise RuntimeError(f"could not start the close of {period}: {body}")
     cloud.wait_execution(
         body["run"],
-        until=lambda c: c.api("GET", f"/closes/{period}", "olga", "operator")[1]["status"] == "awaiting_approval",
+        until=lambda c: (
+            c.api("GET", f"/closes/{period}", "olga", "operator")[1]["status"] == "awaiting_approval"
+        ),
         machine=demo.CLOSE_MACHINE,
     )
 
@@ -89,7 +91,9 @@ def load(cloud: LocalCloud, partners: int = 24, rows: int = 2_400, seed: int = 1
         cloud.add_user(user, DEMO_PASSWORD, f"{user}@partners.example.com", ["partner"], p.pid)
         out.logins[user] = f"partner {p.pid}" + (" (distributor)" if p is distributor else "")
         out.partner_users[user] = p.pid
-    print(f"portal demo data loaded in {time.monotonic() - started:.0f}s: {len(people)} partners, {rows} sales rows")
+    print(
+        f"portal demo data loaded in {time.monotonic() - started:.0f}s: {len(people)} partners, {rows} sales rows"
+    )
     return out
 
 

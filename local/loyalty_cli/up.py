@@ -21,14 +21,22 @@ def cmd_up(args: argparse.Namespace) -> int:
     from loyalty_local.server import serve
 
     prepare = None
+    loaded: list[Any] = []
     if args.demo:
         from loyalty_cli import portal_demo
 
         def prepare(cloud: Any) -> None:
-            loaded = portal_demo.load(cloud)
-            portal_demo.print_logins(loaded, f"http://{args.host}:{args.api_port}")
+            loaded.append(portal_demo.load(cloud))
 
-    serve(args.stack_name, args.host, args.port, args.api_port, prepare)
+    def ready(urls: dict[str, str]) -> None:
+        if loaded:
+            from loyalty_cli import portal_demo
+
+            portal_demo.print_logins(loaded[0], next(iter(urls.values())))
+
+    # the portal's pages (served on api_port) may upload to the bucket with a presigned POST
+    origin = {"PortalOrigin": f"http://{args.host}:{args.api_port}"}
+    serve(args.stack_name, args.host, args.port, args.api_port, prepare, origin, ready)
     return 0
 
 

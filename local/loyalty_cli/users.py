@@ -27,7 +27,9 @@ def register(sub: Any) -> None:
     s = p.add_subparsers(dest="users_command", required=True)
     a = s.add_parser("add", help="add (or update) a user")
     a.add_argument("name", help="user name (sign-in name; case-insensitive)")
-    a.add_argument("--role", action="append", required=True, choices=sorted(POOL_GROUPS), help="group; repeatable")
+    a.add_argument(
+        "--role", action="append", required=True, choices=sorted(POOL_GROUPS), help="group; repeatable"
+    )
     a.add_argument("--partner", default=None, help="the partner id a partner user acts for")
     a.add_argument("--email", default=None, help="e-mail (default NAME@example.com)")
     a.add_argument("--password", default=None, help="password (default: generated and printed once)")
@@ -50,26 +52,34 @@ def pool(target: Target) -> tuple[str, str]:
     try:
         return target.outputs["UserPoolId"], target.outputs["UserPoolClientId"]
     except KeyError:
-        raise SystemExit(f"stack {target.stack!r} has no user pool (outputs UserPoolId, UserPoolClientId)") from None
+        raise SystemExit(
+            f"stack {target.stack!r} has no user pool (outputs UserPoolId, UserPoolClientId)"
+        ) from None
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     roles = sorted(set(args.role))
+    name = args.name.strip().lower()  # user names are case-insensitive: stored as people sign in
     if (PARTNER in roles) != bool(args.partner):
-        print("loyalty users add: a partner user needs --partner P, and only a partner user takes one", file=sys.stderr)
+        print(
+            "loyalty users add: a partner user needs --partner P, and only a partner user takes one",
+            file=sys.stderr,
+        )
         return 2
     target = Target.from_args(args)
     pool_id = pool(target)[0]
     password = args.password or generated_password()
-    email = args.email or f"{args.name.lower()}@example.com"
+    email = args.email or f"{name}@example.com"
     idp = target.client("cognito-idp")
     try:
-        add_user(idp, pool_id, args.name, password, email, roles, args.partner)
+        add_user(idp, pool_id, name, password, email, roles, args.partner)
     except idp.exceptions.InvalidPasswordException as exc:
         print(f"loyalty users add: {exc.response['Error']['Message']}", file=sys.stderr)
         return 2
     shown = "" if args.password else f" password {password}"
-    print(f"user {args.name.lower()} ({', '.join(roles)}{' of ' + args.partner if args.partner else ''}){shown}")
+    print(
+        f"user {name} ({', '.join(roles)}{' of ' + args.partner if args.partner else ''}){shown}"
+    )
     return 0
 
 

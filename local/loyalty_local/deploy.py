@@ -113,7 +113,10 @@ class DeployMixin(CloudBase):
             return value
         if "Ref" in value:
             name = value["Ref"]
-            return self.parameters.get(name) or physical.get(name, name)
+            default = (self._sam_template.get("Parameters", {}).get(name) or {}).get("Default")
+            return self.parameters.get(name) or (
+                str(default) if default is not None else physical.get(name, name)
+            )
         if "Fn::GetAtt" in value:
             logical, attr = value["Fn::GetAtt"]
             if logical in self.functions and attr == "Arn":
@@ -223,6 +226,17 @@ class DeployMixin(CloudBase):
         apply them through the API."""
         s3 = self.client("s3")
         for logical, res in of_type(tpl, "AWS::S3::Bucket").items():
+            cors = res.get("Properties", {}).get("CorsConfiguration")
+            if cors:  # moto's CloudFormation ignores it
+                rules = [
+                    {
+                        k: [self._sub_value(v, physical) for v in vs] if isinstance(vs, list) else vs
+                        for k, vs in r.items()
+                    }
+                    for r in cors["CorsRules"]
+                ]
+                rules = [{k.replace("MaxAge", "MaxAgeSeconds"): v for k, v in r.items()} for r in rules]
+                s3.put_bucket_cors(Bucket=physical[logical], CORSConfiguration={"CORSRules": rules})
             versioning = res.get("Properties", {}).get("VersioningConfiguration")
             if versioning:  # moto's CloudFormation ignores it too
                 s3.put_bucket_versioning(

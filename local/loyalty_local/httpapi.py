@@ -67,7 +67,9 @@ class HttpApiMixin(CloudBase):
     def add_user(
         self, username: str, password: str, email: str, groups: list[str], partner_id: str | None = None
     ) -> None:
-        add_user(self.client("cognito-idp"), self.pool_ids()[0], username, password, email, groups, partner_id)
+        add_user(
+            self.client("cognito-idp"), self.pool_ids()[0], username, password, email, groups, partner_id
+        )
 
     def sign_in(self, username: str, password: str) -> str:
         """The id token the user pool gives `username` (what the portal sends as bearer token)."""

@@ -114,8 +114,16 @@ def serve_apis(cloud: LocalCloud, host: str, port: int) -> list[ApiServer]:
     return out
 
 
-def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Server]:
-    """Bind the port (requests wait behind the gate), deploy and wire the stack, open the gate."""
+def start_cloud(
+    stack_name: str,
+    host: str,
+    port: int,
+    parameters: dict[str, str] | None = None,
+    prepare: Callable[[LocalCloud], None] | None = None,
+    api_port: int | None = None,
+) -> tuple[LocalCloud, Server, list[ApiServer]]:
+    """Bind the port (requests wait behind the gate), deploy and wire the stack, run `prepare`
+    (e.g. demo data), serve the HTTP APIs from `api_port` on, open the gate."""
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda through it
     # presigned URLs the functions hand a browser point at this server (path-style S3)
     os.environ["S3_PUBLIC_ENDPOINT"] = f"http://{host}:{port}"
@@ -123,15 +131,19 @@ def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Serv
     server = Server(stack_name, host, port)
     server.start()
     print(f"local cloud: deploying {stack_name!r} on http://{host}:{port} (503 until ready)", flush=True)
-    cloud = LocalCloud(stack_name=stack_name)
+    cloud = LocalCloud(stack_name=stack_name, parameters=parameters)
     try:
         cloud.start()  # create the stack, wire what moto skips, load every function
+        if prepare is not None:  # e.g. the demo data: the stack is ready once they are loaded
+            server.gate.state = {**server.gate.state, "phase": "preparing"}
+            prepare(cloud)
     except BaseException as exc:
         server.gate.failed(f"{type(exc).__name__}: {exc}")
         server.stop()
         raise
-    server.gate.open(cloud.outputs)
-    return cloud, server
+    apis = serve_apis(cloud, host, api_port) if api_port is not None else []
+    server.gate.open(cloud.outputs | {api.api: api.url for api in apis})
+    return cloud, server, apis
 
 
 def serve(
@@ -140,11 +152,10 @@ def serve(
     port: int,
     api_port: int = 4580,
     prepare: Callable[[LocalCloud], None] | None = None,
+    parameters: dict[str, str] | None = None,
+    ready: Callable[[dict[str, str]], None] | None = None,
 ) -> None:
-    cloud, server = start_cloud(stack_name, host, port)
-    apis = serve_apis(cloud, host, api_port)
-    if prepare is not None:  # e.g. the demo data (loyalty up --demo), before anyone is told the address
-        prepare(cloud)
+    cloud, server, apis = start_cloud(stack_name, host, port, parameters, prepare, api_port)
     print(f"local cloud: stack {stack_name!r} at http://{host}:{port} (ready)", flush=True)
     for k, v in sorted(cloud.outputs.items()):
         print(f"  {k:<28} {v}", flush=True)
@@ -154,6 +165,8 @@ def serve(
     print(f"try:\n  {aws} cloudformation describe-stacks --stack-name {stack_name}", flush=True)
     for name in sorted(cloud.buckets.values()):
         print(f"  {aws} s3 ls s3://{name}/", flush=True)
+    if ready is not None:  # e.g. the demo logins, with the served APIs' addresses
+        ready({api.api: api.url for api in apis})
     print(f"handler logs: {cloud.log_path}   (Ctrl-C stops)", flush=True)
     stop = {"now": False}
 

@@ -18,15 +18,15 @@ import pytest
 from loyalty_cli import portal_demo
 from loyalty_local.cloud import LocalCloud
 from loyalty_local.server import ApiServer, Server, serve_apis
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.e2e.test_server_cli import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 375, "height": 812}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 812}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -53,18 +53,23 @@ class Pump(threading.Thread):
 
 @pytest.fixture(scope="session")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    host, port = "127.0.0.1", free_port()
+    host, port, api_port = "127.0.0.1", free_port(), free_port()
     saved = os.environ.get("S3_PUBLIC_ENDPOINT")
     os.environ["S3_PUBLIC_ENDPOINT"] = f"http://{host}:{port}"
     server = Server("portal", host, port)
     server.start()
-    cloud = LocalCloud(stack_name="portal", start_mock=False, log_path=tmp_path_factory.mktemp("portal") / "lambda.log")
+    cloud = LocalCloud(
+        stack_name="portal",
+        start_mock=False,
+        log_path=tmp_path_factory.mktemp("portal") / "lambda.log",
+        parameters={"PortalOrigin": f"http://{host}:{api_port}"},  # the pages may POST uploads to S3
+    )
     apis: list[ApiServer] = []
     pump = Pump(cloud)
     try:
         cloud.start()
         server.gate.open(cloud.outputs)
-        apis = serve_apis(cloud, host, 0)
+        apis = serve_apis(cloud, host, api_port)
         loaded = portal_demo.load(cloud)
         pump.start()
         yield Portal(cloud, apis[0].url, f"http://{host}:{port}", loaded)
