@@ -41,7 +41,9 @@ class AuthError(BaseModel):
 
 
 def _answer(tokens: Tokens) -> TokenAnswer:
-    return TokenAnswer(id_token=tokens.id_token, expires_in=tokens.expires_in, refresh_token=tokens.refresh_token)
+    return TokenAnswer(
+        id_token=tokens.id_token, expires_in=tokens.expires_in, refresh_token=tokens.refresh_token
+    )
 
 
 @app.exception_handler(SignInRefused)  # type: ignore[untyped-decorator]
@@ -67,7 +69,10 @@ def challenged(exc: SignInChallenge) -> Response[Any]:
     "/auth/login",
     responses={
         200: {"description": "signed in", "content": {"application/json": {"model": TokenAnswer}}},
-        401: {"description": "wrong user name or password", "content": {"application/json": {"model": AuthError}}},
+        401: {
+            "description": "wrong user name or password",
+            "content": {"application/json": {"model": AuthError}},
+        },
     },
 )
 def login(body: LoginBody) -> TokenAnswer:
@@ -80,7 +85,10 @@ def login(body: LoginBody) -> TokenAnswer:
     "/auth/refresh",
     responses={
         200: {"description": "a new id token", "content": {"application/json": {"model": TokenAnswer}}},
-        401: {"description": "the refresh token is no longer valid", "content": {"application/json": {"model": AuthError}}},
+        401: {
+            "description": "the refresh token is no longer valid",
+            "content": {"application/json": {"model": AuthError}},
+        },
     },
 )
 def refresh(body: RefreshBody) -> TokenAnswer:

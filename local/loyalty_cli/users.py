@@ -77,9 +77,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"loyalty users add: {exc.response['Error']['Message']}", file=sys.stderr)
         return 2
     shown = "" if args.password else f" password {password}"
-    print(
-        f"user {name} ({', '.join(roles)}{' of ' + args.partner if args.partner else ''}){shown}"
-    )
+    print(f"user {name} ({', '.join(roles)}{' of ' + args.partner if args.partner else ''}){shown}")
     return 0
 
 

@@ -89,7 +89,12 @@ def cloud(tmp_path: Path) -> Any:
     (tmp_path / "echo").mkdir()
     (tmp_path / "echo" / "app.py").write_text(APP)
     (tmp_path / "template.yaml").write_text(TEMPLATE)
-    c = LocalCloud(stack_name=f"gw{next(STACKS)}", template=tmp_path / "template.yaml", log_path=tmp_path / "log", start_mock=False)
+    c = LocalCloud(
+        stack_name=f"gw{next(STACKS)}",
+        template=tmp_path / "template.yaml",
+        log_path=tmp_path / "log",
+        start_mock=False,
+    )
     c.start()
     yield c
     c.stop()
@@ -101,14 +106,19 @@ def signed_in(cloud: LocalCloud, user: str = "ann", groups: tuple[str, ...] = ("
     idp.admin_create_user(
         UserPoolId=pool,
         Username=user,
-        UserAttributes=[{"Name": "email", "Value": f"{user}@example.com"}, {"Name": "custom:team", "Value": "T1"}],
+        UserAttributes=[
+            {"Name": "email", "Value": f"{user}@example.com"},
+            {"Name": "custom:team", "Value": "T1"},
+        ],
         MessageAction="SUPPRESS",
     )
     idp.admin_set_user_password(UserPoolId=pool, Username=user, Password="Passw0rd-long!", Permanent=True)
     for g in groups:
         idp.admin_add_user_to_group(UserPoolId=pool, Username=user, GroupName=g)
     out = idp.initiate_auth(
-        ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": user, "PASSWORD": "Passw0rd-long!"}
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user, "PASSWORD": "Passw0rd-long!"},
     )
     return str(out["AuthenticationResult"]["IdToken"])
 
@@ -129,7 +139,9 @@ def test_the_pools_exist_and_the_template_refers_to_them(cloud: LocalCloud) -> N
     assert cloud.functions["Echo"].env["CLIENT"] == cloud.outputs["ClientId"]
 
 
-def test_a_verified_token_reaches_the_function_with_its_claims_as_api_gateway_hands_them(cloud: LocalCloud) -> None:
+def test_a_verified_token_reaches_the_function_with_its_claims_as_api_gateway_hands_them(
+    cloud: LocalCloud,
+) -> None:
     token = signed_in(cloud)
     answer = cloud.http("GET", "/teams/T1/items?page=2&tag=a&tag=b", token=token)
     assert answer.status == 200
@@ -164,7 +176,9 @@ def test_requests_without_a_valid_token_never_reach_the_function(cloud: LocalClo
         answer = cloud.http("GET", "/teams/T1/items", token=bad)
         assert (answer.status, answer.json()) == (401, {"message": "Unauthorized"}), name
     assert cloud.functions["Echo"].invocations == invocations
-    assert cloud.http("GET", "/teams/T1/items", token=forged(dict(good))).status == 200  # the forger signs right
+    assert (
+        cloud.http("GET", "/teams/T1/items", token=forged(dict(good))).status == 200
+    )  # the forger signs right
 
 
 def _keys() -> KeySet:
@@ -187,7 +201,9 @@ def test_the_api_is_served_on_a_real_port(cloud: LocalCloud) -> None:
     servers = serve_apis(cloud, "127.0.0.1", 0)
     try:
         (server,) = servers
-        req = urllib.request.Request(f"{server.url}/teams/T9/items", headers={"Authorization": f"Bearer {token}"})
+        req = urllib.request.Request(
+            f"{server.url}/teams/T9/items", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 200
             assert json.loads(resp.read())["params"] == {"team": "T9"}

@@ -22,7 +22,12 @@ from loyalty.kernel.identity import FINANCE, OPERATOR, PARTNER, NotAPerson, clai
 
 def test_claims_as_api_gateway_hands_them_become_a_principal() -> None:
     p = jwt_principal(
-        {"cognito:username": "p00042", "cognito:groups": "[partner]", "custom:partner_id": "P00042", "email": "a@b.c"}
+        {
+            "cognito:username": "p00042",
+            "cognito:groups": "[partner]",
+            "custom:partner_id": "P00042",
+            "email": "a@b.c",
+        }
     )
     assert (p.user, p.groups, p.partner_id, p.email) == ("p00042", frozenset({PARTNER}), "P00042", "a@b.c")
     assert p.is_partner and not p.is_staff
@@ -33,7 +38,9 @@ def test_claims_as_api_gateway_hands_them_become_a_principal() -> None:
 
 
 def test_a_partner_id_counts_only_for_partner_users_and_a_partner_user_needs_one() -> None:
-    staff = jwt_principal({"cognito:username": "eve", "cognito:groups": ["finance"], "custom:partner_id": "P1"})
+    staff = jwt_principal(
+        {"cognito:username": "eve", "cognito:groups": ["finance"], "custom:partner_id": "P1"}
+    )
     assert staff.partner_id is None
     with pytest.raises(NotAPerson, match="carries no partner id"):
         jwt_principal({"cognito:username": "p1", "cognito:groups": "[partner]"})
