@@ -8,7 +8,6 @@ matured or was paid. Only a partner with nothing at all is skipped (`statement_d
 from __future__ import annotations
 
 import csv
-import html
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -268,39 +267,10 @@ def statement_html(
     sales: Iterable[StatementLine],
     program: Sequence[ProgramAccrual] = (),
     extra: Sequence[Section] = (),
+    lang: str = "en",
 ) -> bytes:
-    e = html.escape
-    rows, total_eur, total_comm, n = [], ZERO, ZERO, 0
-    for s in sales:
-        rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in s.cells()) + "</tr>")
-        total_eur += s.amount_eur
-        total_comm += s.commission
-        n += 1
-    head = "".join(f"<th>{e(c)}</th>" for c in STATEMENT_COLUMNS)
-    summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_rows(line))
-    sections = "".join(
-        f'<h2>{e(title)}</h2>\n<table class="program"><thead><tr>'
-        + "".join(f"<th>{e(c)}</th>" for c in head)
-        + "</tr></thead><tbody>"
-        + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
-        + "</tbody></table>\n"
-        for title, head, rows in [*program_sections(line, program), *extra]
-    )
-    doc = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Statement {e(line.partner_id)} {e(line.period)}</title>
-<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}</style>
-</head><body>
-<h1>Commission statement {e(line.period)}</h1>
-<p class="rules">Rule version {e(line.rule_version)}</p>
-<table class="summary">{summary}</table>
-{sections}
-<h2>Lines ({n})</h2>
-<table class="lines"><thead><tr>{head}</tr></thead><tbody>
-{"".join(rows)}
-</tbody><tfoot><tr><th colspan="9">Total</th><td>{total_eur}</td><td colspan="3"></td><td>{total_comm}</td><td></td></tr></tfoot></table>
-<p>Commission per line = amount in EUR x rate of the tier in effect for the month of sale (returns at
-the rate of the sale they return), rounded once, half-even, to cents. It becomes payable once its
-holding period has passed at a month's cut-off; payable balances below the minimum carry forward.</p>
-</body></html>
-"""
-    return doc.encode()
+    """The statement page people open (`loyalty.close.statement_render`: the Jinja2 template in
+    the partner's language); `lang` is the partner's saved language, else its country's."""
+    from loyalty.close.statement_render import render_statement_html  # it renders these lines
+
+    return render_statement_html(line, sales, program, extra, lang)
