@@ -17,6 +17,7 @@ from loyalty.close.notices import (
     close_finished,
     partner_notices,
     points_notices,
+    targets_reached,
 )
 from loyalty.close.partner_review import PartnerReviewer
 from loyalty.close.payees import PayeeHistory, check_payee
@@ -351,7 +352,8 @@ class CloseService:
         self.blobs.put(base + ".csv", statement_csv(line, rows, program, sections), "text/csv")
         page = render_statement_html(line, rows, program, sections, lang, extras.tiers(line.rule_version))
         self.blobs.put(base + ".html", page, "text/html")
-        for notice in partner_notices(line, base + ".csv", base + ".html") + points_notices(line, view):
+        notices = partner_notices(line, base + ".csv", base + ".html") + targets_reached(line)
+        for notice in notices + points_notices(line, view):
             notice.send(self.events)
 
     def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:
