@@ -15,7 +15,9 @@ def test_the_close_publishes_a_reached_target_and_not_one_still_short() -> None:
     ]
     run_close(w, "2026-08")
     reached = [n.message for n in w.events.of_type("target_reached")]
-    assert [(m["partner_id"], m["target_id"], m["interval"]) for m in reached] == [("P00001", "T1", "2026-Q3")]
+    assert [(m["partner_id"], m["target_id"], m["interval"]) for m in reached] == [
+        ("P00001", "T1", "2026-Q3")
+    ]
     assert reached[0]["attainment"] == "1.0500" and reached[0]["goal_total"] == "30000"
     ready = {n.message["partner_id"] for n in w.events.of_type("statement_ready")}
     assert "P00001" in ready

@@ -103,7 +103,9 @@ def test_an_email_for_a_holds_nothing_of_b() -> None:
     svc.handle(payout("P00002", "987.65"))
     a = mail.sent[0]
     for text in (a.subject, a.text, a.html, a.to):
-        assert "P00002" not in text and "Beta" not in text and "beta.example" not in text and "987" not in text
+        assert (
+            "P00002" not in text and "Beta" not in text and "beta.example" not in text and "987" not in text
+        )
 
 
 def test_an_unsubscribed_kind_sends_none_and_the_others_still_go() -> None:
@@ -141,11 +143,20 @@ def test_a_rejected_address_is_recorded_and_later_sends_are_suppressed() -> None
 
 def test_ses_bounce_and_complaint_notifications_suppress_transient_ones_do_not() -> None:
     svc, store, _, _ = service()
-    transient = {"notificationType": "Bounce", "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "a@romashka.example"}]}}
+    transient = {
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Transient", "bouncedRecipients": [{"emailAddress": "a@romashka.example"}]},
+    }
     assert svc.feedback(transient) == 0 and not store.suppressed("a@romashka.example")
-    permanent = {"notificationType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "a@romashka.example"}]}}
+    permanent = {
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "a@romashka.example"}]},
+    }
     assert svc.feedback(permanent) == 1 and svc.handle(payout("P00001")).status == "suppressed"
-    complaint = {"notificationType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "finance@beta.example"}]}}
+    complaint = {
+        "notificationType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": "finance@beta.example"}]},
+    }
     assert svc.feedback(complaint) == 1 and store.suppressed("finance@beta.example") == "complaint"
 
 
@@ -180,12 +191,24 @@ def test_events_that_are_not_for_partners_are_ignored_and_unknown_partners_get_n
 def test_the_event_id_is_the_fact_not_the_delivery() -> None:
     ev = partner_event(payout("P00001"), {})
     assert ev is not None and ev.event_id == "payout_sent:2026-08"
-    target = {"type": "target_reached", "partner_id": "P00001", "target_id": "T1", "interval": "2026-Q3", "period": "2026-08"}
+    target = {
+        "type": "target_reached",
+        "partner_id": "P00001",
+        "target_id": "T1",
+        "interval": "2026-Q3",
+        "period": "2026-08",
+    }
     later = {**target, "period": "2026-09", "actual": "40000"}
     e1, e2 = partner_event(target, {}), partner_event(later, {})
     assert e1 is not None and e2 is not None and e1.event_id == e2.event_id == "target_reached:T1:2026-Q3"
-    up = partner_event({"upload_id": "u1", "uploader": "P00001"}, {"type": "upload_processed", "partner": "P00001"})
-    assert up is not None and (up.kind, up.partner_id, up.event_id) == ("upload_processed", "P00001", "upload_processed:u1")
+    up = partner_event(
+        {"upload_id": "u1", "uploader": "P00001"}, {"type": "upload_processed", "partner": "P00001"}
+    )
+    assert up is not None and (up.kind, up.partner_id, up.event_id) == (
+        "upload_processed",
+        "P00001",
+        "upload_processed:u1",
+    )
 
 
 def test_an_upload_email_lists_its_first_errors_and_escapes_them() -> None:

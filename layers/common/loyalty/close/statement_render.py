@@ -16,8 +16,8 @@ from typing import Any
 import jinja2
 
 from loyalty.close.review import CloseLine
+from loyalty.close.statement_lines import Section, StatementLine
 from loyalty.close.statement_words import WORDS, section_word
-from loyalty.close.statements import Section, StatementLine
 from loyalty.incentives.lines import ProgramAccrual, TargetProgress
 from loyalty.kernel.i18n import Lang, as_lang, date_text, money_text, number_text, percent_text, period_text
 from loyalty.kernel.money import ZERO, to_cents

@@ -14,86 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from loyalty.close.review import CloseLine
-from loyalty.earning.records import SaleRecord
+from loyalty.close.statement_lines import STATEMENT_COLUMNS, Section, StatementLine
 from loyalty.incentives.lines import ProgramAccrual, TargetProgress
 from loyalty.kernel.money import ZERO, to_cents
 from loyalty.kernel.reports import safe_cell
-
-STATEMENT_COLUMNS = [
-    "sale_id",
-    "sold_at",
-    "sku",
-    "category",
-    "quantity",
-    "amount",
-    "currency",
-    "fx_rate",
-    "fx_date",
-    "amount_eur",
-    "tier",
-    "rate_pct",
-    "rule_version",
-    "commission_eur",
-    "basis",
-]
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    sale_id: str
-    sold_at: str
-    sku: str
-    category: str
-    quantity: int
-    amount: Decimal
-    currency: str
-    fx_rate: Decimal | None
-    fx_date: str
-    amount_eur: Decimal
-    tier: str
-    rate: Decimal
-    rule_version: str
-    commission: Decimal
-    basis: str
-
-    @classmethod
-    def of(cls, s: SaleRecord) -> StatementLine:
-        return cls(
-            s.sale_id,
-            s.sold_at,
-            s.sku,
-            s.category,
-            s.quantity,
-            s.net,
-            s.currency,
-            s.fx_rate,
-            s.fx_date,
-            s.net_eur,
-            s.tier,
-            s.rate,
-            s.rule_version,
-            s.commission,
-            s.rate_basis,
-        )
-
-    def cells(self) -> list[str]:
-        return [
-            self.sale_id,
-            self.sold_at,
-            self.sku,
-            self.category,
-            str(self.quantity),
-            str(self.amount),
-            self.currency,
-            "" if self.fx_rate is None else str(self.fx_rate),
-            self.fx_date,
-            str(self.amount_eur),
-            self.tier,
-            str((self.rate * 100).normalize()),
-            self.rule_version,
-            str(self.commission),
-            self.basis,
-        ]
 
 
 @dataclass(frozen=True)
@@ -226,9 +150,6 @@ def program_sections(
     return out
 
 
-Section = tuple[str, list[str], list[list[str]]]
-
-
 def statement_csv(
     line: CloseLine,
     sales: Iterable[StatementLine],
@@ -274,3 +195,15 @@ def statement_html(
     from loyalty.close.statement_render import render_statement_html  # it renders these lines
 
     return render_statement_html(line, sales, program, extra, lang)
+
+
+__all__ = [
+    "STATEMENT_COLUMNS",
+    "Section",
+    "StatementDue",
+    "StatementLine",
+    "statement_csv",
+    "statement_due",
+    "statement_html",
+    "statements_due",
+]
