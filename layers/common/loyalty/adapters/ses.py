@@ -22,7 +22,6 @@ def mime(email: Email, sender: str, sender_name: str = "") -> bytes:
     msg["To"] = email.to
     msg["Subject"] = email.subject
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1])
-    msg["Content-Language"] = email.lang
     msg["X-Loyalty-Kind"] = email.kind
     msg["X-Loyalty-Partner"] = email.partner_id
     msg["X-Loyalty-Event"] = email.event_id
@@ -32,6 +31,7 @@ def mime(email: Email, sender: str, sender_name: str = "") -> bytes:
         msg[k] = v
     msg.set_content(email.text)
     msg.add_alternative(email.html, subtype="html")
+    msg["Content-Language"] = email.lang  # after the content: set_content clears Content-* headers
     return msg.as_bytes()
 
 

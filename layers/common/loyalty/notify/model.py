@@ -35,6 +35,9 @@ class Prefs:
     off: frozenset[str] = frozenset()
     lang: str = ""
 
+    def __post_init__(self) -> None:  # only known kinds: the stored item stays bounded
+        object.__setattr__(self, "off", frozenset(k for k in self.off if k in (*KINDS, ALL)))
+
     def wants(self, kind: str) -> bool:
         return ALL not in self.off and kind not in self.off
 

@@ -16,6 +16,7 @@ import json
 from pynamodb.exceptions import PutError
 
 from loyalty.adapters.dynamo.models import Tables
+from loyalty.adapters.dynamo.program import ProgramTables
 from loyalty.notify.model import Prefs, address_key
 from loyalty.notify.ports import FAILED, SENDING
 
@@ -74,3 +75,8 @@ class NotifyTables(Tables):
         except self.m.Doc.DoesNotExist:
             return None
         return str(it.data or "suppressed")
+
+
+class NotifierTables(ProgramTables, NotifyTables):
+    """What the notifier reads and writes: partner profiles (address, name, country) and its
+    own items."""

@@ -1,0 +1,99 @@
+"""Email locally: what moto's CloudFormation skips for the notifier (topic subscriptions to
+queues, the SES sender identity and configuration set) applied through the service APIs, and
+the emails moto's SES captured (`loyalty outbox`)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.ses.models import ses_backends
+
+from loyalty_local.env import ACCOUNT_ID, REGION
+
+MAIL_TYPES = frozenset({"AWS::SES::EmailIdentity", "AWS::SES::ConfigurationSet", "AWS::SQS::QueuePolicy"})
+
+
+def wire_mail(
+    client: Callable[[str], Any],
+    resources: dict[str, Any],
+    resolve: Callable[[Any], str],
+    sub: Callable[[Any], str],
+) -> None:
+    """SNS -> SQS subscriptions (with their filter policies; moto's SNS then delivers every
+    publish to the queue as AWS would), the sender identity (verified) and the configuration set."""
+    sns, ses = client("sns"), client("ses")
+    for res in resources.values():
+        props = res.get("Properties", {})
+        kind = res.get("Type")
+        if kind == "AWS::SNS::Subscription" and props.get("Protocol") == "sqs":
+            attrs = {"RawMessageDelivery": "true" if props.get("RawMessageDelivery") else "false"}
+            if props.get("FilterPolicy"):
+                import json
+
+                attrs["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+            sns.subscribe(
+                TopicArn=resolve(props["TopicArn"]),
+                Protocol="sqs",
+                Endpoint=resolve(props["Endpoint"]),
+                Attributes=attrs,
+            )
+        elif kind == "AWS::SES::EmailIdentity":
+            ses.verify_email_identity(EmailAddress=sub(props["EmailIdentity"]))
+        elif kind == "AWS::SES::ConfigurationSet":
+            ses.create_configuration_set(ConfigurationSet={"Name": sub(props["Name"])})
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One email moto's SES captured."""
+
+    message_id: str
+    to: str
+    subject: str
+    lang: str
+    kind: str
+    partner_id: str
+    text: str
+    html: str
+
+
+def _parts(raw: str) -> tuple[dict[str, str], str, str]:
+    msg = email.message_from_string(raw, policy=email.policy.default)
+    headers = {k.lower(): str(v) for k, v in msg.items()}
+    text = html = ""
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and not text:
+            text = str(part.get_content())  # type: ignore[attr-defined]
+        elif ctype == "text/html" and not html:
+            html = str(part.get_content())  # type: ignore[attr-defined]
+    return headers, text, html
+
+
+def captured_emails(account: str = ACCOUNT_ID, region: str = REGION) -> list[Captured]:
+    """Every email the in-process SES accepted, oldest first."""
+    out = []
+    for m in ses_backends[account][region].sent_messages:
+        raw = getattr(m, "raw_data", None)
+        if raw is None:  # SendEmail (not used by the notifier): subject and body only
+            to = ", ".join(a for addrs in m.destinations.values() for a in addrs)
+            out.append(Captured(m.id, to, m.subject, "", "", "", m.body, ""))
+            continue
+        headers, text, html = _parts(raw)
+        out.append(
+            Captured(
+                m.id,
+                headers.get("to", ", ".join(m.destinations)),
+                headers.get("subject", ""),
+                headers.get("content-language", ""),
+                headers.get("x-loyalty-kind", ""),
+                headers.get("x-loyalty-partner", ""),
+                text,
+                html,
+            )
+        )
+    return out
