@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
+import json
+import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +34,6 @@ def wire_mail(
         if kind == "AWS::SNS::Subscription" and props.get("Protocol") == "sqs":
             attrs = {"RawMessageDelivery": "true" if props.get("RawMessageDelivery") else "false"}
             if props.get("FilterPolicy"):
-                import json
-
                 attrs["FilterPolicy"] = json.dumps(props["FilterPolicy"])
             sns.subscribe(
                 TopicArn=resolve(props["TopicArn"]),
@@ -74,26 +74,37 @@ def _parts(raw: str) -> tuple[dict[str, str], str, str]:
     return headers, text, html
 
 
+def _captured(m: Mapping[str, Any]) -> Captured:
+    """One SES message as moto keeps it (`id`, `destinations`, `raw_data` or `subject`/`body`)."""
+    raw = m.get("raw_data")
+    dest = m.get("destinations") or []
+    if raw is None:  # SendEmail (not used by the notifier): subject and body only
+        to = ", ".join(a for addrs in dict(dest).values() for a in addrs) if isinstance(dest, dict) else ""
+        return Captured(
+            str(m.get("id", "")), to, str(m.get("subject", "")), "", "", "", str(m.get("body", "")), ""
+        )
+    headers, text, html = _parts(str(raw))
+    return Captured(
+        str(m.get("id", "")),
+        headers.get("to", ", ".join(dest)),
+        headers.get("subject", ""),
+        headers.get("content-language", ""),
+        headers.get("x-loyalty-kind", ""),
+        headers.get("x-loyalty-partner", ""),
+        text,
+        html,
+    )
+
+
 def captured_emails(account: str = ACCOUNT_ID, region: str = REGION) -> list[Captured]:
     """Every email the in-process SES accepted, oldest first."""
-    out = []
-    for m in ses_backends[account][region].sent_messages:
-        raw = getattr(m, "raw_data", None)
-        if raw is None:  # SendEmail (not used by the notifier): subject and body only
-            to = ", ".join(a for addrs in m.destinations.values() for a in addrs)
-            out.append(Captured(m.id, to, m.subject, "", "", "", m.body, ""))
-            continue
-        headers, text, html = _parts(raw)
-        out.append(
-            Captured(
-                m.id,
-                headers.get("to", ", ".join(m.destinations)),
-                headers.get("subject", ""),
-                headers.get("content-language", ""),
-                headers.get("x-loyalty-kind", ""),
-                headers.get("x-loyalty-partner", ""),
-                text,
-                html,
-            )
-        )
-    return out
+    return [_captured(vars(m)) for m in ses_backends[account][region].sent_messages]
+
+
+def served_emails(endpoint: str, timeout: float = 30) -> list[Captured]:
+    """Every email the SES of a served local cloud (`loyalty up`) accepted, oldest first: moto's
+    `/moto-api/data.json` lists its tracked models, the SES messages among them."""
+    with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=timeout) as resp:  # noqa: S310 - the local endpoint
+        data = json.loads(resp.read())
+    ses = data.get("ses", {})
+    return [_captured(m) for kind in ("Message", "RawMessage") for m in ses.get(kind, [])]
