@@ -11,7 +11,6 @@ from urllib.parse import unquote
 
 import pytest
 from loyalty_local.cloud import LocalCloud
-from loyalty_local.httpapi import jwt_http_api_event
 from loyalty_local.mail import Captured, captured_emails
 
 PORTAL = "https://portal.example"
@@ -73,15 +72,17 @@ def test_the_unsubscribe_link_stops_that_kind(mail_cloud: LocalCloud) -> None:
         .split()[0]
     )
     token = unquote(link)
-    ev = jwt_http_api_event("GET", f"/email/unsubscribe?token={link}", {}, route_key="GET /email/unsubscribe")
-    ev["requestContext"].pop("authorizer", None)  # a public route: no authorizer ran
-    result, error = mail_cloud.invoke("NotifierFunction", ev)
-    assert error is None and result["statusCode"] == 200 and "Unsubscribed" in result["body"]
-    forged = jwt_http_api_event(
-        "GET", f"/email/unsubscribe?token={token[:-2]}xx", {}, route_key="GET /email/unsubscribe"
+    # through the portal API as API Gateway serves it: a public route, no bearer token
+    answer = mail_cloud.http("GET", f"/email/unsubscribe?token={link}", api="PortalApi")
+    assert answer.status == 200 and "Unsubscribed" in answer.body.decode()
+    again = mail_cloud.http("GET", f"/email/unsubscribe?token={link}", api="PortalApi")
+    assert again.status == 200  # idempotent
+    forged = mail_cloud.http("GET", f"/email/unsubscribe?token={token[:-2]}xx", api="PortalApi")
+    assert forged.status == 400 and "not valid" in forged.body.decode()
+    ru = mail_cloud.http(
+        "GET", "/email/unsubscribe?token=x", headers={"Accept-Language": "ru"}, api="PortalApi"
     )
-    result, error = mail_cloud.invoke("NotifierFunction", forged)
-    assert error is None and result["statusCode"] == 400
+    assert ru.status == 400 and "Ссылка недействительна" in ru.body.decode()
     publish(
         mail_cloud,
         topic,
