@@ -8,8 +8,8 @@ import email
 import email.policy
 import json
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from moto.ses.models import ses_backends
@@ -101,10 +101,26 @@ def captured_emails(account: str = ACCOUNT_ID, region: str = REGION) -> list[Cap
     return [_captured(vars(m)) for m in ses_backends[account][region].sent_messages]
 
 
+OUTBOX_PATH = "/_loyalty/outbox"
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def outbox_endpoint(app: WsgiApp) -> WsgiApp:
+    """WSGI middleware of the served local cloud: `GET /_loyalty/outbox` answers the captured
+    emails as JSON (oldest first); every other request goes to `app` (moto)."""
+
+    def outbox(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != OUTBOX_PATH:
+            return app(environ, start_response)
+        body = json.dumps([asdict(e) for e in captured_emails()], ensure_ascii=False).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return outbox
+
+
 def served_emails(endpoint: str, timeout: float = 30) -> list[Captured]:
-    """Every email the SES of a served local cloud (`loyalty up`) accepted, oldest first: moto's
-    `/moto-api/data.json` lists its tracked models, the SES messages among them."""
-    with urllib.request.urlopen(f"{endpoint.rstrip('/')}/moto-api/data.json", timeout=timeout) as resp:  # noqa: S310 - the local endpoint
-        data = json.loads(resp.read())
-    ses = data.get("ses", {})
-    return [_captured(m) for kind in ("Message", "RawMessage") for m in ses.get(kind, [])]
+    """Every email the SES of a served local cloud (`loyalty up`) accepted, oldest first."""
+    with urllib.request.urlopen(f"{endpoint.rstrip('/')}{OUTBOX_PATH}", timeout=timeout) as resp:  # noqa: S310 - the local endpoint
+        return [Captured(**e) for e in json.loads(resp.read())]

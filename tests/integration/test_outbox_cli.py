@@ -1,5 +1,5 @@
 """`loyalty outbox`: the emails the local cloud's SES captured, read over HTTP from the served
-moto (`/moto-api/data.json`) as `loyalty up` serves it."""
+moto (`GET /_loyalty/outbox`) as `loyalty up` serves it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from loyalty.adapters.ses import SesMailer
 from loyalty.notify.model import Email
 from loyalty_cli.main import main
 from loyalty_local.env import REGION
-from moto.server import ThreadedMotoServer
+from loyalty_local.server import Server
 
 
 def free_port() -> int:
@@ -24,9 +24,11 @@ def free_port() -> int:
 
 @pytest.fixture()
 def served() -> Iterator[str]:
+    """moto served as `loyalty up` serves it (the readiness gate open, the outbox endpoint)."""
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server = Server("outbox", "127.0.0.1", port)
     server.start()
+    server.gate.open({})
     yield f"http://127.0.0.1:{port}"
     server.stop()
 
