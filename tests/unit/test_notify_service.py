@@ -85,7 +85,7 @@ def test_the_email_is_in_the_partner_s_language_with_babel_figures_and_a_stateme
     assert ru.subject == f"Выплата за август 2026\u202fг. отправлена: 1{NBSP}234,56{NBSP}€"
     assert "Здравствуйте, ООО «Ромашка»!" in ru.text and "ООО «Ромашка»" in ru.html
     assert (en.lang, en.subject) == ("en", "Payout for August 2026 sent: €1,234.56")
-    assert f"{PORTAL}/partner/statements/2026-08" in st.html and st.kind == "statement_ready"
+    assert f"{PORTAL}/partner?statement=2026-08#statements" in st.html and st.kind == "statement_ready"
     assert st.unsubscribe_url.startswith(f"{PORTAL}/email/unsubscribe?token=")
     assert st.unsubscribe_url in st.text
 
@@ -225,7 +225,7 @@ def test_an_upload_email_lists_its_first_errors_and_escapes_them() -> None:
     assert email.subject == "Your file sales.csv was processed: 2 accepted, 10 rejected"
     assert "row: 2; column: amount; message: not a number &lt;b&gt;2&lt;/b&gt;" in email.html
     assert "row: 6;" in email.text and "row: 7;" not in email.text  # the first five
-    assert f"{PORTAL}/partner/uploads/u-7" in email.html
+    assert f"{PORTAL}/partner?upload=u-7#uploads" in email.html
 
 
 def test_target_reached_and_points_expiring_read_well() -> None:

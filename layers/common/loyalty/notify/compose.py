@@ -102,14 +102,21 @@ def _fields(ev: PartnerEvent, lang: Lang) -> dict[str, str]:
 
 
 def links(ev: PartnerEvent, portal_url: str) -> tuple[str, str]:
-    """(the email's action link, its words key): the statement or the upload report in the portal."""
+    """(the email's action link, its words key): the statement or the upload report on the
+    portal's partner page (`/partner`, the page the web shell serves)."""
     base = portal_url.rstrip("/")
     if not base:
         return "", ""
     if ev.kind == STATEMENT_READY:
-        return f"{base}/partner/statements/{quote(str(ev.data.get('period', '')))}", "statement_ready.action"
+        return (
+            f"{base}/partner?statement={quote(str(ev.data.get('period', '')))}#statements",
+            "statement_ready.action",
+        )
     if ev.kind == UPLOAD_PROCESSED:
-        return f"{base}/partner/uploads/{quote(str(ev.data.get('upload_id', '')))}", "upload_processed.action"
+        return (
+            f"{base}/partner?upload={quote(str(ev.data.get('upload_id', '')))}#uploads",
+            "upload_processed.action",
+        )
     return f"{base}/partner", "portal"
 
 
