@@ -21,3 +21,24 @@ def test_the_close_publishes_a_reached_target_and_not_one_still_short() -> None:
     assert reached[0]["attainment"] == "1.0500" and reached[0]["goal_total"] == "30000"
     ready = {n.message["partner_id"] for n in w.events.of_type("statement_ready")}
     assert "P00001" in ready
+
+
+def test_a_close_s_events_delivered_twice_mail_each_partner_once_per_fact() -> None:
+    from loyalty.adapters.memory.notify import MemoryMailer, MemoryNotifyStore
+    from loyalty.notify.service import NotifyService
+    from loyalty.notify.tokens import UnsubscribeTokens
+
+    w = program_world()
+    w.source.progress[("P00001", "2026-08")] = [progress("T1", "2026-Q3", "31500", "reached")]
+    run_close(w, "2026-08")
+    mailer = MemoryMailer()
+    svc = NotifyService(MemoryNotifyStore(), mailer, w.store, UnsubscribeTokens(b"k" * 32), "https://p.example")
+    for _ in range(2):  # SNS delivers at least once; a retried Statements step publishes again
+        for p in w.events.published:
+            svc.handle(p.message, p.attributes)
+    sent = [(e.partner_id, e.kind) for e in mailer.sent]
+    assert len(sent) == len(set(sent)) and ("P00001", "target_reached") in sent
+    assert {k for _, k in sent} >= {"statement_ready", "payout_sent", "target_reached"}
+    for e in mailer.sent:
+        partner = w.store.get_partner(e.partner_id)
+        assert partner is not None and e.to == partner.email
