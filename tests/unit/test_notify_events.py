@@ -32,7 +32,9 @@ def test_a_close_s_events_delivered_twice_mail_each_partner_once_per_fact() -> N
     w.source.progress[("P00001", "2026-08")] = [progress("T1", "2026-Q3", "31500", "reached")]
     run_close(w, "2026-08")
     mailer = MemoryMailer()
-    svc = NotifyService(MemoryNotifyStore(), mailer, w.store, UnsubscribeTokens(b"k" * 32), "https://p.example")
+    svc = NotifyService(
+        MemoryNotifyStore(), mailer, w.store, UnsubscribeTokens(b"k" * 32), "https://p.example"
+    )
     for _ in range(2):  # SNS delivers at least once; a retried Statements step publishes again
         for p in w.events.published:
             svc.handle(p.message, p.attributes)
