@@ -115,3 +115,26 @@ def test_an_ses_bounce_notification_suppresses_the_address(mail_cloud: LocalClou
         mail_cloud, events_topic(mail_cloud), payout("P00003"), {"type": "payout_sent", "partner": "P00003"}
     )
     assert mine(mail_cloud, before, "P00003") == [] and mail_cloud.pending() == 0
+
+
+def test_an_upload_with_errors_is_reported_to_its_uploader_with_the_first_errors(
+    mail_cloud: LocalCloud,
+) -> None:
+    from tests.conftest import sales_csv
+
+    before = len(captured_emails())
+    body = sales_csv(
+        [
+            ["S-900", "P00001", "2026-10-02", "SKU-1", 2, "10.50", "EUR", "", "", ""],
+            ["S-901", "P00001", "2026-10-03", "SKU-1", 1, "ten", "EUR", "", "", ""],
+        ]
+    )
+    mail_cloud.upload("incoming/P00001/october.csv", body)
+    mail_cloud.settle()
+    sent = mine(mail_cloud, before, "P00001")
+    assert [e.kind for e in sent] == ["upload_processed"]
+    email = sent[0]
+    assert email.to == "finance@acme.example"
+    assert email.subject == "Your file october.csv was processed: 1 accepted, 1 rejected"
+    assert "The first errors:\n\n- line: 3; column: unit_price; value: ten;" in email.text
+    assert f"{PORTAL}/partner?upload=" in email.html
