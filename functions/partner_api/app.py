@@ -31,15 +31,39 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.kernel.i18n import Lang
 from loyalty.kernel.identity import NotAPerson, Principal, jwt_principal
 from loyalty.kernel.ids import PARTNER_ID_RE
 from loyalty.portal.errors import PortalError
 from loyalty.portal.paging import MAX_LIMIT, BadCursor
+from loyalty.portal.schemas import (
+    BalanceOut,
+    CatalogOut,
+    EarningsOut,
+    Error,
+    HistoryOut,
+    LangIn,
+    LinesOut,
+    LinkOut,
+    MeOut,
+    PointsOut,
+    RankOut,
+    RedeemIn,
+    RedeemOut,
+    RedemptionsOut,
+    StatementsOut,
+    TargetsOut,
+    TierOut,
+    UploadFormOut,
+    UploadIn,
+    UploadOut,
+    UploadsOut,
+)
 from loyalty.settings import Settings
 from loyalty.wiring import Container
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 logger = Logger(service="partner_api")
 tracer = Tracer(service="partner_api")
@@ -53,231 +77,31 @@ Cursor = Annotated[str | None, Query(max_length=1024, description="the cursor of
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-# -- models (what the OpenAPI document shows; answers are validated against them) -------------
-class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class Money(BaseModel):
-    amount: str = Field(examples=["1234.56"])
-    currency: str = Field(examples=["EUR"])
-    text: str = Field(examples=["1 234,56 €"])
-
-
-class Dated(BaseModel):
-    date: str
-    text: str
-
-
-class Period(BaseModel):
-    period: str
-    text: str
-
-
-class Error(BaseModel):
-    error: str
-    details: list[dict[str, Any]] = []
-
-
-class PartnerInfo(Out):
-    partner_id: str
-    name: str
-    segment: str
-    country: str
-    tier: str
-    distributor_for: list[str]
-
-
-class MeOut(Out):
-    user: str
-    email: str
-    groups: list[str]
-    lang: Lang
-    saved_lang: Lang | None
-    partner: PartnerInfo | None
-
-
-class LangIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lang: Lang
-
-
-class BalanceOut(Out):
-    partner_id: str
-    as_of: Dated
-    last_close: Period | None
-    provisional: Money
-    held: Money
-    payable: Money
-    paid: Money
-    carried: Money
-    minimum_payout: Money
-    holding_days: int
-    below_minimum: bool
-    rule_version: str | None
-    explain: dict[str, str]
-
-
-class LineOut(Out):
-    sale_id: str
-    sold_at: str
-    quantity: int
-    amount: Money
-    amount_eur: Money
-    commission: Money
-    tier: str
-    rate_pct: str
-    rule_version: str
-    basis: str
-    trace: str
-
-
-class LinesOut(Out):
-    partner_id: str
-    month: str | None
-    lines: list[LineOut]
-    cursor: str | None
-
-
-class MonthOut(Out):
-    period: str
-    text: str
-    closed: bool
-    net_sales: Money
-    commission: Money
-    bonus: Money
-    override: Money
-    payout: Money
-    points: int
-
-
-class EarningsOut(Out):
-    partner_id: str
-    currency: str
-    months: list[MonthOut]
-
-
-class StatementOut(Out):
-    period: str
-    text: str
-    formats: list[str]
-
-
-class StatementsOut(Out):
-    partner_id: str
-    statements: list[StatementOut]
-
-
-class LinkOut(Out):
-    url: str
-    format: str
-    expires_in: int
-
-
-class TierOut(Out):
-    partner_id: str
-    tier: str
-    next_tier: str | None
-    progress: dict[str, str] | None
-    text: str
-
-
-class TargetsOut(Out):
-    partner_id: str
-    targets: list[dict[str, Any]]
-
-
-class PointsOut(Out):
-    partner_id: str
-    balance: int
-    pending: int
-    expiring_soon: int
-    expiring_on: Dated | None
-    lifetime: int
-
-
-class HistoryOut(Out):
-    partner_id: str
-    moves: list[dict[str, Any]]
-    cursor: str | None
-
-
-class RewardOut(Out):
-    reward_id: str
-    name: str
-    points: int
-    available: bool
-    refusal: dict[str, str] | None
-
-
-class CatalogOut(Out):
-    partner_id: str
-    spendable: int
-    rewards: list[RewardOut]
-
-
-class RedeemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reward_id: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(default=1, ge=1, le=1, description="one unit per request (one redemption)")
-
-
-class RedemptionOut(Out):
-    request_id: str
-    reward_id: str
-    points: int
-    state: str
-
-
-class RedeemOut(Out):
-    replayed: bool
-    redemption: RedemptionOut
-
-
-class RedemptionsOut(Out):
-    partner_id: str
-    redemptions: list[RedemptionOut]
-    cursor: str | None
-
-
-class RankOut(Out):
-    partner_id: str
-    ranked: bool
-    period: str | None
-    top: list[dict[str, Any] | None]
-
-
-class UploadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=1, max_length=100)
-    size: int = Field(ge=1)
-
-
-class UploadFormOut(Out):
-    upload_id: str
-    key: str
-    url: str
-    fields: dict[str, str]
-    max_bytes: int
-    expires_in: int
-
-
-class UploadOut(Out):
-    upload_id: str
-    filename: str
-    status: str
-    report: dict[str, Any] | None
-    errors_url: str | None
-
-
-class UploadsOut(Out):
-    partner_id: str
-    uploads: list[UploadOut]
-    cursor: str | None
-
-
 # -- the caller and errors ---------------------------------------------------------------------
+WHY = {
+    400: "bad input (field and reason in details)",
+    401: "no person in the token",
+    403: "not a partner user (staff), or a distributor writing for its downline",
+    404: "no such partner for this caller (another partner's id), or nothing there",
+    409: "the Idempotency-Key was used for another request",
+    422: "refused by a business rule (code and numbers in details)",
+}
+
+
+def answers(model: type[BaseModel], status: int = 200, *extra: int) -> dict[int, OpenAPIResponse]:
+    """A route's answers: `model` with `status`, and the errors (every route: 400, 401, 403, 404;
+    and `extra`)."""
+    out: dict[int, OpenAPIResponse] = {
+        status: {
+            "description": "OK" if status == 200 else "Created",
+            "content": {"application/json": {"model": model}},
+        }
+    }
+    for c in (400, 401, 403, 404, *extra):
+        out[c] = {"description": WHY[c], "content": {"application/json": {"model": Error}}}
+    return out
+
+
 def who() -> Principal:
     ctx = app.current_event.request_context.authorizer
     try:
@@ -308,30 +132,31 @@ def bad_cursor(exc: BadCursor) -> Response[Any]:
 @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def invalid(exc: RequestValidationError) -> Response[Any]:
     details = [
-        {"field": ".".join(str(x) for x in e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in exc.errors()
+        {"field": ".".join(str(x) for x in e.get("loc", ())), "reason": str(e.get("msg", ""))}
+        for e in exc.errors()
     ]
     return error(400, {"error": "invalid request", "details": details})
 
 
 # -- routes ------------------------------------------------------------------------------------
-@app.get("/me", responses={401: {"model": Error}})
+@app.get("/me", responses=answers(MeOut, 200))
 def me(lang: LangQ = None) -> MeOut:
     p = who()
     return MeOut.model_validate(portal.me(p, lang_of(p, lang)))
 
 
-@app.put("/me", responses={400: {"model": Error}})
+@app.put("/me", responses=answers(MeOut, 200))
 def save_me(body: LangIn) -> MeOut:
     return MeOut.model_validate(portal.set_lang(who(), body.lang))
 
 
-@app.get("/partners/<partner_id>/balance")
+@app.get("/partners/<partner_id>/balance", responses=answers(BalanceOut, 200))
 def balance(partner_id: PartnerId, lang: LangQ = None) -> BalanceOut:
     p = who()
     return BalanceOut.model_validate(portal.balance(p, partner_id, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/lines")
+@app.get("/partners/<partner_id>/lines", responses=answers(LinesOut, 200))
 def lines(
     partner_id: PartnerId,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
@@ -343,58 +168,63 @@ def lines(
     return LinesOut.model_validate(portal.lines(p, partner_id, month, cursor, limit, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/earnings")
-def earnings(partner_id: PartnerId, months: Annotated[int, Query(ge=1, le=24)] = 12, lang: LangQ = None) -> EarningsOut:
+@app.get("/partners/<partner_id>/earnings", responses=answers(EarningsOut, 200))
+def earnings(
+    partner_id: PartnerId, months: Annotated[int, Query(ge=1, le=24)] = 12, lang: LangQ = None
+) -> EarningsOut:
     p = who()
     return EarningsOut.model_validate(portal.earnings(p, partner_id, months, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/statements")
+@app.get("/partners/<partner_id>/statements", responses=answers(StatementsOut, 200))
 def statements(partner_id: PartnerId, lang: LangQ = None) -> StatementsOut:
     p = who()
     return StatementsOut.model_validate(portal.statements(p, partner_id, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/statements/<period>", responses={404: {"model": Error}})
+@app.get("/partners/<partner_id>/statements/<period>", responses=answers(LinkOut, 200))
 def statement(
     partner_id: PartnerId,
     period: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
-    format: Annotated[Literal["html", "csv", "pdf"], Query()] = "html",  # noqa: A002
+    format: Annotated[Literal["html", "csv", "pdf"], Query()] = "html",
 ) -> LinkOut:
     return LinkOut.model_validate(portal.statement(who(), partner_id, period, format))
 
 
-@app.get("/partners/<partner_id>/tier")
+@app.get("/partners/<partner_id>/tier", responses=answers(TierOut, 200))
 def tier(partner_id: PartnerId, lang: LangQ = None) -> TierOut:
     p = who()
     return TierOut.model_validate(portal.tier(p, partner_id, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/targets")
+@app.get("/partners/<partner_id>/targets", responses=answers(TargetsOut, 200))
 def targets(partner_id: PartnerId, lang: LangQ = None) -> TargetsOut:
     p = who()
     return TargetsOut.model_validate(portal.targets(p, partner_id, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/points")
+@app.get("/partners/<partner_id>/points", responses=answers(PointsOut, 200))
 def points(partner_id: PartnerId, lang: LangQ = None) -> PointsOut:
     p = who()
     return PointsOut.model_validate(portal.points(p, partner_id, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/points/history")
+@app.get("/partners/<partner_id>/points/history", responses=answers(HistoryOut, 200))
 def points_history(partner_id: PartnerId, cursor: Cursor = None, lang: LangQ = None) -> HistoryOut:
     p = who()
     return HistoryOut.model_validate(portal.points_history(p, partner_id, cursor, lang_of(p, lang)))
 
 
-@app.get("/partners/<partner_id>/catalog")
+@app.get("/partners/<partner_id>/catalog", responses=answers(CatalogOut, 200))
 def catalog(partner_id: PartnerId, lang: LangQ = None) -> CatalogOut:
     p = who()
     return CatalogOut.model_validate(portal.catalog(p, partner_id, lang_of(p, lang)))
 
 
-@app.post("/partners/<partner_id>/redemptions", responses={409: {"model": Error}, 422: {"model": Error}})
+@app.post(
+    "/partners/<partner_id>/redemptions",
+    responses={**answers(RedeemOut, 201, 409, 422), **answers(RedeemOut, 200)},
+)
 def redeem(
     partner_id: PartnerId,
     body: RedeemIn,
@@ -405,30 +235,32 @@ def redeem(
     return Response(status, content_types.APPLICATION_JSON, RedeemOut.model_validate(out))
 
 
-@app.get("/partners/<partner_id>/redemptions")
+@app.get("/partners/<partner_id>/redemptions", responses=answers(RedemptionsOut, 200))
 def redemptions(partner_id: PartnerId, cursor: Cursor = None, limit: Limit = 50) -> RedemptionsOut:
     return RedemptionsOut.model_validate(portal.redemptions(who(), partner_id, cursor, limit))
 
 
-@app.get("/partners/<partner_id>/rank")
+@app.get("/partners/<partner_id>/rank", responses=answers(RankOut, 200))
 def rank(partner_id: PartnerId, lang: LangQ = None) -> RankOut:
     p = who()
     return RankOut.model_validate(portal.rank(p, partner_id, lang_of(p, lang)))
 
 
-@app.post("/partners/<partner_id>/uploads", responses={400: {"model": Error}})
+@app.post("/partners/<partner_id>/uploads", responses=answers(UploadFormOut, 201))
 def start_upload(partner_id: PartnerId, body: UploadIn) -> Response[UploadFormOut]:
     out = portal.start_upload(who(), partner_id, body.filename, body.content_type, body.size)
     logger.info("upload signed", extra={"partner": partner_id, "upload": out["upload_id"]})
     return Response(201, content_types.APPLICATION_JSON, UploadFormOut.model_validate(out))
 
 
-@app.get("/partners/<partner_id>/uploads")
-def uploads(partner_id: PartnerId, cursor: Cursor = None, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> UploadsOut:
+@app.get("/partners/<partner_id>/uploads", responses=answers(UploadsOut, 200))
+def uploads(
+    partner_id: PartnerId, cursor: Cursor = None, limit: Annotated[int, Query(ge=1, le=50)] = 20
+) -> UploadsOut:
     return UploadsOut.model_validate(portal.uploads(who(), partner_id, cursor, limit))
 
 
-@app.get("/partners/<partner_id>/uploads/<upload_id>", responses={404: {"model": Error}})
+@app.get("/partners/<partner_id>/uploads/<upload_id>", responses=answers(UploadOut, 200))
 def upload(
     partner_id: PartnerId, upload_id: Annotated[str, Path(pattern=r"^[0-9]{14}-[0-9a-f]{8}$")]
 ) -> UploadOut:

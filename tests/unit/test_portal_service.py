@@ -137,7 +137,10 @@ def test_statements_list_and_links_and_a_format_not_written(c: MemoryContainer) 
     closed_world(c)
     portal = c.portal()
     listed = portal.statements(ACME, "P00001", "ru")["statements"]
-    assert [(s["period"], s["formats"]) for s in listed] == [("2026-10", ["html", "csv"]), ("2026-09", ["html", "csv"])]
+    assert [(s["period"], s["formats"]) for s in listed] == [
+        ("2026-10", ["html", "csv"]),
+        ("2026-09", ["html", "csv"]),
+    ]
     assert listed[0]["text"].startswith("октябрь")
     link = portal.statement(ACME, "P00001", "2026-10", "csv")
     assert "statements/P00001/2026-10.csv" in link["url"] and link["expires_in"] == 300
@@ -194,12 +197,19 @@ def test_uploads_are_signed_for_the_own_folder_and_report_back(c: MemoryContaine
     assert c.portal_links().forms[-1] == ("P00001", key, "text/csv", c.settings.max_upload_bytes)
     pending = portal.upload(ACME, "P00001", form["upload_id"])
     assert pending["status"] == "pending" and pending["report"] is None
-    c.upload(key, sales_csv([sale("U1", "2026-11-03"), ["U2", "P00001", "not a date", "SKU", 1, "1", "EUR", "", "", ""]]))
+    c.upload(
+        key,
+        sales_csv(
+            [sale("U1", "2026-11-03"), ["U2", "P00001", "not a date", "SKU", 1, "1", "EUR", "", "", ""]]
+        ),
+    )
     c.deliver()
     got = portal.upload(ACME, "P00001", form["upload_id"])
     assert got["status"] == "processed" and (got["report"]["accepted"], got["report"]["rejected"]) == (1, 1)
     assert got["errors_url"] and report_base(key) + ".errors.csv" in unquote(got["errors_url"])
-    assert [u["upload_id"] for u in portal.uploads(ACME, "P00001", None, 20)["uploads"]] == [form["upload_id"]]
+    assert [u["upload_id"] for u in portal.uploads(ACME, "P00001", None, 20)["uploads"]] == [
+        form["upload_id"]
+    ]
     for bad in (
         ("sales.xlsx", "text/csv", 10),
         ("sales.csv", "application/pdf", 10),

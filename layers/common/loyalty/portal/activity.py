@@ -98,7 +98,11 @@ def statement_link(links: PortalLinks, partner_id: str, period_: str, fmt: str) 
     for key in statement_keys(partner_id, period_, fmt):
         if links.exists(key):
             name = f"statement-{partner_id}-{period_}.{fmt}"
-            return {"url": links.download_url(key, name, LINK_SECONDS), "format": fmt, "expires_in": LINK_SECONDS}
+            return {
+                "url": links.download_url(key, name, LINK_SECONDS),
+                "format": fmt,
+                "expires_in": LINK_SECONDS,
+            }
     raise PortalError(404, f"no {fmt.upper()} statement of {period_} for partner {partner_id}")
 
 
@@ -109,7 +113,9 @@ def safe_name(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
     stem, dot, ext = base.rpartition(".")
     if not dot or ext.lower() != "csv" or not stem.strip(". "):
-        raise PortalError(400, "the file must be a .csv sales file", [{"field": "filename", "reason": "not .csv"}])
+        raise PortalError(
+            400, "the file must be a .csv sales file", [{"field": "filename", "reason": "not .csv"}]
+        )
     clean = _UNSAFE.sub("_", stem).strip("._")[:100] or "upload"
     return f"{clean}.csv"
 
@@ -156,7 +162,18 @@ def report(blobs: BlobStore, links: PortalLinks, t: UploadTicket) -> dict[str, A
     out["status"] = summary.get("status", "processed")
     out["report"] = {
         k: summary.get(k)
-        for k in ("rows", "accepted", "rejected", "held", "new", "replaced", "reconciled", "file_error", "totals", "late")
+        for k in (
+            "rows",
+            "accepted",
+            "rejected",
+            "held",
+            "new",
+            "replaced",
+            "reconciled",
+            "file_error",
+            "totals",
+            "late",
+        )
         if k in summary
     }
     errors = summary.get("errors_report")

@@ -63,7 +63,9 @@ class PortalRecords(Protocol):
         """The partner's uploads, newest first, one page (a Query with Limit)."""
         ...
 
-    def lines_page(self, partner_id: str, month: str | None, cursor: str | None, limit: int) -> Page[SaleRecord]:
+    def lines_page(
+        self, partner_id: str, month: str | None, cursor: str | None, limit: int
+    ) -> Page[SaleRecord]:
         """Up to `limit` accrual lines of the partner (with `month`: sold in it or accrued to it),
         reading at most a bounded number of items per call (never the whole partition)."""
         ...
@@ -82,5 +84,3 @@ class PortalLinks(Protocol):
     ) -> PostForm: ...
     def exists(self, key: str) -> bool: ...
     def keys(self, prefix: str) -> list[str]: ...
-
-

@@ -23,6 +23,7 @@ from loyalty.portal.paging import BadCursor
 from loyalty.portal.ports import PortalRecords
 from loyalty.portal.reads import PortalStore, Standing
 from loyalty.portal.texts import day, money, period
+from loyalty.recognition.leaderboard import Place
 from loyalty.recognition.publish import read_board
 
 HISTORY_MONTHS = 36  # points history goes back this far (lots expire after at most 60 months)
@@ -49,8 +50,12 @@ def targets(store: PortalStore, st: Standing, lang: Lang) -> dict[str, Any]:
                 "target_id": p.target_id,
                 "interval": p.interval,
                 "metric": p.metric,
-                "goal": money(p.goal_total, "EUR", lang) if eur else {"value": f"{p.goal_total:f}", "text": number_text(p.goal_total, lang)},
-                "actual": money(p.actual, "EUR", lang) if eur else {"value": f"{p.actual:f}", "text": number_text(p.actual, lang)},
+                "goal": money(p.goal_total, "EUR", lang)
+                if eur
+                else {"value": f"{p.goal_total:f}", "text": number_text(p.goal_total, lang)},
+                "actual": money(p.actual, "EUR", lang)
+                if eur
+                else {"value": f"{p.actual:f}", "text": number_text(p.actual, lang)},
                 "attainment": {"ratio": f"{p.attainment:f}", "text": percent_text(p.attainment, lang)},
                 "days_left": p.days_left,
                 "projected_bonus": money(p.projected_bonus, "EUR", lang),
@@ -80,7 +85,9 @@ def points(store: PortalStore, st: Standing, today: dt.date, lang: Lang) -> dict
     }
 
 
-def history(store: PortalStore, partner_id: str, cursor: str | None, today: dt.date, lang: Lang) -> dict[str, Any]:
+def history(
+    store: PortalStore, partner_id: str, cursor: str | None, today: dt.date, lang: Lang
+) -> dict[str, Any]:
     """The partner's points moves, newest month first: a page is the next months that have moves
     (at most HISTORY_SCAN months read, one Query each); the cursor is the month to read next."""
     start = cursor or today.isoformat()[:7]
@@ -140,13 +147,18 @@ def redeem(
     """One unit of a reward under the caller's idempotency key: 201 new, 200 replayed; a refusal
     is 422 with its code and numbers (409 when the key was used for another request)."""
     if not REQUEST_RE.match(key):
-        raise PortalError(400, "Idempotency-Key must be 1 to 128 printable characters", [{"field": "Idempotency-Key"}])
+        raise PortalError(
+            400, "Idempotency-Key must be 1 to 128 printable characters", [{"field": "Idempotency-Key"}]
+        )
     got = from_program(store, store, clock, notifier).redeem(partner_id, reward_id, key)
     if got.refusal is not None:
         status = 409 if got.refusal.code == REQUEST_CONFLICT else 422
         raise PortalError(status, got.refusal.message, [{"code": got.refusal.code}])
     assert got.redemption is not None
-    return (200 if got.replayed else 201), {"replayed": got.replayed, "redemption": redemption_json(got.redemption)}
+    return (200 if got.replayed else 201), {
+        "replayed": got.replayed,
+        "redemption": redemption_json(got.redemption),
+    }
 
 
 def redemption_json(r: Redemption) -> dict[str, Any]:
@@ -164,7 +176,27 @@ def redemption_json(r: Redemption) -> dict[str, Any]:
 
 def redemptions(records: PortalRecords, partner_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
     page = records.redemptions_page(partner_id, cursor, limit)
-    return {"partner_id": partner_id, "redemptions": [redemption_json(r) for r in page.items], "cursor": page.cursor}
+    return {
+        "partner_id": partner_id,
+        "redemptions": [redemption_json(r) for r in page.items],
+        "cursor": page.cursor,
+    }
+
+
+def place_json(x: Place | None, metric: str, published: set[str], lang: Lang) -> dict[str, Any] | None:
+    """A place; a neighbour outside the published top keeps its name and id to itself."""
+    if x is None:
+        return None
+    value = Decimal(x.value)
+    text = money(value, "EUR", lang)["text"] if metric == "net_sales" else number_text(value, lang)
+    shown = x.partner_id in published
+    return {
+        "rank": x.rank,
+        "partner_id": x.partner_id if shown else None,
+        "name": x.name if shown else None,
+        "value": f"{value:f}",
+        "text": text,
+    }
 
 
 def rank(store: PortalStore, blobs: BlobStore, st: Standing, lang: Lang) -> dict[str, Any]:
@@ -178,23 +210,8 @@ def rank(store: PortalStore, blobs: BlobStore, st: Standing, lang: Lang) -> dict
             continue
         board = pub.board
         above, own, below = board.around(pid)
-        published = {x.partner_id for x in board.top(pub.top_n)} | {pid}
-
-        def place(x: Any) -> dict[str, Any] | None:
-            """A place; a neighbour outside the published top keeps its name to itself."""
-            if x is None:
-                return None
-            value = Decimal(x.value)
-            text = money(value, "EUR", lang)["text"] if board.metric == "net_sales" else number_text(value, lang)
-            shown = x.partner_id in published
-            return {
-                "rank": x.rank,
-                "partner_id": x.partner_id if shown else None,
-                "name": x.name if shown else None,
-                "value": f"{value:f}",
-                "text": text,
-            }
-
+        top = board.top(pub.top_n)
+        shown = {x.partner_id for x in top} | {pid}
         return {
             "partner_id": pid,
             **period(p, lang),
@@ -202,9 +219,9 @@ def rank(store: PortalStore, blobs: BlobStore, st: Standing, lang: Lang) -> dict
             "metric": board.metric,
             "ranked": own is not None,
             "of": len(board.places),
-            "place": place(own),
-            "above": place(above),
-            "below": place(below),
-            "top": [place(x) for x in board.top(pub.top_n)],
+            "place": place_json(own, board.metric, shown, lang),
+            "above": place_json(above, board.metric, shown, lang),
+            "below": place_json(below, board.metric, shown, lang),
+            "top": [place_json(x, board.metric, shown, lang) for x in top],
         }
     return {"partner_id": pid, "segment": segment, "ranked": False, "period": None, "top": []}

@@ -57,12 +57,13 @@ class PortalService:
             return as_lang(query)
         saved = self.records.profile(who.user)
         country = ""
-        if saved is None or not saved.lang:
-            if accept_language(header) is None and who.partner_id:
-                p = self.store.get_partner(who.partner_id)
-                country = p.country if p else ""
+        if (saved is None or not saved.lang) and accept_language(header) is None and who.partner_id:
+            p = self.store.get_partner(who.partner_id)
+            country = p.country if p else ""
         return choose_lang(
-            saved.lang if saved else None, accept_language(header), lang_for_country(country) if country else None
+            saved.lang if saved else None,
+            accept_language(header),
+            lang_for_country(country) if country else None,
         )
 
     # -- profile --------------------------------------------------------------------------------
@@ -150,8 +151,12 @@ class PortalService:
         self, who: Principal, pid: str, filename: str, content_type: str, size: int
     ) -> dict[str, Any]:
         self.check(who, pid, write=True)
-        t = activity.new_ticket(pid, who.user, filename, content_type, size, self.max_upload_bytes, self.clock())
-        form = self.links.upload_form(pid, t.key, t.content_type, self.max_upload_bytes, activity.UPLOAD_SECONDS)
+        t = activity.new_ticket(
+            pid, who.user, filename, content_type, size, self.max_upload_bytes, self.clock()
+        )
+        form = self.links.upload_form(
+            pid, t.key, t.content_type, self.max_upload_bytes, activity.UPLOAD_SECONDS
+        )
         self.records.put_upload(t)
         return {
             "upload_id": t.upload_id,

@@ -34,8 +34,11 @@ FILTERED_READ = 100  # items per Query when a month filter drops some
 
 
 class DynamoPortalRecords(Tables):
-    def __init__(self, table_name: str, region: str, host: str | None = None) -> None:
+    def __init__(
+        self, table_name: str, region: str, host: str | None = None, read_budget: int = READ_BUDGET
+    ) -> None:
         super().__init__(table_name, region, host)
+        self.read_budget = read_budget  # items a page may read at most (plus one Query's worth)
         self.last_read = 0  # items the last page read (DynamoDB's ScannedCount, summed)
 
     def _raw_query(
@@ -65,7 +68,9 @@ class DynamoPortalRecords(Tables):
 
     # -- uploads ---------------------------------------------------------------------------------
     def put_upload(self, ticket: UploadTicket) -> None:
-        item = self.m.Doc(f"PORTAL#{ticket.partner_id}", f"UPLOAD#{ticket.upload_id}", data=json.dumps(asdict(ticket)))
+        item = self.m.Doc(
+            f"PORTAL#{ticket.partner_id}", f"UPLOAD#{ticket.upload_id}", data=json.dumps(asdict(ticket))
+        )
         item.save(self.m.Doc.pk.does_not_exist())
 
     def upload(self, partner_id: str, upload_id: str) -> UploadTicket | None:
@@ -83,12 +88,16 @@ class DynamoPortalRecords(Tables):
         got = self._raw_query(pk, "UPLOAD#", start, limit, forward=False)
         items = [UploadTicket(**json.loads(raw["data"]["S"])) for raw in got.get("Items", [])]
         more = got.get("LastEvaluatedKey") and items
-        return Page(items, encode_cursor(scope, items[-1].upload_id) if more else None, int(got["ScannedCount"]))
+        return Page(
+            items, encode_cursor(scope, items[-1].upload_id) if more else None, int(got["ScannedCount"])
+        )
 
     # -- accrual lines ---------------------------------------------------------------------------
-    def lines_page(self, partner_id: str, month: str | None, cursor: str | None, limit: int) -> Page[SaleRecord]:
+    def lines_page(
+        self, partner_id: str, month: str | None, cursor: str | None, limit: int
+    ) -> Page[SaleRecord]:
         """Up to `limit` lines in sale-id order (the table's key), from Queries of at most
-        `limit` items (FILTERED_READ with a month filter) and READ_BUDGET items in all."""
+        `limit` items (FILTERED_READ with a month filter) and `read_budget` items in all."""
         scope = lines_scope(partner_id, month)
         pk = f"PARTNER#{partner_id}"
         after = decode_cursor(scope, cursor)
@@ -98,7 +107,7 @@ class DynamoPortalRecords(Tables):
         S = self.m.Sale
         while True:
             want = limit - len(got) if month is None else max(limit - len(got), FILTERED_READ)
-            page = self._raw_query(pk, "SALE#", start, min(want, READ_BUDGET - read))
+            page = self._raw_query(pk, "SALE#", start, min(want, self.read_budget - read))
             read += int(page["ScannedCount"])
             for raw in page.get("Items", []):
                 r = SalesTables._record(partner_id, S.from_raw_data(raw))
@@ -112,7 +121,7 @@ class DynamoPortalRecords(Tables):
                 self.last_read = read
                 return Page(got, None, read)
             start = lek
-            if len(got) == limit or read >= READ_BUDGET:
+            if len(got) == limit or read >= self.read_budget:
                 self.last_read = read
                 return Page(got, encode_cursor(scope, lek["sk"]["S"][len("SALE#") :]), read)
 
@@ -125,4 +134,6 @@ class DynamoPortalRecords(Tables):
         got = self._raw_query(pk, "REDEEM#", start, limit)
         items = [Redemption.from_json(json.loads(raw["data"]["S"])) for raw in got.get("Items", [])]
         more = got.get("LastEvaluatedKey") and items
-        return Page(items, encode_cursor(scope, items[-1].request_id) if more else None, int(got["ScannedCount"]))
+        return Page(
+            items, encode_cursor(scope, items[-1].request_id) if more else None, int(got["ScannedCount"])
+        )

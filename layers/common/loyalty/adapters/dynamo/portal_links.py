@@ -51,7 +51,9 @@ class S3PortalLinks:
             aws_session_token=creds["SessionToken"],
         ).client("s3", region_name=self.region, endpoint_url=self.endpoint_url or None, config=BOTO_CONFIG)
 
-    def upload_form(self, partner_id: str, key: str, content_type: str, max_bytes: int, expires: int) -> PostForm:
+    def upload_form(
+        self, partner_id: str, key: str, content_type: str, max_bytes: int, expires: int
+    ) -> PostForm:
         """A POST form for exactly `key`, the declared content type and 1..max_bytes bytes."""
         got = self._partner_s3(partner_id, expires).generate_presigned_post(
             Bucket=self.bucket,

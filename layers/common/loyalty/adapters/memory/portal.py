@@ -22,7 +22,9 @@ from loyalty.portal.paging import (
 from loyalty.portal.ports import Page, PostForm, Profile, UploadTicket
 
 
-def _after[T](items: Sequence[tuple[str, T]], start: str | None, reverse: bool = False) -> list[tuple[str, T]]:
+def _after[T](
+    items: Sequence[tuple[str, T]], start: str | None, reverse: bool = False
+) -> list[tuple[str, T]]:
     """Items (key, value) in key order (or reverse) after the key `start`."""
     ordered = sorted(items, key=lambda kv: kv[0], reverse=reverse)
     if start is None:
@@ -35,8 +37,10 @@ class MemoryPortalRecords:
         self,
         sales: Callable[[str], dict[str, SaleRecord]],
         redemptions: Callable[[str], list[Redemption]],
+        read_budget: int = READ_BUDGET,
     ) -> None:
         self._sales = sales
+        self.read_budget = read_budget
         self._redemptions = redemptions
         self.profiles: dict[str, Profile] = {}
         self.tickets: dict[tuple[str, str], UploadTicket] = {}
@@ -62,14 +66,16 @@ class MemoryPortalRecords:
         more = len(rest) > limit
         return Page([t for _, t in page], encode_cursor(scope, page[-1][0]) if more else None, len(page))
 
-    def lines_page(self, partner_id: str, month: str | None, cursor: str | None, limit: int) -> Page[SaleRecord]:
+    def lines_page(
+        self, partner_id: str, month: str | None, cursor: str | None, limit: int
+    ) -> Page[SaleRecord]:
         scope = lines_scope(partner_id, month)
         rest = _after(list(self._sales(partner_id).items()), decode_cursor(scope, cursor))
         got: list[SaleRecord] = []
         read = 0
         last = None
         for sale_id, r in rest:
-            if len(got) == limit or read >= READ_BUDGET:
+            if len(got) == limit or read >= self.read_budget:
                 return Page(got, encode_cursor(scope, last) if last else None, self._read(read))
             read += 1
             last = sale_id
@@ -83,7 +89,9 @@ class MemoryPortalRecords:
 
     def redemptions_page(self, partner_id: str, cursor: str | None, limit: int) -> Page[Redemption]:
         scope = redemptions_scope(partner_id)
-        rest = _after([(r.request_id, r) for r in self._redemptions(partner_id)], decode_cursor(scope, cursor))
+        rest = _after(
+            [(r.request_id, r) for r in self._redemptions(partner_id)], decode_cursor(scope, cursor)
+        )
         page = rest[:limit]
         more = len(rest) > limit
         return Page([r for _, r in page], encode_cursor(scope, page[-1][0]) if more else None, len(page))
@@ -100,7 +108,9 @@ class MemoryPortalLinks:
     def download_url(self, key: str, filename: str, expires: int) -> str:
         return f"memory://{self.bucket}/{quote(key)}?download={quote(filename)}&expires={expires}"
 
-    def upload_form(self, partner_id: str, key: str, content_type: str, max_bytes: int, expires: int) -> PostForm:
+    def upload_form(
+        self, partner_id: str, key: str, content_type: str, max_bytes: int, expires: int
+    ) -> PostForm:
         self.forms.append((partner_id, key, content_type, max_bytes))
         return PostForm(
             f"memory://{self.bucket}",
