@@ -16,16 +16,27 @@ from loyalty.portal.ports import PostForm
 
 
 class S3PortalLinks:
-    def __init__(self, bucket: str, region: str, endpoint_url: str | None, upload_role_arn: str) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        region: str,
+        endpoint_url: str | None,
+        upload_role_arn: str,
+        public_endpoint: str | None = None,
+    ) -> None:
         self.bucket = bucket
         self.region = region
         self.endpoint_url = endpoint_url
         self.upload_role_arn = upload_role_arn
         self.s3 = client("s3", region, endpoint_url)
+        # links are signed for where a browser reaches S3 (the local cloud's server; on AWS the
+        # regional endpoint); signing makes no request
+        self.public = public_endpoint or endpoint_url
+        self.signer = client("s3", region, self.public) if self.public != endpoint_url else self.s3
 
     def download_url(self, key: str, filename: str, expires: int) -> str:
         safe = filename.replace('"', "")
-        url: str = self.s3.generate_presigned_url(
+        url: str = self.signer.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
@@ -49,7 +60,7 @@ class S3PortalLinks:
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
-        ).client("s3", region_name=self.region, endpoint_url=self.endpoint_url or None, config=BOTO_CONFIG)
+        ).client("s3", region_name=self.region, endpoint_url=self.public or None, config=BOTO_CONFIG)
 
     def upload_form(
         self, partner_id: str, key: str, content_type: str, max_bytes: int, expires: int
