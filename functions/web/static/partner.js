@@ -13,6 +13,13 @@
   const own = pid === claims["custom:partner_id"];
   const base = "/partners/" + encodeURIComponent(pid);
   const app = document.getElementById("app");
+  const num = n => Number(n).toLocaleString(P.lang);
+  /* a refusal in the page's language (its code), with the API's sentence and numbers beside it */
+  const refusal = (code, message) => {
+    const key = "partner.refusal." + code;
+    const word = t(key);
+    return word === key ? message : (P.lang === "en" ? message : word + " (" + message + ")");
+  };
 
   function card(id, title, ...body) {
     return el("section", { class: "card", id, "aria-labelledby": id + "-h" }, el("h2", { id: id + "-h" }, title), ...body);
@@ -90,13 +97,16 @@
       const label = document.createElementNS(NS, "text");
       label.setAttribute("x", String(i * bw + bw / 2)); label.setAttribute("y", String(H + 16));
       label.setAttribute("text-anchor", "middle"); label.setAttribute("class", "axis");
-      label.textContent = m.period.slice(5);
+      label.textContent = new Date(Date.UTC(+m.period.slice(0, 4), +m.period.slice(5) - 1, 1)).toLocaleString(P.lang, { month: "short", timeZone: "UTC" });
       svg.append(label);
     });
-    const rows = months.map(m => el("tr", {}, el("th", { scope: "row" }, m.text), el("td", { class: "num" }, m.commission.text),
-      el("td", { class: "num" }, m.bonus.text), el("td", { class: "num" }, m.override.text), el("td", { class: "num" }, String(m.points))));
+    const rows = months.map(m => el("tr", {}, el("th", { scope: "row" }, m.text),
+      el("td", { class: "num", "data-label": t("partner.commission") }, m.commission.text),
+      el("td", { class: "num", "data-label": t("partner.bonus") }, m.bonus.text),
+      el("td", { class: "num", "data-label": t("partner.override") }, m.override.text),
+      el("td", { class: "num", "data-label": t("partner.points") }, num(m.points))));
     replace("earnings", card("earnings", t("partner.earnings"), svg,
-      el("details", {}, el("summary", {}, t("partner.as_table")), el("div", { class: "table-wrap" }, el("table", {},
+      el("details", {}, el("summary", {}, t("partner.as_table")), el("div", { class: "table-wrap" }, el("table", { class: "stack" },
         el("thead", {}, el("tr", {}, el("th", {}, t("partner.month")), el("th", { class: "num" }, t("partner.commission")),
           el("th", { class: "num" }, t("partner.bonus")), el("th", { class: "num" }, t("partner.override")), el("th", { class: "num" }, t("partner.points")))),
         el("tbody", {}, rows))))));
@@ -105,13 +115,16 @@
   async function lines() {
     const r = await P.api(base + "/lines?limit=10");
     if (!r.ok) return failed("lines", t("partner.lines"), r);
+    const L = k => t("partner.col." + k);
     const rows = r.data.lines.map(x => el("tr", {},
-      el("td", {}, x.sale_id), el("td", {}, x.sold_at.slice(0, 10)), el("td", { class: "num" }, x.amount_eur.text),
-      el("td", {}, x.tier, " ", x.rate_pct, " %"), el("td", { class: "num" }, x.commission.text),
-      el("td", {}, el("details", {}, el("summary", {}, t("partner.trace")), el("p", { class: "trace" }, x.trace)))));
-    replace("lines", card("lines", t("partner.lines"), rows.length ? el("div", { class: "table-wrap" }, el("table", {},
+      el("td", { "data-label": L("sale") }, x.sale_id), el("td", { "data-label": L("date") }, x.sold_at.slice(0, 10)),
+      el("td", { class: "num", "data-label": L("amount") }, x.amount_eur.text),
+      el("td", { "data-label": L("rate") }, x.tier, " ", x.rate_pct, " %"),
+      el("td", { class: "num", "data-label": L("commission") }, x.commission.text),
+      el("td", { class: "trace-cell" }, el("details", {}, el("summary", {}, t("partner.trace")), el("p", { class: "trace" }, x.trace)))));
+    replace("lines", card("lines", t("partner.lines"), rows.length ? el("div", { class: "table-wrap" }, el("table", { class: "stack" },
       el("thead", {}, el("tr", {}, ...["sale", "date", "amount", "rate", "commission", "trace"].map(k =>
-        el("th", { class: ["amount", "commission"].includes(k) ? "num" : null }, t("partner.col." + k))))),
+        el("th", { class: ["amount", "commission"].includes(k) ? "num" : null }, L(k))))),
       el("tbody", {}, rows))) : el("p", { class: "muted" }, t("common.none"))));
   }
 
@@ -131,9 +144,9 @@
     replace("points", card("points", t("partner.points"),
       el("div", { class: "grid" },
         el("div", {}, el("div", { class: "muted" }, t("partner.points_balance")), el("div", { class: "figure", id: "points-balance" }, d.text)),
-        el("div", {}, el("div", { class: "muted" }, t("partner.points_pending")), el("div", { class: "figure" }, String(d.pending))),
-        el("div", {}, el("div", { class: "muted" }, t("partner.points_lifetime")), el("div", { class: "figure" }, String(d.lifetime)))),
-      d.expiring_soon ? el("p", { class: "warn" }, t("partner.expiring", { points: d.expiring_soon, date: txt(d.expiring_on) })) : null,
+        el("div", {}, el("div", { class: "muted" }, t("partner.points_pending")), el("div", { class: "figure" }, num(d.pending))),
+        el("div", {}, el("div", { class: "muted" }, t("partner.points_lifetime")), el("div", { class: "figure" }, num(d.lifetime)))),
+      d.expiring_soon ? el("p", { class: "warn" }, t("partner.expiring", { points: num(d.expiring_soon), date: txt(d.expiring_on) })) : null,
       el("h3", {}, t("partner.rank")),
       rk && rk.ranked ? el("p", { id: "rank" }, t("partner.rank_of", { rank: rk.place.rank, of: rk.of, segment: rk.segment }), " · ", rk.text, " · ", rk.place.text)
         : el("p", { class: "muted", id: "rank" }, t("partner.unranked"))));
@@ -162,7 +175,10 @@
     const key = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
     const r = await P.api(base + "/redemptions", { method: "POST", body: { reward_id: reward.reward_id, quantity: 1 }, headers: { "Idempotency-Key": key } });
     if (r.ok) P.flash(t("partner.redeemed", { name: reward.name, points: reward.points }), "ok");
-    else P.flash((r.data && r.data.error) || String(r.status), "error");
+    else {
+      const code = r.data && r.data.details && r.data.details[0] && r.data.details[0].code;
+      P.flash(code ? refusal(code, r.data.error) : ((r.data && r.data.error) || String(r.status)), "error");
+    }
     await Promise.all([catalog(), points()]);
     sizeBars(app);
   }
@@ -174,7 +190,7 @@
       el("div", {}, el("strong", {}, x.name), " · ", x.points_text, " ", t("partner.pts"),
         x.stock_left !== null ? el("span", { class: "muted" }, " · ", t("partner.stock", { n: x.stock_left })) : null),
       x.available && own ? el("button", { type: "button", class: "primary", "aria-label": t("partner.redeem") + " " + x.name, onclick: (e) => redeem(x, e.currentTarget) }, t("partner.redeem"))
-        : el("span", { class: "muted" }, x.refusal ? x.refusal.message : "")));
+        : el("span", { class: "muted" }, x.refusal ? refusal(x.refusal.code, x.refusal.message) : "")));
     replace("catalog", card("catalog", t("partner.catalog"), rows.length ? el("ul", { class: "plain" }, rows) : el("p", { class: "muted" }, t("common.none"))));
   }
 

@@ -64,4 +64,6 @@ class Container(Services):
 
     def portal_links(self) -> S3PortalLinks:
         s = self.settings
-        return S3PortalLinks(s.bucket, s.region, s.endpoint_url, s.partner_upload_role_arn, s.s3_public_endpoint)
+        return S3PortalLinks(
+            s.bucket, s.region, s.endpoint_url, s.partner_upload_role_arn, s.s3_public_endpoint
+        )

@@ -16,7 +16,7 @@ from loyalty.kernel.periods import PERIOD_RE, months_back
 from loyalty.kernel.ports import BlobStore, Notifier
 from loyalty.points.balances import balance_of
 from loyalty.points.model import Redemption
-from loyalty.points.redeem import REQUEST_CONFLICT, check_reward, spendable
+from loyalty.points.redeem import REQUEST_CONFLICT, check_reward, n, spendable
 from loyalty.points.redemptions import REQUEST_RE, from_program
 from loyalty.portal.errors import PortalError
 from loyalty.portal.paging import BadCursor
@@ -119,7 +119,10 @@ def catalog(store: PortalStore, st: Standing, today: dt.date, lang: Lang) -> dic
         why = check_reward(r, r.reward_id, today, st.tier, rank, used)
         refusal = why.to_json() if why else None
         if refusal is None and r.points > can:
-            refusal = {"code": "insufficient_points", "message": f"{r.points} points needed, {can} spendable"}
+            refusal = {
+                "code": "insufficient_points",
+                "message": f"{n(r.points)} points needed, {n(can)} spendable",
+            }
         out.append(
             {
                 "reward_id": r.reward_id,
