@@ -220,6 +220,11 @@ def test_uploads_are_signed_for_the_own_folder_and_report_back(c: MemoryContaine
         with pytest.raises(PortalError) as refused:
             portal.start_upload(ACME, "P00001", *bad)
         assert refused.value.status == 400, bad
+    spaced = Principal("sam", frozenset({PARTNER}), "P 01")  # no STS session can carry its name
+    c.load("registry/partners.csv", REGISTRY + b"P 01,Spaced,s@x.example,smb,DE,,2026-01-01,,,,,\n")
+    with pytest.raises(PortalError) as no_session:
+        portal.start_upload(spaced, "P 01", "s.csv", "text/csv", 10)
+    assert no_session.value.status == 400 and "S3 folder" in no_session.value.error
     with pytest.raises(PortalError) as nope:
         portal.upload(ACME, "P00001", "20261101000000-00000000")
     assert nope.value.status == 404
@@ -265,6 +270,8 @@ def test_profile_language_and_its_resolution(c: MemoryContainer) -> None:
     assert bad.value.status == 400
     staff = portal.me(FIONA, "en")
     assert staff["partner"] is None and staff["groups"] == ["finance"]
+    ghost = Principal("gus", frozenset({PARTNER}), "P09999")  # a user whose partner is not registered
+    assert portal.me(ghost, "en")["partner"] is None
 
 
 def test_views_are_authorised_first(c: MemoryContainer) -> None:

@@ -23,6 +23,8 @@ UPLOAD_SECONDS = 900  # a presigned upload form lives 15 minutes
 FORMATS = ("html", "csv", "pdf")
 CONTENT_TYPES = ("text/csv", "application/vnd.ms-excel", "text/plain")
 _UNSAFE = re.compile(r"[^\w.\-]+")
+# the partner upload role's session is named partner-<id> (STS: [\w+=,.@-], at most 64 characters)
+_SESSION = re.compile(r"^[\w+=,.@-]{1,56}$", re.ASCII)
 
 
 # -- accrual lines --------------------------------------------------------------------------
@@ -134,6 +136,10 @@ def new_ticket(
             400,
             f"the file must be 1 to {max_bytes} bytes, not {size}",
             [{"field": "size", "reason": f"1..{max_bytes}"}],
+        )
+    if not _SESSION.match(partner_id):
+        raise PortalError(
+            400, f"partner id {partner_id!r} cannot sign a portal upload (use the partner's S3 folder)"
         )
     name = safe_name(filename)
     upload_id = f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"

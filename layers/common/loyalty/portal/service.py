@@ -77,7 +77,7 @@ class PortalService:
             "saved_lang": saved.lang if saved and saved.lang else None,
             "partner": None,
         }
-        if who.is_partner and who.partner_id:
+        if who.is_partner and who.partner_id and self.store.get_partner(who.partner_id) is not None:
             st = standing(self.store, who.partner_id, self.today())
             p = st.partner
             out["partner"] = {

@@ -30,7 +30,7 @@ from loyalty.portal.paging import (
 )
 from loyalty.portal.ports import Page, Profile, UploadTicket
 
-FILTERED_READ = 100  # items per Query when a month filter drops some
+FILTERED_READ = 250  # items per Query when a month filter drops some (about 100 KB)
 
 
 class DynamoPortalRecords(Tables):
