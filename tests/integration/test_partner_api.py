@@ -213,3 +213,28 @@ def test_every_partner_route_is_isolated(cloud: LocalCloud, partner_routes: list
             ), (path, code, answer)
         else:
             assert code == 403, (method, path, code, answer)
+
+
+def test_redemption_with_the_sample_event(cloud: LocalCloud) -> None:
+    """events/api_partner_redeem.json as API Gateway hands it (JWT claims flattened by AWS)."""
+    from loyalty.adapters.dynamo import DynamoStore
+    from loyalty_local.cloud import REGION
+
+    from tests.conftest import event
+    from tests.unit.rewards_world import grant, lot, reward
+
+    store = DynamoStore(cloud.outputs["TableName"], REGION)
+    grant(store, "P00001", [lot("SAMPLE", 1_000, "2099-12-31")])
+    store.put_reward(reward("MUG", 700))
+    sample = event("api_partner_redeem.json", partner="P00001", user="anna", key="k-1", reward="MUG")
+    result, error = cloud.invoke(FN, sample)
+    assert error is None and result["statusCode"] == 201, result
+    assert json.loads(result["body"])["redemption"]["points"] == 700
+    again, _ = cloud.invoke(FN, sample)  # an API retry: the stored redemption
+    assert again["statusCode"] == 200 and json.loads(again["body"])["replayed"] is True
+    short, _ = cloud.invoke(
+        FN, event("api_partner_redeem.json", partner="P00001", user="anna", key="k-2", reward="MUG")
+    )
+    body = json.loads(short["body"])
+    assert short["statusCode"] == 422 and body["details"] == [{"code": "insufficient_points"}]
+    assert "700 needed, 300 active" in body["error"]
