@@ -338,3 +338,43 @@ def test_the_notifier_reads_upload_reports_writes_only_its_items_and_sends_only_
         cfn, role, "ses:SendRawEmail", "arn:aws:ses:eu-west-1:111122223333:identity/other.example"
     )
     assert not allowed(cfn, role, "ses:SendRawEmail", "*")
+
+
+# -- issue 12: the partner portal's API (PartnerApiFunction) ------------------------------------------
+PORTAL_PARTITIONS = {**PARTITIONS, "PORTAL#": "PORTAL#P00001", "USER#": "USER#anna"}
+
+
+def test_partner_api_reads_and_writes_only_what_a_partner_page_needs(cfn: dict[str, Any]) -> None:
+    """Reads statements, leaderboards and ingest reports, writes nothing in the bucket (uploads
+    are signed by the partner upload role's session); on the table it writes points (redemptions),
+    its own portal items and profiles; never a close header, a partner's items, a Scan or a delete."""
+    role = "PartnerApiFunctionRole"
+    obj = f"arn:aws:s3:::{BUCKET}/"
+    reads = {p for p, key in S3_PROBES.items() if allowed(cfn, role, "s3:GetObject", obj + key)}
+    assert reads == {"statements/", "leaderboards/", "reports/ingest/"}, sorted(reads)
+    assert allowed(cfn, role, "s3:GetObject", obj + "close/2026-08/statements/P00001.pdf")
+    assert not any(allowed(cfn, role, "s3:PutObject", obj + key) for key in S3_PROBES.values())
+    assert not allowed(cfn, role, "s3:GetObject", obj + "reports/dlq/x.json")
+    writes = {p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:PutItem", TABLE, [k])}
+    assert writes == {"POINTS#", "CATALOG", "PORTAL#", "USER#"}, sorted(writes)
+    updates = {
+        p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:UpdateItem", TABLE, [k])
+    }
+    assert updates == writes
+    readers = {p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:GetItem", TABLE, [k])}
+    assert "CLOSE#" not in readers and readers >= writes | {"PARTNER#", "RULES", "TARGETS"}
+    assert allowed(cfn, role, "dynamodb:Query", TABLE + "/index/gsi1", ["CLOSES"])
+    assert not allowed(cfn, role, "dynamodb:Scan", TABLE)
+    assert not allowed(cfn, role, "dynamodb:DeleteItem", TABLE, ["PORTAL#P00001"])
+    upload_role = render({"Fn::GetAtt": ["PartnerUploadRole", "Arn"]})
+    assert allowed(cfn, role, "sts:AssumeRole", upload_role) and allowed(
+        cfn, role, "sts:TagSession", upload_role
+    )
+    for other in (
+        "arn:aws:iam::111122223333:role/stk-finance-approver",
+        render({"Fn::GetAtt": ["FinanceRole", "Arn"]}),
+    ):
+        assert not allowed(cfn, role, "sts:AssumeRole", other)
+    routes = SAM["Resources"]["PartnerApiFunction"]["Properties"]["Events"].values()
+    assert all(render(e["Properties"]["ApiId"]) == render({"Ref": "PortalApi"}) for e in routes)
+    assert all("Auth" not in e["Properties"] for e in routes)  # every route behind the JWT authorizer

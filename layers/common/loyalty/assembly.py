@@ -28,6 +28,8 @@ from loyalty.ingest.splitter import IngestService
 from loyalty.kernel.ports import Notifier
 from loyalty.points.catalog import CatalogLoader
 from loyalty.points.ports import PointsStore
+from loyalty.portal.ports import PortalLinks, PortalRecords
+from loyalty.portal.service import PortalService
 from loyalty.program.config import ConfigService, FileLoader
 from loyalty.program.ports import ProgramStore
 from loyalty.program.registry import Partner
@@ -180,3 +182,28 @@ class Services(ABC):
         """What-if jobs: the live store is the (read-only) history, every batch runs in its own
         world, the job's files go to `simulations/<job>/` in the bucket."""
         return SimulationJobs(self.store, self.simulation_worlds(), self.blobs)
+
+    # -- partner portal (issue 12) ----------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """The current instant on this container's day (a test container's day is fixed)."""
+        real = dt.datetime.now(dt.UTC)
+        return real if self.today is utc_today else dt.datetime.combine(self.today(), real.timetz())
+
+    def portal_records(self) -> PortalRecords:
+        """The portal's own items (profiles, signed uploads) and its paged reads."""
+        raise NotImplementedError(f"{type(self).__name__} serves no portal")
+
+    def portal_links(self) -> PortalLinks:
+        """Presigned links to the bucket."""
+        raise NotImplementedError(f"{type(self).__name__} serves no portal")
+
+    def portal(self) -> PortalService:
+        return PortalService(
+            self.store,
+            self.blobs,
+            self.portal_records(),
+            self.portal_links(),
+            self.now,
+            self.settings.max_upload_bytes,
+            self.notifier,
+        )

@@ -4,6 +4,8 @@ of `loyalty.assembly` (used by the Lambda handlers)."""
 from __future__ import annotations
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.dynamo.portal import DynamoPortalRecords
+from loyalty.adapters.dynamo.portal_links import S3PortalLinks
 from loyalty.adapters.memory.simworld import MemorySimWorld
 from loyalty.adapters.s3sqs import (
     KmsCipher,
@@ -54,3 +56,14 @@ class Container(Services):
         if not s.simulation_state_machine_arn:
             return None
         return StepFunctions(s.simulation_state_machine_arn, s.region, s.endpoint_url)
+
+    # -- partner portal (issue 12) ----------------------------------------------------------------
+    def portal_records(self) -> DynamoPortalRecords:
+        s = self.settings
+        return DynamoPortalRecords(s.table_name, s.region, s.endpoint_url)
+
+    def portal_links(self) -> S3PortalLinks:
+        s = self.settings
+        return S3PortalLinks(
+            s.bucket, s.region, s.endpoint_url, s.partner_upload_role_arn, s.s3_public_endpoint
+        )

@@ -9,6 +9,7 @@ import itertools
 from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
 from loyalty.adapters.memory.ingest import MemoryQueue
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
+from loyalty.adapters.memory.portal import MemoryPortalLinks, MemoryPortalRecords
 from loyalty.assembly import Services
 from loyalty.ingest.chunks import Chunk
 from loyalty.ingest.records import ChunkResult, UploadRecord
@@ -109,3 +110,21 @@ class MemoryContainer(Services):
         """Every queued chunk to the writer, in queue order."""
         writer = self.accruals()
         return [writer.handle(Chunk.parse(m.body)) for m in self.queue.drain()]
+
+    # -- partner portal (issue 12): one set of records and links per container --------------------
+    _portal: tuple[MemoryPortalRecords, MemoryPortalLinks] | None = None
+
+    def _portal_adapters(self) -> tuple[MemoryPortalRecords, MemoryPortalLinks]:
+        if self._portal is None:
+            store = self.store
+            self._portal = (
+                MemoryPortalRecords(lambda p: store.sales.get(p, {}), store.partner_redemptions),
+                MemoryPortalLinks(self.blobs, BUCKET),
+            )
+        return self._portal
+
+    def portal_records(self) -> MemoryPortalRecords:
+        return self._portal_adapters()[0]
+
+    def portal_links(self) -> MemoryPortalLinks:
+        return self._portal_adapters()[1]
