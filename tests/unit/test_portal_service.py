@@ -144,11 +144,15 @@ def test_statements_list_and_links_and_a_format_not_written(c: MemoryContainer) 
     assert listed[0]["text"].startswith("октябрь")
     link = portal.statement(ACME, "P00001", "2026-10", "csv")
     assert "statements/P00001/2026-10.csv" in link["url"] and link["expires_in"] == 300
-    with pytest.raises(PortalError) as no_pdf:
-        portal.statement(ACME, "P00001", "2026-10", "pdf")
-    assert no_pdf.value.status == 404 and "PDF" in no_pdf.value.error
-    c.blobs.put("statements/P00001/2026-10.pdf", b"%PDF-1.7", "application/pdf")
+    # the PDF is rendered from the statement's page on its first download, then kept
     assert portal.statement(ACME, "P00001", "2026-10", "pdf")["format"] == "pdf"
+    pdf = c.blobs.get("statements/P00001/2026-10.pdf")
+    assert pdf.startswith(b"%PDF")
+    assert portal.statement(ACME, "P00001", "2026-10", "pdf")["format"] == "pdf"
+    assert c.blobs.get("statements/P00001/2026-10.pdf") == pdf  # not rendered twice
+    with pytest.raises(PortalError) as no_page:  # no statement that month: nothing to render
+        portal.statement(ACME, "P00001", "2026-08", "pdf")
+    assert no_page.value.status == 404 and "PDF" in no_page.value.error
     with pytest.raises(PortalError) as bad:
         portal.statement(ACME, "P00001", "2026-13", "csv")
     assert bad.value.status == 400

@@ -8,9 +8,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from loyalty.close.statement_files import PdfUnavailable, StatementPdfs
 from loyalty.kernel.i18n import LANGS, Lang, accept_language, as_lang, choose_lang, lang_for_country
 from loyalty.kernel.identity import Principal
-from loyalty.kernel.ports import BlobStore, Notifier
+from loyalty.kernel.periods import PERIOD_RE
+from loyalty.kernel.ports import BlobStore, MissingBlob, Notifier
 from loyalty.portal import account, activity, rewards
 from loyalty.portal.access import authorize
 from loyalty.portal.errors import PortalError
@@ -118,7 +120,16 @@ class PortalService:
         return activity.statements(self.links, pid, lang)
 
     def statement(self, who: Principal, pid: str, period: str, fmt: str) -> dict[str, Any]:
+        """A download link; a PDF is rendered from the statement's page on its first download
+        (docs/statements.md: rendering every PDF at the close would cost hours of CPU)."""
         self.check(who, pid)
+        if fmt == "pdf" and PERIOD_RE.match(period):
+            try:
+                StatementPdfs(self.blobs).ensure(pid, period)
+            except MissingBlob:
+                pass  # no statement that month: the link's 404 below says so
+            except PdfUnavailable as exc:
+                raise PortalError(503, str(exc)) from None
         return activity.statement_link(self.links, pid, period, fmt)
 
     def targets(self, who: Principal, pid: str, lang: Lang) -> dict[str, Any]:
