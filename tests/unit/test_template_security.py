@@ -352,7 +352,7 @@ def test_partner_api_reads_and_writes_only_what_a_partner_page_needs(cfn: dict[s
     obj = f"arn:aws:s3:::{BUCKET}/"
     reads = {p for p, key in S3_PROBES.items() if allowed(cfn, role, "s3:GetObject", obj + key)}
     assert reads == {"statements/", "leaderboards/", "reports/ingest/"}, sorted(reads)
-    assert allowed(cfn, role, "s3:GetObject", obj + "close/2026-08/statements/P00001.pdf")
+    assert not allowed(cfn, role, "s3:GetObject", obj + "close/2026-08/review.json")  # no close files
     assert not any(allowed(cfn, role, "s3:PutObject", obj + key) for key in S3_PROBES.values())
     assert not allowed(cfn, role, "s3:GetObject", obj + "reports/dlq/x.json")
     writes = {p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:PutItem", TABLE, [k])}

@@ -67,22 +67,20 @@ def lines(
 def statement_keys(partner_id: str, period_: str, fmt: str) -> list[str]:
     """Where the close writes a statement (`loyalty.close.steps`: statements/<pid>/<P>.<fmt>);
     a PDF may also sit in the close's own folder (close/<P>/statements/<pid>.pdf)."""
-    keys = [f"statements/{partner_id}/{period_}.{fmt}"]
-    if fmt == "pdf":
-        keys.append(f"close/{period_}/statements/{partner_id}.pdf")
-    return keys
+    return [f"statements/{partner_id}/{period_}.{fmt}"]
 
 
 def statements(links: PortalLinks, partner_id: str, lang: Lang) -> dict[str, Any]:
-    """The partner's statements, newest first, with the formats written (one listing of its
-    own folder: a few keys a month)."""
+    """The partner's statements, newest first, with the formats they can be downloaded in (one
+    listing of its own folder: a few keys a month). A statement's page can always be had as a
+    PDF too: it is rendered on its first download."""
     found: dict[str, set[str]] = {}
     prefix = f"statements/{partner_id}/"
     for key in links.keys(prefix):
         name = key[len(prefix) :]
         p, _, fmt = name.partition(".")
         if PERIOD_RE.match(p) and fmt in FORMATS:
-            found.setdefault(p, set()).add(fmt)
+            found.setdefault(p, set()).update({fmt, "pdf"} if fmt == "html" else {fmt})
     return {
         "partner_id": partner_id,
         "statements": [
