@@ -14,6 +14,8 @@ from loyalty.close.bankfiles import Debtor
 from loyalty.close.bankrun import BankFileService
 from loyalty.close.ports import CloseBlobs, CloseStore, Workflow
 from loyalty.close.steps import CloseService
+from loyalty.console.ports import Presigner
+from loyalty.console.service import FinanceConsole
 from loyalty.earning.balances import BalanceService
 from loyalty.earning.ports import WriterStore
 from loyalty.earning.writer import AccrualService, ConfigCache
@@ -180,3 +182,12 @@ class Services(ABC):
         """What-if jobs: the live store is the (read-only) history, every batch runs in its own
         world, the job's files go to `simulations/<job>/` in the bucket."""
         return SimulationJobs(self.store, self.simulation_worlds(), self.blobs)
+
+    # -- finance console (issue 12) ------------------------------------------------------------
+    def presigner(self) -> Presigner:
+        """Presigned downloads (`loyalty.wiring` gives S3's; the memory container its own)."""
+        raise NotImplementedError(f"{type(self).__name__} presigns no downloads")
+
+    def console(self) -> FinanceConsole:
+        """What finance and operations read of the closes (decisions: `approvals`)."""
+        return FinanceConsole(self.store, self.blobs, self.presigner())

@@ -4,6 +4,7 @@ of `loyalty.assembly` (used by the Lambda handlers)."""
 from __future__ import annotations
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.dynamo.console import S3Presigner
 from loyalty.adapters.memory.simworld import MemorySimWorld
 from loyalty.adapters.s3sqs import (
     KmsCipher,
@@ -54,3 +55,8 @@ class Container(Services):
         if not s.simulation_state_machine_arn:
             return None
         return StepFunctions(s.simulation_state_machine_arn, s.region, s.endpoint_url)
+
+    # -- finance console (issue 12) ------------------------------------------------------------
+    def presigner(self) -> S3Presigner:
+        s = self.settings
+        return S3Presigner(s.bucket, s.region, s.endpoint_url)
