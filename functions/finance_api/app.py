@@ -29,6 +29,7 @@ from loyalty.kernel.i18n import Lang, accept_language, choose_lang
 from loyalty.kernel.identity import Caller, NotAPerson, Principal, jwt_principal
 from loyalty.settings import Settings
 from loyalty.wiring import Container
+from pydantic import BaseModel
 
 logger = Logger(service="finance-api")
 tracer = Tracer(service="finance-api")
@@ -40,6 +41,14 @@ PartnerId = Annotated[str, Path(pattern=s.PARTNER_PATTERN, max_length=64)]
 LangQ = Annotated[Literal["ru", "en"] | None, Query(alias="lang", description="language of the texts")]
 Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def answers(model: type[BaseModel] | None, *codes: int) -> dict[int, OpenAPIResponse]:
+    """The route's documented answers: 200 with its model, and its errors (400, 401, 403 always)."""
+    ok: dict[int, OpenAPIResponse] = (
+        {200: {"description": "OK", "content": {"application/json": {"model": model}}}} if model else {}
+    )
+    return {**ok, **_errors(*codes)}
 
 
 def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
@@ -55,10 +64,6 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         c: {"description": what[c], "content": {"application/json": {"model": s.Error}}}
         for c in (400, 401, 403, *codes)
     }
-
-
-READ = _errors(404)
-DECIDE = _errors(404, 409)
 
 
 def principal() -> Principal:
@@ -136,22 +141,22 @@ def unknown(_: Exception) -> Response[Any]:
 
 
 # -- closes ------------------------------------------------------------------------------------------
-@app.get("/finance/closes", responses=_errors(), tags=["finance"])
+@app.get("/finance/closes", responses=answers(s.CloseList), tags=["finance"])
 def list_closes(lang_: LangQ = None) -> s.CloseList:
     return s.CloseList.model_validate({"closes": container.console().closes(principal(), lang(lang_))})
 
 
-@app.get("/finance/approvals", responses=_errors(), tags=["finance"])
+@app.get("/finance/approvals", responses=answers(s.ApprovalList), tags=["finance"])
 def pending(lang_: LangQ = None) -> s.ApprovalList:
     return s.ApprovalList.model_validate({"approvals": container.console().pending(principal(), lang(lang_))})
 
 
-@app.get("/finance/closes/<period>", responses=READ, tags=["finance"])
+@app.get("/finance/closes/<period>", responses=answers(s.CloseDetail, 404, 409), tags=["finance"])
 def show(period: Period, lang_: LangQ = None) -> s.CloseDetail:
     return s.CloseDetail.model_validate(container.console().close(principal(), period, lang(lang_)))
 
 
-@app.get("/finance/closes/<period>/payouts", responses=_errors(404, 409), tags=["finance"])
+@app.get("/finance/closes/<period>/payouts", responses=answers(s.RowPage, 404, 409), tags=["finance"])
 def payouts(
     period: Period,
     cursor: Cursor = None,
@@ -163,34 +168,40 @@ def payouts(
     return s.RowPage.model_validate(page)
 
 
-@app.get("/finance/closes/<period>/held", responses=_errors(404, 409), tags=["finance"])
+@app.get("/finance/closes/<period>/held", responses=answers(s.RowPage, 404, 409), tags=["finance"])
 def held(period: Period, cursor: Cursor = None, limit: Limit = 50, lang_: LangQ = None) -> s.RowPage:
     return s.RowPage.model_validate(container.console().held(principal(), period, cursor, limit, lang(lang_)))
 
 
-@app.get("/finance/closes/<period>/anomalies", responses=_errors(404, 409), tags=["finance"])
+@app.get("/finance/closes/<period>/anomalies", responses=answers(s.AnomalyPage, 404, 409), tags=["finance"])
 def anomalies(period: Period, cursor: Cursor = None, limit: Limit = 50, lang_: LangQ = None) -> s.AnomalyPage:
     page = container.console().anomalies(principal(), period, cursor, limit, lang(lang_))
     return s.AnomalyPage.model_validate(page)
 
 
-@app.get("/finance/closes/<period>/partners/<partner_id>", responses=_errors(404, 409), tags=["finance"])
+@app.get(
+    "/finance/closes/<period>/partners/<partner_id>",
+    responses=answers(s.PartnerDetail, 404, 409),
+    tags=["finance"],
+)
 def partner(period: Period, partner_id: PartnerId, lang_: LangQ = None) -> s.PartnerDetail:
     got = container.console().partner(principal(), period, partner_id, lang(lang_))
     return s.PartnerDetail.model_validate(got)
 
 
-@app.get("/finance/closes/<period>/audit", responses=READ, tags=["finance"])
+@app.get("/finance/closes/<period>/audit", responses=answers(s.AuditTrail, 404), tags=["finance"])
 def audit(period: Period, lang_: LangQ = None) -> s.AuditTrail:
     return s.AuditTrail.model_validate(container.console().audit(principal(), period, lang(lang_)))
 
 
-@app.get("/finance/closes/<period>/bank-files", responses=_errors(404, 409), tags=["finance"])
+@app.get("/finance/closes/<period>/bank-files", responses=answers(s.BankFiles, 404, 409), tags=["finance"])
 def bank_files(period: Period) -> s.BankFiles:
     return s.BankFiles.model_validate(container.console().bank_files(principal(), period))
 
 
-@app.get("/finance/closes/<period>/statements/<partner_id>", responses=READ, tags=["finance"])
+@app.get(
+    "/finance/closes/<period>/statements/<partner_id>", responses=answers(s.Download, 404), tags=["finance"]
+)
 def statement(
     period: Period,
     partner_id: PartnerId,
@@ -223,7 +234,7 @@ def export(
 
 
 # -- decisions and starts (the close's own services) ----------------------------------------------------
-@app.post("/finance/closes", responses=_errors(409), tags=["operations"])
+@app.post("/finance/closes", responses=answers(s.StartResult, 409), tags=["operations"])
 def start(body: s.StartBody) -> s.StartResult:
     who = caller(principal())
     require_operator(who)
@@ -232,7 +243,7 @@ def start(body: s.StartBody) -> s.StartResult:
     return s.StartResult.model_validate(result)
 
 
-@app.post("/finance/closes/<period>/approve", responses=DECIDE, tags=["finance"])
+@app.post("/finance/closes/<period>/approve", responses=answers(s.Decision, 404, 409), tags=["finance"])
 def approve(period: Period, body: s.ApproveBody) -> s.Decision:
     who = caller(principal())
     require_finance(who)
@@ -248,7 +259,7 @@ def approve(period: Period, body: s.ApproveBody) -> s.Decision:
     return s.Decision.model_validate(result)
 
 
-@app.post("/finance/closes/<period>/reject", responses=DECIDE, tags=["finance"])
+@app.post("/finance/closes/<period>/reject", responses=answers(s.Decision, 404, 409), tags=["finance"])
 def reject(period: Period, body: s.RejectBody) -> s.Decision:
     who = caller(principal())
     require_finance(who)
