@@ -11,6 +11,7 @@ Accept-Language, else English)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
@@ -58,10 +59,14 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         403: "not in a group that may do this",
         404: "no such close or partner",
         409: "the close is not in a state that allows it",
+        415: "the body is not JSON",
         422: "refused by a business rule",
     }
     return {
-        c: {"description": what[c], "content": {"application/json": {"model": s.Error}}}
+        c: {
+            "description": what[c],
+            "content": {"application/json": {"model": s.Unauthorized if c == 401 else s.Error}},
+        }
         for c in (400, 401, 403, *codes)
     }
 
@@ -234,7 +239,7 @@ def export(
 
 
 # -- decisions and starts (the close's own services) ----------------------------------------------------
-@app.post("/finance/closes", responses=answers(s.StartResult, 409), tags=["operations"])
+@app.post("/finance/closes", responses=answers(s.StartResult, 409, 415), tags=["operations"])
 def start(body: s.StartBody) -> s.StartResult:
     who = caller(principal())
     require_operator(who)
@@ -243,7 +248,7 @@ def start(body: s.StartBody) -> s.StartResult:
     return s.StartResult.model_validate(result)
 
 
-@app.post("/finance/closes/<period>/approve", responses=answers(s.Decision, 404, 409), tags=["finance"])
+@app.post("/finance/closes/<period>/approve", responses=answers(s.Decision, 404, 409, 415), tags=["finance"])
 def approve(period: Period, body: s.ApproveBody) -> s.Decision:
     who = caller(principal())
     require_finance(who)
@@ -259,7 +264,7 @@ def approve(period: Period, body: s.ApproveBody) -> s.Decision:
     return s.Decision.model_validate(result)
 
 
-@app.post("/finance/closes/<period>/reject", responses=answers(s.Decision, 404, 409), tags=["finance"])
+@app.post("/finance/closes/<period>/reject", responses=answers(s.Decision, 404, 409, 415), tags=["finance"])
 def reject(period: Period, body: s.RejectBody) -> s.Decision:
     who = caller(principal())
     require_finance(who)
@@ -268,7 +273,21 @@ def reject(period: Period, body: s.RejectBody) -> s.Decision:
     return s.Decision.model_validate(result)
 
 
+def not_json(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A body sent as anything but JSON is refused (415) before any parsing of it."""
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if not event.get("body") or kind in {"", "application/json"} or kind.endswith("+json"):
+        return None
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"error": f"the body must be application/json, not {kind}"}),
+        "isBase64Encoded": False,
+    }
+
+
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return not_json(event) or app.resolve(event, context)

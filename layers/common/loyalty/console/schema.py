@@ -27,6 +27,14 @@ class Error(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
+class Unauthorized(BaseModel):
+    """401: API Gateway's JWT authorizer answers `{"message": "Unauthorized"}` before the function
+    runs; the function itself `{"error": ...}` for a token that names no person."""
+
+    message: str | None = None
+    error: str | None = None
+
+
 class CloseHeading(BaseModel):
     period: str
     text: str = Field(description="the month as the caller's language names it")
