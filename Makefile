@@ -31,9 +31,11 @@ help:
 	@echo "make build  - sam validate --lint, sam build (arm64, what deploy ships) and a host build for the import check"
 	@echo "make deploy - sam build && sam deploy to AWS (needs AWS credentials)"
 
-# What WeasyPrint (partner-of-the-month certificates) needs of the system: Pango, HarfBuzz's
-# subsetter (fast font embedding) and DejaVu fonts (Cyrillic). Installed with apt when missing.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# What WeasyPrint (certificates, statement PDFs) needs of the system: Pango, HarfBuzz's subsetter
+# (fast font embedding) and DejaVu fonts (Cyrillic); and Debian's Chromium, which the browser
+# tests drive through Playwright (executable_path: Playwright downloads no browser). Installed
+# with apt when missing.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

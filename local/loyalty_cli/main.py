@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loyalty_cli import close, demo, points, recognition, simulate, stack, up
+from loyalty_cli import close, demo, points, recognition, simulate, stack, up, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.register(sub)
     recognition.register(sub)
     points.register(sub)
+    users.register(sub)
     return p
 
 

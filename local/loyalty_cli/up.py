@@ -20,7 +20,23 @@ AWS_READY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
 def cmd_up(args: argparse.Namespace) -> int:
     from loyalty_local.server import serve
 
-    serve(args.stack_name, args.host, args.port)
+    prepare = None
+    loaded: list[Any] = []
+    if args.demo:
+        from loyalty_cli import portal_demo
+
+        def prepare(cloud: Any) -> None:
+            loaded.append(portal_demo.load(cloud))
+
+    def ready(urls: dict[str, str]) -> None:
+        if loaded:
+            from loyalty_cli import portal_demo
+
+            portal_demo.print_logins(loaded[0], next(iter(urls.values())))
+
+    # the portal's pages (served on api_port) may upload to the bucket with a presigned POST
+    origin = {"PortalOrigin": f"http://{args.host}:{args.api_port}"}
+    serve(args.stack_name, args.host, args.port, args.api_port, prepare, origin, ready)
     return 0
 
 
@@ -66,6 +82,8 @@ def register(sub: Any) -> None:
     up = sub.add_parser("up", help="serve the local cloud on 127.0.0.1:4566")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=4566)
+    up.add_argument("--api-port", type=int, default=4580, help="first port of the HTTP APIs (portal)")
+    up.add_argument("--demo", action="store_true", help="load the portal demo data and create the demo users")
     up.set_defaults(func=cmd_up)
 
     st = sub.add_parser("status", help="is the stack ready (deployed and wired)? exit 0 if so")

@@ -10,7 +10,7 @@ from typing import Any
 
 from moto.sqs.models import sqs_backends
 
-from loyalty_local import seams
+from loyalty_local import cognito, gateway, seams
 from loyalty_local.env import ACCOUNT_ID, REGION
 from loyalty_local.runtime import CloudBase, FunctionSpec, Mapping
 from loyalty_local.template import (
@@ -35,6 +35,9 @@ class DeployMixin(CloudBase):
         params = {k: str(v) for k, v in self.parameters.items()}
         self._sam_template: dict[str, Any] = json.loads(json.dumps(template))
         cfn_template = translate(template, params)
+        # user pools first (moto's CloudFormation cannot create them): their ids go into the template
+        self.pools = cognito.create_pools(self.client("cognito-idp"), cfn_template, self.stack_name)
+        self._sam_template = cognito.resolve(self._sam_template, self.pools)
         self._full_template: dict[str, Any] = json.loads(json.dumps(cfn_template))
         self.pruned = prune_unsupported(cfn_template)
         self.cfn_template = cfn_template
@@ -50,6 +53,7 @@ class DeployMixin(CloudBase):
         self.buckets = {k: physical[k] for k in of_type(cfn_template, "AWS::S3::Bucket")}
         self.roles = self._role_names(physical)
         self.routes = http_routes(self._sam_template)
+        self.apis = gateway.apis_of(self._sam_template, self.routes, lambda v: self._sub_value(v, physical))
         self.outputs.update(local_api_outputs(self._full_template, self.outputs))
 
     def _role_names(self, physical: dict[str, str]) -> dict[str, str]:
@@ -109,7 +113,10 @@ class DeployMixin(CloudBase):
             return value
         if "Ref" in value:
             name = value["Ref"]
-            return self.parameters.get(name) or physical.get(name, name)
+            default = (self._sam_template.get("Parameters", {}).get(name) or {}).get("Default")
+            return self.parameters.get(name) or (
+                str(default) if default is not None else physical.get(name, name)
+            )
         if "Fn::GetAtt" in value:
             logical, attr = value["Fn::GetAtt"]
             if logical in self.functions and attr == "Arn":
@@ -219,6 +226,17 @@ class DeployMixin(CloudBase):
         apply them through the API."""
         s3 = self.client("s3")
         for logical, res in of_type(tpl, "AWS::S3::Bucket").items():
+            cors = res.get("Properties", {}).get("CorsConfiguration")
+            if cors:  # moto's CloudFormation ignores it
+                rules = [
+                    {
+                        k: [self._sub_value(v, physical) for v in vs] if isinstance(vs, list) else vs
+                        for k, vs in r.items()
+                    }
+                    for r in cors["CorsRules"]
+                ]
+                rules = [{k.replace("MaxAge", "MaxAgeSeconds"): v for k, v in r.items()} for r in rules]
+                s3.put_bucket_cors(Bucket=physical[logical], CORSConfiguration={"CORSRules": rules})
             versioning = res.get("Properties", {}).get("VersioningConfiguration")
             if versioning:  # moto's CloudFormation ignores it too
                 s3.put_bucket_versioning(

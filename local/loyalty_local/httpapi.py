@@ -16,12 +16,66 @@ import time
 import uuid
 from typing import Any
 
+from loyalty_local import gateway
 from loyalty_local.env import ACCOUNT_ID
 from loyalty_local.runtime import CloudBase
 from loyalty_local.template import Route
 
 
 class HttpApiMixin(CloudBase):
+    # -- HTTP APIs with a JWT authorizer (or none), served as API Gateway serves them -------------
+    def http_api(self, logical_id: str | None = None) -> gateway.HttpApi:
+        """An HTTP API of the stack by logical id (None: the only one that is not IAM-authorized)."""
+        if logical_id is not None:
+            return self.apis[logical_id]  # type: ignore[no-any-return]
+        served = [a for a in self.apis.values() if not a.iam]
+        if len(served) != 1:
+            raise ValueError(f"name the API, one of {sorted(self.apis)}")
+        return served[0]  # type: ignore[no-any-return]
+
+    def http(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        api: str | None = None,
+    ) -> gateway.Answer:
+        """One request through an HTTP API in-process (routes, JWT authorizer, throttle, the
+        function, the answer mapping), as the served port would answer it. `body`: bytes as is,
+        anything else as JSON."""
+        raw_path, _, query = path.partition("?")
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        data = b""
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            hdrs.setdefault("content-type", "application/json")
+        if token:
+            hdrs["authorization"] = f"Bearer {token}"
+        return gateway.serve(self.http_api(api), self.invoke, method.upper(), raw_path, query, hdrs, data)
+
+    # -- the user pool ------------------------------------------------------------------------
+    def pool_ids(self) -> tuple[str, str]:
+        """(user pool id, client id) of the stack's only user pool and its only client."""
+        pools = self.pools.pool_ids if self.pools is not None else []
+        clients = self.pools.client_ids if self.pools is not None else []
+        if len(pools) != 1 or len(clients) != 1:
+            raise ValueError(f"the stack has {len(pools)} user pools and {len(clients)} clients: name them")
+        return pools[0], clients[0]
+
+    def add_user(
+        self, username: str, password: str, email: str, groups: list[str], partner_id: str | None = None
+    ) -> None:
+        add_user(
+            self.client("cognito-idp"), self.pool_ids()[0], username, password, email, groups, partner_id
+        )
+
+    def sign_in(self, username: str, password: str) -> str:
+        """The id token the user pool gives `username` (what the portal sends as bearer token)."""
+        return str(sign_in(self.client("cognito-idp"), self.pool_ids()[1], username, password)["IdToken"])
+
+    # -- IAM-authorized APIs (in-process only) --------------------------------------------------
     def route(self, method: str, path: str) -> Route | None:
         """The template's route for a request (most specific first), or None (API Gateway: 404)."""
         return next((r for r in self.routes if r.matches(method, path.split("?", 1)[0])), None)
@@ -191,3 +245,38 @@ def jwt_http_api_event(
         "body": text,
         "isBase64Encoded": encoded,
     }
+
+
+def add_user(
+    idp: Any,
+    pool_id: str,
+    username: str,
+    password: str,
+    email: str,
+    groups: list[str],
+    partner_id: str | None = None,
+) -> None:
+    """Create (or update) a user as an administrator does: attributes, a permanent password and
+    group memberships. Re-running it changes nothing."""
+    attrs = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+    if partner_id:
+        attrs.append({"Name": "custom:partner_id", "Value": partner_id})
+    try:
+        idp.admin_create_user(
+            UserPoolId=pool_id, Username=username, UserAttributes=attrs, MessageAction="SUPPRESS"
+        )
+    except idp.exceptions.UsernameExistsException:
+        idp.admin_update_user_attributes(UserPoolId=pool_id, Username=username, UserAttributes=attrs)
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    for group in groups:
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+
+
+def sign_in(idp: Any, client_id: str, username: str, password: str) -> dict[str, Any]:
+    """The user pool's tokens for a user name and password (USER_PASSWORD_AUTH)."""
+    out: dict[str, Any] = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )["AuthenticationResult"]
+    return out

@@ -116,6 +116,8 @@ class CloudBase:
         self.roles: dict[str, str] = {}  # logical id -> role name
         self.state_machines: dict[str, str] = {}  # logical id -> ARN
         self.routes: list[Route] = []
+        self.apis: dict[str, Any] = {}  # logical id -> gateway.HttpApi
+        self.pools: Any = None  # cognito.PoolIds of the stack's user pools
         self.log_path = log_path or Path(os.environ.get("LOYALTY_LOG", "/tmp/loyalty-local.log"))  # noqa: S108
         self._log = log_file(self.log_path)
         self.batches: list[tuple[str, str, int]] = []  # (function, queue arn, records) per SQS invocation

@@ -25,6 +25,7 @@ from typing import Any
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from loyalty_local import gateway
 from loyalty_local.cloud import LocalCloud
 
 READY_PATH = "/_loyalty/ready"
@@ -83,33 +84,89 @@ class Server:
         self._thread.join()
 
 
-def start_cloud(stack_name: str, host: str, port: int) -> tuple[LocalCloud, Server]:
-    """Bind the port (requests wait behind the gate), deploy and wire the stack, open the gate."""
+class ApiServer:
+    """One HTTP API of the stack (JWT authorizer or none) served on its own port, as API Gateway
+    serves it (`loyalty_local.gateway`)."""
+
+    def __init__(self, cloud: LocalCloud, api: str, host: str, port: int) -> None:
+        self.api = api
+        app = gateway.wsgi_app(cloud.http_api(api), cloud.invoke)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def serve_apis(cloud: LocalCloud, host: str, port: int) -> list[ApiServer]:
+    """Serve every HTTP API that API Gateway would authorize by JWT (or not at all) on `port`,
+    `port + 1`, ... in logical-id order (0: free ports); IAM-authorized APIs stay in-process."""
+    out = []
+    for i, name in enumerate(sorted(n for n, a in cloud.apis.items() if not a.iam)):
+        server = ApiServer(cloud, name, host, port + i if port else 0)
+        server.start()
+        out.append(server)
+    return out
+
+
+def start_cloud(
+    stack_name: str,
+    host: str,
+    port: int,
+    parameters: dict[str, str] | None = None,
+    prepare: Callable[[LocalCloud], None] | None = None,
+    api_port: int | None = None,
+) -> tuple[LocalCloud, Server, list[ApiServer]]:
+    """Bind the port (requests wait behind the gate), deploy and wire the stack, run `prepare`
+    (e.g. demo data), serve the HTTP APIs from `api_port` on, open the gate."""
     os.environ["MOTO_PORT"] = str(port)  # moto's Step Functions interpreter calls Lambda through it
+    # presigned URLs the functions hand a browser point at this server (path-style S3)
+    os.environ["S3_PUBLIC_ENDPOINT"] = f"http://{host}:{port}"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = Server(stack_name, host, port)
     server.start()
     print(f"local cloud: deploying {stack_name!r} on http://{host}:{port} (503 until ready)", flush=True)
-    cloud = LocalCloud(stack_name=stack_name)
+    cloud = LocalCloud(stack_name=stack_name, parameters=parameters)
     try:
         cloud.start()  # create the stack, wire what moto skips, load every function
+        if prepare is not None:  # e.g. the demo data: the stack is ready once they are loaded
+            server.gate.state = {**server.gate.state, "phase": "preparing"}
+            prepare(cloud)
     except BaseException as exc:
         server.gate.failed(f"{type(exc).__name__}: {exc}")
         server.stop()
         raise
-    server.gate.open(cloud.outputs)
-    return cloud, server
+    apis = serve_apis(cloud, host, api_port) if api_port is not None else []
+    server.gate.open(cloud.outputs | {api.api: api.url for api in apis})
+    return cloud, server, apis
 
 
-def serve(stack_name: str, host: str, port: int) -> None:
-    cloud, server = start_cloud(stack_name, host, port)
+def serve(
+    stack_name: str,
+    host: str,
+    port: int,
+    api_port: int = 4580,
+    prepare: Callable[[LocalCloud], None] | None = None,
+    parameters: dict[str, str] | None = None,
+    ready: Callable[[dict[str, str]], None] | None = None,
+) -> None:
+    cloud, server, apis = start_cloud(stack_name, host, port, parameters, prepare, api_port)
     print(f"local cloud: stack {stack_name!r} at http://{host}:{port} (ready)", flush=True)
     for k, v in sorted(cloud.outputs.items()):
         print(f"  {k:<28} {v}", flush=True)
+    for api in apis:
+        print(f"  {api.api:<28} {api.url}/   (HTTP API: routes, JWT authorizer, throttling)", flush=True)
     aws = f"aws --endpoint-url http://{host}:{port}"
     print(f"try:\n  {aws} cloudformation describe-stacks --stack-name {stack_name}", flush=True)
     for name in sorted(cloud.buckets.values()):
         print(f"  {aws} s3 ls s3://{name}/", flush=True)
+    if ready is not None:  # e.g. the demo logins, with the served APIs' addresses
+        ready({api.api: api.url for api in apis})
     print(f"handler logs: {cloud.log_path}   (Ctrl-C stops)", flush=True)
     stop = {"now": False}
 
@@ -123,5 +180,7 @@ def serve(stack_name: str, host: str, port: int) -> None:
             if not cloud.step():
                 time.sleep(0.2)
     finally:
+        for api in apis:
+            api.stop()
         cloud.stop()
         server.stop()

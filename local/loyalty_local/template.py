@@ -82,10 +82,17 @@ class Route:
     path: str
     function: str
     api: str
+    authorizer: str | None = None  # the event's `Auth.Authorizer` (None: the API's default; "NONE": public)
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+    def parameters(self, path: str) -> dict[str, str]:
+        """The path parameters of a matching request path (`{period}` -> "2026-10")."""
+        names = [n.strip("{}+") for n in re.findall(r"\{[^}]+\}", self.path)]
+        m = _path_pattern(self.path, capture=True).fullmatch(path)
+        return dict(zip(names, m.groups(), strict=True)) if m else {}
 
     def matches(self, method: str, path: str) -> bool:
         if self.method not in {"ANY", method.upper()}:
@@ -93,14 +100,14 @@ class Route:
         return self.path == "$default" or _path_pattern(self.path).fullmatch(path) is not None
 
 
-def _path_pattern(template_path: str) -> re.Pattern[str]:
+def _path_pattern(template_path: str, capture: bool = False) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template_path)
     out = []
     for part in parts:
         if part.startswith("{") and part.endswith("+}"):
-            out.append(r".+")  # greedy path variable, e.g. {proxy+}
+            out.append(r"(.+)" if capture else r".+")  # greedy path variable, e.g. {proxy+}
         elif part.startswith("{"):
-            out.append(r"[^/]+")
+            out.append(r"([^/]+)" if capture else r"[^/]+")
         else:
             out.append(re.escape(part))
     return re.compile("".join(out))
@@ -116,12 +123,14 @@ def http_routes(sam_template: dict[str, Any]) -> list[Route]:
                 continue
             props = ev.get("Properties") or {}
             api = props.get("ApiId", {})
+            auth = (props.get("Auth") or {}).get("Authorizer")
             routes.append(
                 Route(
                     method=str(props.get("Method", "ANY")).upper(),
                     path=str(props.get("Path", "$default")),
                     function=logical,
                     api=api.get("Ref", "") if isinstance(api, dict) else str(api),
+                    authorizer=str(auth) if auth else None,
                 )
             )
     return sorted(routes, key=lambda r: (r.path == "$default", r.path.count("{"), r.method == "ANY"))

@@ -45,8 +45,15 @@ def test_the_emulator_source_holds_no_name_of_the_template() -> None:
         for text in literal_text(path)
         for m in pattern.finditer(text)
     }
-    # DynamoDB's own request field `TableName` (TransactWriteItems) happens to be an output's name too
-    assert found <= {("seams.py", "TableName")}
+    # DynamoDB's own request field `TableName` (TransactWriteItems) and Cognito's own property
+    # `UserPoolId` (of a client or a group) happen to be outputs' names too, and the resource
+    # types `AWS::Cognito::UserPool` / `UserPoolClient` logical ids
+    assert found <= {
+        ("seams.py", "TableName"),
+        ("cognito.py", "UserPoolId"),
+        ("cognito.py", "UserPool"),
+        ("cognito.py", "UserPoolClient"),
+    }
 
 
 def test_the_check_finds_a_hard_coded_name(tmp_path: Path) -> None:

@@ -48,6 +48,10 @@ class Settings(BaseModel):
     # above this payout total (EUR) two different finance people must approve a close
     token_key_id: str = Field(default="", alias="TOKEN_KEY_ID")
     dual_approval_eur: Decimal = Field(default=Decimal(100_000), alias="DUAL_APPROVAL_EUR", ge=0)
+    # portal: the user pool client people sign in with; where a browser reaches S3 for presigned
+    # URLs (unset on AWS: the regional S3 endpoint; the local cloud's server sets its own address)
+    user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
+    s3_public_endpoint: str | None = Field(default=None, alias="S3_PUBLIC_ENDPOINT")
 
     @property
     def approval_token_key(self) -> str:
