@@ -60,14 +60,15 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         404: "no such close or partner",
         409: "the close is not in a state that allows it",
         415: "the body is not JSON",
+        429: "throttled (API Gateway)",
         422: "refused by a business rule",
     }
     return {
         c: {
             "description": what[c],
-            "content": {"application/json": {"model": s.Unauthorized if c == 401 else s.Error}},
+            "content": {"application/json": {"model": s.GatewayError if c in {401, 429} else s.Error}},
         }
-        for c in (400, 401, 403, *codes)
+        for c in (400, 401, 403, 429, *codes)
     }
 
 

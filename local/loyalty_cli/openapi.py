@@ -1,6 +1,7 @@
 """The portal API's OpenAPI document, generated from the code: every function that serves a route
-of `PortalApi` in template.yaml and whose handler module is a Powertools resolver (`app` with
-`get_openapi_schema`) contributes its routes and models; the document gets the user pool's bearer
+of `PortalApi` in template.yaml and whose handler module is a validating Powertools resolver
+(`app` with `enable_validation=True`; the web pages' resolver is not an API) contributes its
+routes and models; the document gets the user pool's bearer
 JWT scheme (public routes, `Auth: {Authorizer: NONE}` in the template, need none).
 
     python -m loyalty_cli.openapi            # writes docs/openapi/portal.json (`make openapi`)
@@ -111,7 +112,12 @@ def resolver_schema(module: Path) -> dict[str, Any] | None:
     with import_env():
         spec.loader.exec_module(mod)
     app = getattr(mod, "app", None)
-    if app is None or not hasattr(app, "get_openapi_json_schema"):
+    # an API resolver validates its requests and answers; the pages' resolver (HTML, assets) does not
+    if (
+        app is None
+        or not hasattr(app, "get_openapi_json_schema")
+        or not getattr(app, "_enable_validation", False)
+    ):
         return None
     schema: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
     return schema

@@ -27,9 +27,10 @@ class Error(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-class Unauthorized(BaseModel):
-    """401: API Gateway's JWT authorizer answers `{"message": "Unauthorized"}` before the function
-    runs; the function itself `{"error": ...}` for a token that names no person."""
+class GatewayError(BaseModel):
+    """401 and 429: API Gateway answers `{"message": "Unauthorized"}` (JWT authorizer) or
+    `{"message": "Too Many Requests"}` (throttling) before the function runs; the function itself
+    `{"error": ...}` for a token that names no person."""
 
     message: str | None = None
     error: str | None = None
