@@ -14,6 +14,7 @@ from loyalty.close.header import Decision
 from loyalty.close.review import CloseLine
 from loyalty.console.exports import csv_chunks
 from loyalty.console.index import ConsoleError, ProposalIndex
+from loyalty.console.service import FinanceConsole
 from loyalty.kernel.identity import Principal
 
 from tests.unit.close_world import FRANK, OLGA, after, close_run, program, sale, upload
@@ -75,6 +76,9 @@ def test_the_close_awaiting_a_decision_names_what_an_approval_must_name() -> Non
     assert meta is not None
     assert (shown["run"], shown["digest"]) == (run, meta.proposal_digest)
     assert shown["may_approve"] and shown["may_reject"]
+    assert shown["approvals_required"] == 1  # 680 EUR: one approver (two above the dual-approval total)
+    dual = FinanceConsole(c.store, c.blobs, c.presigner(), dual_above_eur=Decimal(500))
+    assert dual.close(FIN, "2026-10", "en")["approvals_required"] == 2
     assert not con.close(Principal("olga", frozenset({"finance", "operator"})), "2026-10", "en")[
         "may_approve"
     ]

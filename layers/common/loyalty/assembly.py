@@ -190,4 +190,4 @@ class Services(ABC):
 
     def console(self) -> FinanceConsole:
         """What finance and operations read of the closes (decisions: `approvals`)."""
-        return FinanceConsole(self.store, self.blobs, self.presigner())
+        return FinanceConsole(self.store, self.blobs, self.presigner(), self.settings.dual_approval_eur)

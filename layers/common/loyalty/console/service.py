@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, Literal
 
-from loyalty.close.approval_rules import recorded_approvals
+from loyalty.close.approval_rules import approvals_required, recorded_approvals
+from loyalty.close.approvals import DUAL_APPROVAL_EUR
 from loyalty.close.header import CloseMeta
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import CloseStatus
@@ -79,7 +80,14 @@ def row_view(r: dict[str, Any], lang: Lang) -> dict[str, Any]:
 
 
 class FinanceConsole:
-    def __init__(self, store: ConsoleStore, blobs: ConsoleBlobs, presigner: Presigner) -> None:
+    def __init__(
+        self,
+        store: ConsoleStore,
+        blobs: ConsoleBlobs,
+        presigner: Presigner,
+        dual_above_eur: Decimal = DUAL_APPROVAL_EUR,
+    ) -> None:
+        self.dual_above_eur = dual_above_eur  # the approvals service's quorum rule (setting)
         self.store = store
         self.blobs = blobs
         self.presigner = presigner
@@ -139,7 +147,7 @@ class FinanceConsole:
                 {"by": a.by, "at": moment(a.at, lang), "comment": a.comment, "exclude": list(a.exclude)}
                 for a in approvals
             ],
-            "approvals_required": meta.approvals_required or 1,
+            "approvals_required": meta.approvals_required or approvals_required(meta, self.dual_above_eur),
             "bank_files": len(meta.bank_files or []),
             "paid_total": money(Decimal(meta.paid_total), lang) if meta.paid_total else None,
             "may_approve": awaiting
