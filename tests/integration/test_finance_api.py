@@ -156,3 +156,25 @@ def test_bad_requests_get_specific_4xx(cloud: LocalCloud) -> None:
     assert code == 400 and body["details"][0]["field"] == "period"
     total = Decimal(call(cloud, "GET", BASE, FINANCE)[1]["figures"]["eligible"]["total"]["amount"])
     assert total == Decimal("720.00")
+
+
+def test_through_the_portal_api_with_the_user_pools_tokens(cloud: LocalCloud) -> None:
+    """The same function behind the emulated API Gateway: the JWT authorizer verifies the user
+    pool's signed id tokens (no token: 401 before the function runs), groups come from the token."""
+    shown = awaiting(cloud)
+    password = "Portal-password-2026"
+    cloud.add_user("fiona", password, "fiona@example.com", ["finance"])
+    cloud.add_user("acme", password, "acme@example.com", ["partner"], "P00001")
+    fiona, acme = cloud.sign_in("fiona", password), cloud.sign_in("acme", password)
+    assert cloud.http("GET", BASE).status == 401
+    assert cloud.http("GET", BASE, token=fiona + "x").status == 401  # a signature that does not verify
+    assert cloud.http("GET", BASE, token=acme).status == 403
+    got = cloud.http("GET", f"{BASE}?lang=ru", token=fiona)
+    assert got.status == 200 and got.json()["figures"]["eligible"]["total"]["text"] == "720,00\xa0€"
+    page = cloud.http("GET", f"{BASE}/payouts?limit=1", token=fiona).json()
+    assert page["items"][0]["partner_id"] == "P00001"
+    ask = {"run": shown["run"], "digest": shown["digest"], "comment": "ok", "exclude": []}
+    done = cloud.http("POST", f"{BASE}/approve", token=fiona, body=ask)
+    assert done.status == 200 and done.json()["approved_by"] == "fiona"
+    csv = cloud.http("GET", f"{BASE}/export.csv?kind=payouts", token=fiona)
+    assert csv.status == 200 and csv.body.decode().startswith("partner_id,name")
