@@ -20,12 +20,13 @@ RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.y
 RUNTIME_PY := $(or $(shell $(RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(subst python,,$(RUNTIME)).*/bin/$(RUNTIME))))
 SAM_PATH := PATH=$(dir $(RUNTIME_PY)):$$PATH
 
-.PHONY: help system-packages venv demo test test-fast up lint typecheck cfnlint checkov bench build runtime-python deploy clean
+.PHONY: help system-packages venv demo test test-fast up portal lint typecheck cfnlint checkov bench build runtime-python deploy clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on the embedded local cloud"
 	@echo "make test   - unit, integration and e2e tests + lint checks (what CI runs)"
 	@echo "make up     - serve the local cloud on 127.0.0.1:4566 as stack '$(STACK)'"
+	@echo "make portal - the same with the portal demo data: pages and API on 127.0.0.1:4580"
 	@echo "make lint   - ruff, mypy, import contracts, cfn-lint, checkov"
 	@echo "make bench  - benchmarks -> bench/results.json"
 	@echo "make build  - sam validate --lint, sam build (arm64, what deploy ships) and a host build for the import check"
@@ -92,6 +93,9 @@ demo: $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/loyalty up --stack-name $(STACK)
+
+portal: $(STAMP)
+	$(BIN)/loyalty up --demo --stack-name $(STACK)
 
 lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/ruff check .

@@ -90,6 +90,7 @@ class ApiServer:
 
     def __init__(self, cloud: LocalCloud, api: str, host: str, port: int) -> None:
         self.api = api
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = gateway.wsgi_app(cloud.http_api(api), cloud.invoke)
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.url = f"http://{host}:{self._server.server_port}"
