@@ -49,6 +49,8 @@
     if (!r.ok) return fail(r);
     const c = r.data;
     state.close = c;
+    const option = $("period").querySelector('option[value="' + c.period + '"]');
+    if (option) option.textContent = c.text + " — " + statusText(c.status);
     state.excluded = new Set(c.exclude || []);
     $("close-facts").replaceChildren(
       ...fact(t("finance.status"), el("span", { class: "status " + c.status }, statusText(c.status))),

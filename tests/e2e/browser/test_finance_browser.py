@@ -70,4 +70,5 @@ def test_finance_excludes_a_partner_and_approves(portal: Portal, sign_in: Callab
     expect(audit).to_contain_text("approved")
     expect(audit).to_contain_text(partner)
     expect(page.locator("#decision-none")).to_be_visible()  # decided: nothing left to decide
+    expect(page.locator("#period option:checked")).not_to_contain_text("awaiting")
     shot(page, "finance-console-approved")
