@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.s3sqs import S3Blobs
 from loyalty.close.ledger import Ledger
 from loyalty.earning.balances import BalanceService
 from loyalty.ingest.keys import report_base
@@ -31,10 +32,12 @@ from loyalty_factories.sales import DemoFile, make_sales
 from loyalty_factories.small import RULES
 from loyalty_local.cloud import LocalCloud
 from loyalty_local.env import REGION
+from loyalty_local.mail import captured_emails
 
 from loyalty_cli import demo_engagement as engagement
 from loyalty_cli import simulate
 from loyalty_cli.console import Progress, stdout_console, table
+from loyalty_cli.demo_export import export_artifacts, print_exported
 
 STACK = "loyalty-demo"
 CLOSE_MACHINE = "CloseStateMachine"  # the template's state machine of the monthly close
@@ -74,7 +77,10 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
         if not engagement.report(cloud, store, people, star):
             print("\nENGAGEMENT INCOMPLETE: no certificate, no Platinum through training or nothing expired")
             return 1
-        return _what_if(store, started)
+        code = _what_if(store, started)
+        # issue 12: everything the demo mentions, to demo-output/ (statements, bank files, reports...)
+        print_exported(export_artifacts(S3Blobs(cloud.bucket, REGION), emails=captured_emails))
+        return code
 
 
 def _what_if(store: DynamoStore, started: float) -> int:

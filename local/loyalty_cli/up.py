@@ -35,7 +35,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             portal_demo.print_logins(loaded[0], next(iter(urls.values())))
 
     # the portal's pages (served on api_port) may upload to the bucket with a presigned POST
-    origin = {"PortalOrigin": f"http://{args.host}:{args.api_port}"}
+    # and the emails partners receive link to it (statements, unsubscribe)
+    portal = f"http://{args.host}:{args.api_port}"
+    origin = {"PortalOrigin": portal, "PortalUrl": portal}
     serve(args.stack_name, args.host, args.port, args.api_port, prepare, origin, ready)
     return 0
 

@@ -12,6 +12,7 @@ from moto.sqs.models import sqs_backends
 
 from loyalty_local import cognito, gateway, seams
 from loyalty_local.env import ACCOUNT_ID, REGION
+from loyalty_local.mail import wire_mail
 from loyalty_local.runtime import CloudBase, FunctionSpec, Mapping
 from loyalty_local.template import (
     http_routes,
@@ -49,6 +50,7 @@ class DeployMixin(CloudBase):
         self._wire_bucket_notifications(cfn_template, physical)
         self._apply_object_lock(cfn_template, physical)
         self._wire_event_source_mappings()
+        self._wire_mail(physical)
         self._register_state_machines(physical)
         self.buckets = {k: physical[k] for k in of_type(cfn_template, "AWS::S3::Bucket")}
         self.roles = self._role_names(physical)
@@ -129,6 +131,21 @@ class DeployMixin(CloudBase):
                 text = text.replace("${" + k + "}", v)
             return str(text)
         raise ValueError(f"cannot resolve substitution {value}")
+
+    def _wire_mail(self, physical: dict[str, str]) -> None:
+        """Topic subscriptions to queues and the SES resources (issue 12: loyalty_local.mail)."""
+        defaults = {
+            k: str(v.get("Default", "")) for k, v in self._full_template.get("Parameters", {}).items()
+        }
+
+        def sub(value: Any) -> str:
+            if isinstance(value, dict) and "Ref" in value and value["Ref"] in defaults:
+                return self.parameters.get(value["Ref"]) or defaults[value["Ref"]]
+            return self._sub_value(value, physical)
+
+        wire_mail(
+            self.client, self._full_template["Resources"], lambda v: self._resolve_arn(v, physical), sub
+        )
 
     def _register_state_machines(self, physical: dict[str, str]) -> None:
         """moto's CloudFormation ignores DefinitionSubstitutions and keeps state machines in a

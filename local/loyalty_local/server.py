@@ -27,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from loyalty_local import gateway
 from loyalty_local.cloud import LocalCloud
+from loyalty_local.mail import outbox_endpoint
 
 READY_PATH = "/_loyalty/ready"
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -72,7 +73,8 @@ class Server:
     """moto's HTTP API behind the readiness gate, served in a daemon thread."""
 
     def __init__(self, stack_name: str, host: str, port: int) -> None:
-        self.gate = ReadinessGate(DomainDispatcherApplication(create_backend_app), stack_name)
+        moto = DomainDispatcherApplication(create_backend_app)
+        self.gate = ReadinessGate(outbox_endpoint(moto), stack_name)  # GET /_loyalty/outbox: the emails
         self._server: BaseWSGIServer = make_server(host, port, self.gate, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

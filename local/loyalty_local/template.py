@@ -149,6 +149,11 @@ UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::CloudWatch::Alarm",
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
+        # emails (issue 12): applied by loyalty_local.mail (SES) or with no local meaning (queue policy)
+        "AWS::SQS::QueuePolicy",
+        "AWS::SES::EmailIdentity",
+        "AWS::SES::ConfigurationSet",
+        "AWS::SES::ConfigurationSetEventDestination",
     }
 )
 

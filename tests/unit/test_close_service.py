@@ -230,6 +230,7 @@ def test_plan_writes_sorted_batches_and_a_manifest() -> None:
         "cohort": "",
         "recruits": [],
         "opt_out": False,
+        "lang": "en",  # the statement's language, from the registry country (DE)
     }
 
 

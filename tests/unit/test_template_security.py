@@ -312,3 +312,35 @@ def test_only_the_config_loader_starts_simulations_and_nobody_else_runs_workflow
     assert not allowed(cfn, "SimulatorFunctionRole", "states:StartExecution", close)
     env = SAM["Resources"]["ConfigLoaderFunction"]["Properties"]["Environment"]["Variables"]
     assert render(env["SIMULATION_STATE_MACHINE_ARN"]) == sim
+
+
+# -- issue 12: the notifier (emails partners receive) ------------------------------------------
+def test_the_notifier_reads_upload_reports_writes_only_its_items_and_sends_only_as_the_program(
+    cfn: dict[str, Any],
+) -> None:
+    role = "NotifierFunctionRole"
+    reads = {
+        p
+        for p, key in S3_PROBES.items()
+        if allowed(cfn, role, "s3:GetObject", f"arn:aws:s3:::{BUCKET}/{key}")
+    }
+    assert reads == {"reports/ingest/"}
+    assert not any(
+        allowed(cfn, role, "s3:PutObject", f"arn:aws:s3:::{BUCKET}/{k}") for k in S3_PROBES.values()
+    )
+    writes = {
+        p
+        for p, k in {**PARTITIONS, "NOTIFY#": "NOTIFY#P00001", "SUPPRESS#": "SUPPRESS#ab12"}.items()
+        if allowed(cfn, role, "dynamodb:PutItem", TABLE, [k])
+    }
+    assert writes == {"NOTIFY#", "SUPPRESS#"}
+    assert allowed(cfn, role, "dynamodb:GetItem", TABLE, ["PARTNER#P00001"])
+    assert not allowed(cfn, role, "dynamodb:GetItem", TABLE, ["CLOSE#2026-08"])  # no callback tokens
+    assert not allowed(cfn, role, "dynamodb:Scan", TABLE)
+    assert not allowed(cfn, role, "dynamodb:DeleteItem", TABLE, ["NOTIFY#P00001"])
+    identity = "arn:aws:ses:eu-west-1:111122223333:identity/ref:MailFrom"  # the MailFrom parameter
+    assert allowed(cfn, role, "ses:SendRawEmail", identity)
+    assert not allowed(
+        cfn, role, "ses:SendRawEmail", "arn:aws:ses:eu-west-1:111122223333:identity/other.example"
+    )
+    assert not allowed(cfn, role, "ses:SendRawEmail", "*")

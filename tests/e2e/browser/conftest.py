@@ -62,7 +62,8 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
         stack_name="portal",
         start_mock=False,
         log_path=tmp_path_factory.mktemp("portal") / "lambda.log",
-        parameters={"PortalOrigin": f"http://{host}:{api_port}"},  # the pages may POST uploads to S3
+        # the pages may POST uploads to S3; the emails link to the portal
+        parameters={"PortalOrigin": f"http://{host}:{api_port}", "PortalUrl": f"http://{host}:{api_port}"},
     )
     apis: list[ApiServer] = []
     pump = Pump(cloud)

@@ -15,6 +15,7 @@ from loyalty.close.payees import BankSnapshot
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import _prefix
 from loyalty.incentives.lines import ProgramAccrual
+from loyalty.kernel.i18n import lang_for_country
 from loyalty.kernel.ports import BlobStore
 from loyalty.program.registry import Partner
 from loyalty.program.rules import norm_cohort
@@ -35,6 +36,7 @@ class BatchPartner:
     cohort: str = ""  # pilots: the partner's rule version depends on it (lower-case)
     recruits: tuple[tuple[str, int], ...] = ()  # (recruit, level) of its downline, at plan time
     opt_out: bool = False  # opted out of recognition (leaderboards, partner of the month)
+    lang: str = ""  # the statement's language (its country's; "" = English)
 
     @classmethod
     def of(cls, p: Partner, recruits: Sequence[tuple[str, int]] = ()) -> BatchPartner:
@@ -48,6 +50,7 @@ class BatchPartner:
             norm_cohort(p.cohort),
             tuple((str(r), int(n)) for r, n in recruits),
             p.recognition_opt_out,
+            lang_for_country(p.country),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class BatchPartner:
             "cohort": self.cohort,
             "recruits": [[r, n] for r, n in self.recruits],
             "opt_out": self.opt_out,
+            "lang": self.lang,
         }
 
     @classmethod
@@ -75,6 +79,7 @@ class BatchPartner:
             str(d.get("cohort") or ""),
             tuple((str(r), int(n)) for r, n in d.get("recruits") or ()),
             bool(d.get("opt_out", False)),
+            str(d.get("lang") or ""),
         )
 
 

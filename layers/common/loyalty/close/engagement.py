@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from loyalty.close.review import CloseLine
+from loyalty.close.statement_render import TierStep
 from loyalty.kernel.periods import cutoff
 from loyalty.kernel.ports import BlobStore
 from loyalty.points.balances import Balance, balance_of, expiring
@@ -207,6 +208,11 @@ class StatementExtras:
             key = self.boards.get(segment)
             self._boards[segment] = Leaderboard.from_json(json.loads(self.blobs.get(key))) if key else None
         return self._boards[segment]
+
+    def tiers(self, rule_version: str) -> list[TierStep]:
+        """The tiers of a rule version (the statement's tier progress bar)."""
+        rules = self._rules.get(rule_version)
+        return [TierStep(t.name, t.threshold_eur) for t in rules.tiers] if rules else []
 
     def of(self, line: CloseLine, head: PointsHead | None) -> tuple[PointsView | None, list[Section]]:
         """The partner's sections; `head` is its points head as read for the batch (None: no

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from loyalty.close.engagement import PointsView
@@ -171,6 +172,34 @@ def points_notices(line: CloseLine, view: PointsView | None) -> list[Notice]:
                     ],
                 },
                 {"partner": pid, "type": "points_expiring"},
+            )
+        )
+    return out
+
+
+def targets_reached(line: CloseLine) -> list[Notice]:
+    """Each target the partner has reached (attainment at least 100 %) at this close. A target
+    stays reached for the rest of its interval: the notifier sends its email once per target and
+    interval (the event's id)."""
+    out = []
+    for t in line.targets:
+        if Decimal(str(t.get("attainment", "0"))) < 1:
+            continue
+        out.append(
+            Notice(
+                f"Target {t.get('target_id', '')} reached",
+                {
+                    "type": "target_reached",
+                    "partner_id": line.partner_id,
+                    "period": line.period,
+                    "target_id": t.get("target_id", ""),
+                    "interval": t.get("interval", ""),
+                    "metric": t.get("metric", ""),
+                    "goal_total": t.get("goal_total", ""),
+                    "actual": t.get("actual", ""),
+                    "attainment": t.get("attainment", ""),
+                },
+                {"partner": line.partner_id, "type": "target_reached"},
             )
         )
     return out

@@ -8,93 +8,16 @@ matured or was paid. Only a partner with nothing at all is skipped (`statement_d
 from __future__ import annotations
 
 import csv
-import html
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from loyalty.close.review import CloseLine
-from loyalty.earning.records import SaleRecord
+from loyalty.close.statement_lines import STATEMENT_COLUMNS, Section, StatementLine
 from loyalty.incentives.lines import ProgramAccrual, TargetProgress
 from loyalty.kernel.money import ZERO, to_cents
 from loyalty.kernel.reports import safe_cell
-
-STATEMENT_COLUMNS = [
-    "sale_id",
-    "sold_at",
-    "sku",
-    "category",
-    "quantity",
-    "amount",
-    "currency",
-    "fx_rate",
-    "fx_date",
-    "amount_eur",
-    "tier",
-    "rate_pct",
-    "rule_version",
-    "commission_eur",
-    "basis",
-]
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    sale_id: str
-    sold_at: str
-    sku: str
-    category: str
-    quantity: int
-    amount: Decimal
-    currency: str
-    fx_rate: Decimal | None
-    fx_date: str
-    amount_eur: Decimal
-    tier: str
-    rate: Decimal
-    rule_version: str
-    commission: Decimal
-    basis: str
-
-    @classmethod
-    def of(cls, s: SaleRecord) -> StatementLine:
-        return cls(
-            s.sale_id,
-            s.sold_at,
-            s.sku,
-            s.category,
-            s.quantity,
-            s.net,
-            s.currency,
-            s.fx_rate,
-            s.fx_date,
-            s.net_eur,
-            s.tier,
-            s.rate,
-            s.rule_version,
-            s.commission,
-            s.rate_basis,
-        )
-
-    def cells(self) -> list[str]:
-        return [
-            self.sale_id,
-            self.sold_at,
-            self.sku,
-            self.category,
-            str(self.quantity),
-            str(self.amount),
-            self.currency,
-            "" if self.fx_rate is None else str(self.fx_rate),
-            self.fx_date,
-            str(self.amount_eur),
-            self.tier,
-            str((self.rate * 100).normalize()),
-            self.rule_version,
-            str(self.commission),
-            self.basis,
-        ]
 
 
 @dataclass(frozen=True)
@@ -227,9 +150,6 @@ def program_sections(
     return out
 
 
-Section = tuple[str, list[str], list[list[str]]]
-
-
 def statement_csv(
     line: CloseLine,
     sales: Iterable[StatementLine],
@@ -268,39 +188,22 @@ def statement_html(
     sales: Iterable[StatementLine],
     program: Sequence[ProgramAccrual] = (),
     extra: Sequence[Section] = (),
+    lang: str = "en",
 ) -> bytes:
-    e = html.escape
-    rows, total_eur, total_comm, n = [], ZERO, ZERO, 0
-    for s in sales:
-        rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in s.cells()) + "</tr>")
-        total_eur += s.amount_eur
-        total_comm += s.commission
-        n += 1
-    head = "".join(f"<th>{e(c)}</th>" for c in STATEMENT_COLUMNS)
-    summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _summary_rows(line))
-    sections = "".join(
-        f'<h2>{e(title)}</h2>\n<table class="program"><thead><tr>'
-        + "".join(f"<th>{e(c)}</th>" for c in head)
-        + "</tr></thead><tbody>"
-        + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
-        + "</tbody></table>\n"
-        for title, head, rows in [*program_sections(line, program), *extra]
-    )
-    doc = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Statement {e(line.partner_id)} {e(line.period)}</title>
-<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}</style>
-</head><body>
-<h1>Commission statement {e(line.period)}</h1>
-<p class="rules">Rule version {e(line.rule_version)}</p>
-<table class="summary">{summary}</table>
-{sections}
-<h2>Lines ({n})</h2>
-<table class="lines"><thead><tr>{head}</tr></thead><tbody>
-{"".join(rows)}
-</tbody><tfoot><tr><th colspan="9">Total</th><td>{total_eur}</td><td colspan="3"></td><td>{total_comm}</td><td></td></tr></tfoot></table>
-<p>Commission per line = amount in EUR x rate of the tier in effect for the month of sale (returns at
-the rate of the sale they return), rounded once, half-even, to cents. It becomes payable once its
-holding period has passed at a month's cut-off; payable balances below the minimum carry forward.</p>
-</body></html>
-"""
-    return doc.encode()
+    """The statement page people open (`loyalty.close.statement_render`: the Jinja2 template in
+    the partner's language); `lang` is the partner's saved language, else its country's."""
+    from loyalty.close.statement_render import render_statement_html  # it renders these lines
+
+    return render_statement_html(line, sales, program, extra, lang)
+
+
+__all__ = [
+    "STATEMENT_COLUMNS",
+    "Section",
+    "StatementDue",
+    "StatementLine",
+    "statement_csv",
+    "statement_due",
+    "statement_html",
+    "statements_due",
+]

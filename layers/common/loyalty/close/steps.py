@@ -17,6 +17,7 @@ from loyalty.close.notices import (
     close_finished,
     partner_notices,
     points_notices,
+    targets_reached,
 )
 from loyalty.close.partner_review import PartnerReviewer
 from loyalty.close.payees import PayeeHistory, check_payee
@@ -50,7 +51,8 @@ from loyalty.close.runs import (
     starts_new_attempt,
 )
 from loyalty.close.settlement import payment_of, settle
-from loyalty.close.statements import StatementLine, statement_csv, statement_html, statements_due
+from loyalty.close.statement_render import render_statement_html
+from loyalty.close.statements import StatementLine, statement_csv, statements_due
 from loyalty.incentives.engine import Incentives
 from loyalty.incentives.lines import ProgramAccrual
 from loyalty.kernel.clock import iso_seconds
@@ -304,7 +306,9 @@ class CloseService:
     def statements(self, period: str, run: str, batch_key: str) -> Statements:
         """Statement and notifications for every partner with anything to report (`statements_due`:
         only a partner with nothing at all gets none)."""
-        ids = [p.partner_id for p in self.files.batch(batch_key)]
+        partners = self.files.batch(batch_key)
+        ids = [p.partner_id for p in partners]
+        langs = {p.partner_id: p.lang for p in partners}
         heads = self.store.points_heads(ids)
         balances = {pid: h.balance for pid, h in heads.items()}
         due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
@@ -314,7 +318,8 @@ class CloseService:
             self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {}
         )
         for line in due:
-            self._statement(line, program.get(line.partner_id, []), extras, heads.get(line.partner_id))
+            pid = line.partner_id
+            self._statement(line, program.get(pid, []), extras, heads.get(pid), langs.get(pid, ""))
         return Statements(len(due))
 
     def recognize(self, period: str, run: str, manifest: str) -> Recognized:
@@ -334,6 +339,7 @@ class CloseService:
         program: Sequence[ProgramAccrual],
         extras: StatementExtras,
         head: PointsHead | None,
+        lang: str = "",
     ) -> None:
         pid, period = line.partner_id, line.period
         sales = sorted(
@@ -344,8 +350,10 @@ class CloseService:
         base = f"statements/{pid}/{period}"
         view, sections = extras.of(line, head)
         self.blobs.put(base + ".csv", statement_csv(line, rows, program, sections), "text/csv")
-        self.blobs.put(base + ".html", statement_html(line, rows, program, sections), "text/html")
-        for notice in partner_notices(line, base + ".csv", base + ".html") + points_notices(line, view):
+        page = render_statement_html(line, rows, program, sections, lang, extras.tiers(line.rule_version))
+        self.blobs.put(base + ".html", page, "text/html")
+        notices = partner_notices(line, base + ".csv", base + ".html") + targets_reached(line)
+        for notice in notices + points_notices(line, view):
             notice.send(self.events)
 
     def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:
