@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ IMPORT_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "openapi",
 }
+PLACEHOLDER = "openapi-placeholder-0123456789abcdef"  # long enough for any key a module checks
 REF = re.compile(r'"#/components/schemas/([^"]+)"')
 
 
@@ -58,6 +59,7 @@ class Handler:
     module: Path
     routes: frozenset[tuple[str, str]]  # (METHOD, /path/{param})
     public: frozenset[tuple[str, str]]
+    env: Mapping[str, str] = field(default_factory=dict)  # its template environment (placeholders)
 
 
 def portal_handlers(template: Mapping[str, Any]) -> list[Handler]:
@@ -81,14 +83,19 @@ def portal_handlers(template: Mapping[str, Any]) -> list[Handler]:
                 / str(props.get("CodeUri", ""))
                 / (str(props.get("Handler", "app.handler")).split(".")[0] + ".py")
             )
-            out.append(Handler(logical, module, frozenset(routes), frozenset(public)))
+            env = {
+                str(k): v if isinstance(v, str) else PLACEHOLDER
+                for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
+            }
+            out.append(Handler(logical, module, frozenset(routes), frozenset(public), env))
     return out
 
 
 @contextlib.contextmanager
-def import_env() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in IMPORT_ENV}
-    for k, v in IMPORT_ENV.items():
+def import_env(extra: Mapping[str, str]) -> Iterator[None]:
+    wanted = {**extra, **IMPORT_ENV}
+    saved = {k: os.environ.get(k) for k in wanted}
+    for k, v in wanted.items():
         os.environ.setdefault(k, v)
     try:
         yield
@@ -100,8 +107,10 @@ def import_env() -> Iterator[None]:
                 os.environ[k] = old
 
 
-def resolver_schema(module: Path) -> dict[str, Any] | None:
-    """The OpenAPI schema of a handler module's resolver (None: no such module, or no resolver)."""
+def resolver_schema(module: Path, env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The OpenAPI schema of a handler module's resolver (None: no such module, or no resolver).
+    The module is imported with its template environment (`env`; values the template computes
+    are placeholders: nothing is called at import)."""
     if not module.is_file():
         return None
     name = f"openapi_{module.parent.name}_{module.stem}"
@@ -109,7 +118,7 @@ def resolver_schema(module: Path) -> dict[str, Any] | None:
     if spec is None or spec.loader is None:
         return None
     mod = importlib.util.module_from_spec(spec)
-    with import_env():
+    with import_env(env or {}):
         spec.loader.exec_module(mod)
     app = getattr(mod, "app", None)
     # an API resolver validates its requests and answers; the pages' resolver (HTML, assets) does not
@@ -193,7 +202,7 @@ def merge(parts: Sequence[tuple[Handler, dict[str, Any]]]) -> dict[str, Any]:
 
 def generate(handlers: Sequence[Handler] | None = None) -> dict[str, Any]:
     chosen = portal_handlers(load_template(TEMPLATE)) if handlers is None else handlers
-    parts = [(h, s) for h in chosen if (s := resolver_schema(h.module)) is not None]
+    parts = [(h, s) for h in chosen if (s := resolver_schema(h.module, h.env)) is not None]
     return merge(parts)
 
 
