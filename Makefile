@@ -122,3 +122,8 @@ deploy: $(SAMVENV)/.installed | runtime-python
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAMVENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# -- issue 12: the portal API's OpenAPI document, generated from the resolvers (finance helper) --
+.PHONY: openapi
+openapi: $(STAMP)
+	$(BIN)/python -m loyalty_cli.openapi

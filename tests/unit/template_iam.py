@@ -31,6 +31,7 @@ FUNCTIONS = (
     "ApprovalSweeperFunction",
     "ApprovalsApiFunction",
     "SimulatorFunction",
+    "FinanceApiFunction",  # issue 12 (finance helper)
 )
 PARSERS = ("IngestSplitterFunction", "AccrualWriterFunction", "DlqReporterFunction")
 BANK_STEP = ("BankFilesFunction",)  # the only function that decrypts bank details and writes bank files

@@ -93,12 +93,17 @@ def test_approval_token_key_encrypts_at_await_approval_and_decrypts_only_in_the_
         "kms:EncryptionContext:purpose",
         {
             "kms:Encrypt": {"CloseWorkerFunction"},
-            "kms:Decrypt": {"ApprovalsApiFunction", "ApprovalSweeperFunction"},
+            "kms:Decrypt": {"ApprovalsApiFunction", "ApprovalSweeperFunction", "FinanceApiFunction"},
         },
     )
     for st in _key_use("ApprovalTokenKey", "kms:Decrypt"):
         assert st["Condition"]["StringEquals"]["kms:EncryptionContext:purpose"] == "approval-token"
-    for fn in ("CloseWorkerFunction", "ApprovalsApiFunction", "ApprovalSweeperFunction"):
+    for fn in (
+        "CloseWorkerFunction",
+        "ApprovalsApiFunction",
+        "ApprovalSweeperFunction",
+        "FinanceApiFunction",
+    ):
         env = SAM["Resources"][fn]["Properties"]["Environment"]["Variables"]
         assert env["TOKEN_KEY_ID"] == {"Ref": "ApprovalTokenKey"}, fn
 
@@ -211,7 +216,9 @@ def test_only_the_approvals_functions_can_complete_the_finance_callback(cfn: dic
         r for r in all_roles(cfn) if allowed(cfn, r, "states:SendTaskSuccess", "ref:CloseStateMachine")
     }
     holders |= {r for r in all_roles(cfn) if allowed(cfn, r, "states:SendTaskSuccess", machine)}
-    assert holders == {"ApprovalsApiFunctionRole", "ApprovalSweeperFunctionRole"}, holders
+    assert holders == {"ApprovalsApiFunctionRole", "ApprovalSweeperFunctionRole", "FinanceApiFunctionRole"}, (
+        holders
+    )
 
 
 def test_a_send_task_success_by_any_other_principal_alarms_the_operators() -> None:
@@ -226,7 +233,11 @@ def test_a_send_task_success_by_any_other_principal_alarms_the_operators() -> No
     roles, others = detail["$or"]  # a session of any role but the two; or a user / root, not a role
     issuer = roles["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
     allowed_arns = {render(a) for a in issuer[0]["anything-but"]}
-    assert allowed_arns == {arn_of("ApprovalsApiFunctionRole"), arn_of("ApprovalSweeperFunctionRole")}
+    assert allowed_arns == {
+        arn_of("ApprovalsApiFunctionRole"),
+        arn_of("ApprovalSweeperFunctionRole"),
+        arn_of("FinanceApiFunctionRole"),
+    }
     assert set(others["userIdentity"]["type"]) >= {"IAMUser", "Root"}
     assert [t["Arn"] for t in rules[0]["Targets"]] == [{"Ref": "OpsTopic"}]
 

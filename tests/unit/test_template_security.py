@@ -61,6 +61,7 @@ S3_PROBES = {
     "simulations/": "simulations/job-1/batches/00000.json",
     "leaderboards/": "leaderboards/2026-08/smb.json",
     "certificates/": "certificates/2026-08/smb/P00001.ru.pdf",
+    "console/": "console/2026-08/close-2026-08/index.json",  # issue 12: the finance console's projection
 }
 S3_READS = {
     "IngestSplitterFunction": {"incoming/", "reports/ingest/"},
@@ -82,6 +83,8 @@ S3_READS = {
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
     "SimulatorFunction": {"rules/", "targets/", "simulations/"},
+    # issue 12: the console reads the close, statements and bank files (presigned), writes its projection
+    "FinanceApiFunction": {"close/", "statements/", "payouts/", "console/"},
 }
 S3_WRITES = {
     "IngestSplitterFunction": {"reports/ingest/"},
@@ -94,6 +97,7 @@ S3_WRITES = {
     "CloseStarterFunction": set(),
     "ApprovalSweeperFunction": set(),
     "SimulatorFunction": {"simulations/"},
+    "FinanceApiFunction": {"console/"},
 }
 
 
@@ -151,6 +155,7 @@ DDB_WRITES = {
     "CloseStarterFunction": {"CLOSE#"},
     "ApprovalSweeperFunction": {"CLOSE#"},
     "SimulatorFunction": set(),  # read only
+    "FinanceApiFunction": {"CLOSE#"},  # issue 12: decisions through the approvals service
 }
 # Who may read a close header (it holds the encrypted finance callback token).
 CLOSE_READERS = {
@@ -160,6 +165,7 @@ CLOSE_READERS = {
     "CloseStarterFunction",
     "ApprovalSweeperFunction",
     "SimulatorFunction",  # the history: close lines and headers (read only)
+    "FinanceApiFunction",  # issue 12: the finance console (as the approvals API)
 }
 
 

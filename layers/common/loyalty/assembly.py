@@ -14,6 +14,8 @@ from loyalty.close.bankfiles import Debtor
 from loyalty.close.bankrun import BankFileService
 from loyalty.close.ports import CloseBlobs, CloseStore, Workflow
 from loyalty.close.steps import CloseService
+from loyalty.console.ports import Presigner
+from loyalty.console.service import FinanceConsole
 from loyalty.earning.balances import BalanceService
 from loyalty.earning.ports import WriterStore
 from loyalty.earning.writer import AccrualService, ConfigCache
@@ -207,3 +209,12 @@ class Services(ABC):
             self.settings.max_upload_bytes,
             self.notifier,
         )
+
+    # -- finance console (issue 12) ------------------------------------------------------------
+    def presigner(self) -> Presigner:
+        """Presigned downloads (`loyalty.wiring` gives S3's; the memory container its own)."""
+        raise NotImplementedError(f"{type(self).__name__} presigns no downloads")
+
+    def console(self) -> FinanceConsole:
+        """What finance and operations read of the closes (decisions: `approvals`)."""
+        return FinanceConsole(self.store, self.blobs, self.presigner(), self.settings.dual_approval_eur)

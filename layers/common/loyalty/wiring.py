@@ -4,6 +4,7 @@ of `loyalty.assembly` (used by the Lambda handlers)."""
 from __future__ import annotations
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.dynamo.console import S3Presigner
 from loyalty.adapters.dynamo.portal import DynamoPortalRecords
 from loyalty.adapters.dynamo.portal_links import S3PortalLinks
 from loyalty.adapters.memory.simworld import MemorySimWorld
@@ -67,3 +68,8 @@ class Container(Services):
         return S3PortalLinks(
             s.bucket, s.region, s.endpoint_url, s.partner_upload_role_arn, s.s3_public_endpoint
         )
+
+    # -- finance console (issue 12) ------------------------------------------------------------
+    def presigner(self) -> S3Presigner:
+        s = self.settings
+        return S3Presigner(s.bucket, s.region, s.endpoint_url, s.s3_public_endpoint)

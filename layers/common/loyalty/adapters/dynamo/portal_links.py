@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from loyalty.adapters.dynamo.console import S3Presigner
 from loyalty.adapters.s3sqs import BOTO_CONFIG, client
 from loyalty.ingest.principals import PARTNER_SESSION_PREFIX
 from loyalty.portal.ports import PostForm
@@ -32,20 +33,10 @@ class S3PortalLinks:
         # links are signed for where a browser reaches S3 (the local cloud's server; on AWS the
         # regional endpoint); signing makes no request
         self.public = public_endpoint or endpoint_url
-        self.signer = client("s3", region, self.public) if self.public != endpoint_url else self.s3
+        self.downloads = S3Presigner(bucket, region, endpoint_url, public_endpoint)
 
     def download_url(self, key: str, filename: str, expires: int) -> str:
-        safe = filename.replace('"', "")
-        url: str = self.signer.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{safe}"',
-            },
-            ExpiresIn=expires,
-        )
-        return url
+        return self.downloads.presign_get(key, filename, expires)
 
     def _partner_s3(self, partner_id: str, expires: int) -> Any:
         if not self.upload_role_arn:

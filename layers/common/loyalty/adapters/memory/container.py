@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 
 from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
+from loyalty.adapters.memory.console import MemoryPresigner
 from loyalty.adapters.memory.ingest import MemoryQueue
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
 from loyalty.adapters.memory.portal import MemoryPortalLinks, MemoryPortalRecords
@@ -66,6 +67,7 @@ class MemoryContainer(Services):
         self._workflow = MemoryWorkflow()
         self.simulations = MemoryWorkflow()  # the simulation jobs started (by name)
         self._seq = itertools.count(1)
+        self._presigner = MemoryPresigner(BUCKET)
 
     # the narrower types of the in-memory adapters (tests read what they hold)
     store: MemoryStore
@@ -83,6 +85,9 @@ class MemoryContainer(Services):
 
     def simulation_workflow(self) -> MemoryWorkflow:
         return self.simulations
+
+    def presigner(self) -> MemoryPresigner:
+        return self._presigner
 
     # -- what the event sources do on AWS ---------------------------------------------------
     def s3_object(self, key: str) -> S3Object:
