@@ -83,12 +83,22 @@ def portal_handlers(template: Mapping[str, Any]) -> list[Handler]:
                 / str(props.get("CodeUri", ""))
                 / (str(props.get("Handler", "app.handler")).split(".")[0] + ".py")
             )
+            params = template.get("Parameters") or {}
             env = {
-                str(k): v if isinstance(v, str) else PLACEHOLDER
+                str(k): _env_value(v, params)
                 for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
             }
             out.append(Handler(logical, module, frozenset(routes), frozenset(public), env))
     return out
+
+
+def _env_value(value: Any, params: Mapping[str, Any]) -> str:
+    """A template environment value at import: literal, a parameter's default, else a placeholder."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value and "Default" in (params.get(value["Ref"]) or {}):
+        return str(params[value["Ref"]]["Default"])
+    return PLACEHOLDER
 
 
 @contextlib.contextmanager
