@@ -11,7 +11,6 @@ Accept-Language, else English)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger, Tracer
@@ -26,6 +25,7 @@ from loyalty.console import schema as s
 from loyalty.console.exports import KINDS, csv_chunks, export_name
 from loyalty.console.index import MAX_LIMIT
 from loyalty.console.service import SUMMARY_READERS, Sort, require
+from loyalty.kernel.http import not_json
 from loyalty.kernel.i18n import Lang, accept_language, choose_lang
 from loyalty.kernel.identity import Caller, NotAPerson, Principal, jwt_principal
 from loyalty.settings import Settings
@@ -272,20 +272,6 @@ def reject(period: Period, body: s.RejectBody) -> s.Decision:
     result = container.approvals().reject(who, period, body.comment, run=body.run).to_json()
     logger.info("rejected", extra={"user": who.user, "period": period})
     return s.Decision.model_validate(result)
-
-
-def not_json(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A body sent as anything but JSON is refused (415) before any parsing of it."""
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    kind = headers.get("content-type", "").split(";")[0].strip().lower()
-    if not event.get("body") or kind in {"", "application/json"} or kind.endswith("+json"):
-        return None
-    return {
-        "statusCode": 415,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"error": f"the body must be application/json, not {kind}"}),
-        "isBase64Encoded": False,
-    }
 
 
 @tracer.capture_lambda_handler

@@ -33,6 +33,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from loyalty.kernel.http import not_json
 from loyalty.kernel.i18n import Lang
 from loyalty.kernel.identity import NotAPerson, Principal, jwt_principal
 from loyalty.kernel.ids import PARTNER_ID_RE
@@ -85,6 +86,7 @@ WHY = {
     404: "no such partner for this caller (another partner's id), or nothing there",
     409: "the Idempotency-Key was used for another request",
     422: "refused by a business rule (code and numbers in details)",
+    415: "the body is not JSON",
 }
 
 
@@ -138,6 +140,11 @@ def invalid(exc: RequestValidationError) -> Response[Any]:
     return error(400, {"error": "invalid request", "details": details})
 
 
+@app.not_found  # type: ignore[untyped-decorator]
+def unknown(_: Exception) -> Response[Any]:
+    return error(404, {"error": "no such route"})
+
+
 # -- routes ------------------------------------------------------------------------------------
 @app.get("/me", responses=answers(MeOut, 200))
 def me(lang: LangQ = None) -> MeOut:
@@ -145,7 +152,7 @@ def me(lang: LangQ = None) -> MeOut:
     return MeOut.model_validate(portal.me(p, lang_of(p, lang)))
 
 
-@app.put("/me", responses=answers(MeOut, 200))
+@app.put("/me", responses=answers(MeOut, 200, 415))
 def save_me(body: LangIn) -> MeOut:
     return MeOut.model_validate(portal.set_lang(who(), body.lang))
 
@@ -223,7 +230,7 @@ def catalog(partner_id: PartnerId, lang: LangQ = None) -> CatalogOut:
 
 @app.post(
     "/partners/<partner_id>/redemptions",
-    responses={**answers(RedeemOut, 201, 409, 422), **answers(RedeemOut, 200)},
+    responses={**answers(RedeemOut, 201, 409, 415, 422), **answers(RedeemOut, 200)},
 )
 def redeem(
     partner_id: PartnerId,
@@ -246,7 +253,7 @@ def rank(partner_id: PartnerId, lang: LangQ = None) -> RankOut:
     return RankOut.model_validate(portal.rank(p, partner_id, lang_of(p, lang)))
 
 
-@app.post("/partners/<partner_id>/uploads", responses=answers(UploadFormOut, 201))
+@app.post("/partners/<partner_id>/uploads", responses=answers(UploadFormOut, 201, 415))
 def start_upload(partner_id: PartnerId, body: UploadIn) -> Response[UploadFormOut]:
     out = portal.start_upload(who(), partner_id, body.filename, body.content_type, body.size)
     logger.info("upload signed", extra={"partner": partner_id, "upload": out["upload_id"]})
@@ -270,4 +277,4 @@ def upload(
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return not_json(event) or app.resolve(event, context)

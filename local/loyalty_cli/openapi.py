@@ -152,6 +152,31 @@ def _drop_default_422(paths: dict[str, Any]) -> None:
                 del op["responses"]["422"]
 
 
+GATEWAY_ERROR = {
+    "title": "GatewayError",
+    "type": "object",
+    "properties": {"message": {"type": "string", "title": "Message"}},
+    "required": ["message"],
+    "description": "An answer of API Gateway itself (the function never ran).",
+}
+
+
+def _gateway_answers(paths: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """What API Gateway answers before any function runs, on every route: 429 when throttled,
+    and 401 on a route behind the JWT authorizer when the token is missing or not valid."""
+    name = next(
+        (k for k, v in schemas.items() if k.endswith("GatewayError") and v == GATEWAY_ERROR), "GatewayError"
+    )
+    schemas.setdefault(name, GATEWAY_ERROR)
+    body = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+    for ops in paths.values():
+        for op in ops.values():
+            answers = op.setdefault("responses", {})
+            answers.setdefault("429", {"description": "throttled (API Gateway)", **body})
+            if op.get("security") != []:
+                answers.setdefault("401", {"description": "no verified token (API Gateway)", **body})
+
+
 def _rename(doc: dict[str, Any], old: str, new: str) -> dict[str, Any]:
     text = json.dumps(doc).replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
     out: dict[str, Any] = json.loads(text)
@@ -195,6 +220,7 @@ def merge(parts: Sequence[tuple[Handler, dict[str, Any]]]) -> dict[str, Any]:
                 tags.update(op.get("tags", []))
                 paths.setdefault(path, {})[method] = op
     _drop_default_422(paths)
+    _gateway_answers(paths, schemas)
     schemas = reachable(paths, schemas)
     return {
         "openapi": parts[0][1].get("openapi", "3.1.0") if parts else "3.1.0",
