@@ -20,7 +20,7 @@ RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.y
 RUNTIME_PY := $(or $(shell $(RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),$(lastword $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/$(subst python,,$(RUNTIME)).*/bin/$(RUNTIME))))
 SAM_PATH := PATH=$(dir $(RUNTIME_PY)):$$PATH
 
-.PHONY: help system-packages venv demo test test-fast up portal lint typecheck cfnlint checkov bench build runtime-python deploy clean
+.PHONY: help system-packages venv demo test test-fast up portal screenshots lint typecheck cfnlint checkov bench build runtime-python deploy clean
 
 help:
 	@echo "make demo   - run the whole pipeline end to end on the embedded local cloud"
@@ -96,6 +96,12 @@ up: $(STAMP)
 
 portal: $(STAMP)
 	$(BIN)/loyalty up --demo --stack-name $(STACK)
+
+# the README's pictures: the browser tests' screenshots of the last run (artifacts/screenshots/)
+screenshots: $(STAMP)
+	$(BIN)/pytest -q -p no:randomly tests/e2e/browser
+	mkdir -p docs/screenshots
+	cp artifacts/screenshots/*.png docs/screenshots/
 
 lint: $(STAMP) $(TOOLS)/.installed
 	$(BIN)/ruff check .

@@ -8,7 +8,10 @@
     list prices, beside a one-transactional-write-plus-idempotency-record-per-row design.
 (e) what-if simulation of 12 months x 10 000 partners: rows/s and peak memory (`bench/simulation.py`).
 (g) redemption under concurrency on the local cloud: requests/s, conflicts retried, exactness
-    (`bench/redemption.py`), and the time to render one partner-of-the-month certificate (PDF).
+    (`bench/redemption.py`), and the time to render one partner-of-the-month certificate (PDF);
+    and the portal: p50/p95 of every GET route of the partner API and of the pages for a partner
+    with 10 000 lines over 24 months, and of the finance console with 10 000 partners in the
+    proposal, over HTTP on the local cloud (`bench/portal.py`).
 """
 
 from __future__ import annotations
@@ -462,7 +465,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
     ap.add_argument(
         "--only",
-        choices=["ingest", "close", "simulation", "redemption"],
+        choices=["ingest", "close", "simulation", "redemption", "portal"],
         help="run one part; keep the others' last figures",
     )
     args = ap.parse_args()
@@ -470,6 +473,11 @@ def main() -> int:
         rss_child(args.rss_child)
         return 0
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if args.only == "portal":
+        previous["g_portal"] = portal_part()
+        OUT.write_text(json.dumps(previous, indent=2) + "\n")
+        print(f"written {OUT.relative_to(ROOT)}")
+        return 0
     if args.only == "redemption":
         previous["g_redemption"] = redemption_part()
         OUT.write_text(json.dumps(previous, indent=2) + "\n")
@@ -520,6 +528,10 @@ def main() -> int:
         results["g_redemption"] = previous["g_redemption"]
     else:
         results["g_redemption"] = redemption_part()
+    if args.only == "ingest" and "g_portal" in previous:
+        results["g_portal"] = previous["g_portal"]
+    else:
+        results["g_portal"] = portal_part()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {OUT.relative_to(ROOT)}")
     return 0
@@ -569,6 +581,25 @@ def simulation_part() -> dict[str, Any]:
     out = json.loads(
         subprocess.run(  # a fresh process: its peak RSS is the simulation's own
             [sys.executable, str(ROOT / "bench" / "simulation.py"), "10000", "12", "2", "200"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()[-1]
+    )
+    assert isinstance(out, dict)
+    print(json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def portal_part() -> dict[str, Any]:
+    """(g) The portal's latency over HTTP on the local cloud (a fresh process of its own)."""
+    print(
+        "(g) portal latency: partner with 10 000 lines over 24 months, console with 10 000 partners ...",
+        flush=True,
+    )
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "portal.py"), "10000", "24", "10000", "60"],
             capture_output=True,
             text=True,
             check=True,
