@@ -70,9 +70,17 @@ def test_merge_keeps_models_two_resolvers_define_differently_and_marks_public_ro
     doc = merge(
         [(a, _part({"type": "integer"}, "/a")), (b, _part({"type": "string"}, "/auth/login", "post"))]
     )
-    assert doc["components"]["schemas"] == {"M": {"type": "integer"}, "BFunction_M": {"type": "string"}}
+    schemas = doc["components"]["schemas"]
+    assert {k: v for k, v in schemas.items() if k != "GatewayError"} == {
+        "M": {"type": "integer"},
+        "BFunction_M": {"type": "string"},
+    }
     login = doc["paths"]["/auth/login"]["post"]
     assert login["security"] == []  # public: no token
+    # API Gateway's own answers: throttling everywhere, 401 only where the JWT authorizer stands
+    assert set(login["responses"]) == {"200", "429"}
+    assert {"401", "429"} <= set(doc["paths"]["/a"]["get"]["responses"])
+    assert schemas["GatewayError"]["required"] == ["message"]
     assert login["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/BFunction_M")
     assert "security" not in doc["paths"]["/a"]["get"]
 
