@@ -33,16 +33,20 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from loyalty.adapters.dynamo.notify import NotifierTables
 from loyalty.kernel.http import not_json
 from loyalty.kernel.i18n import Lang
 from loyalty.kernel.identity import NotAPerson, Principal, jwt_principal
 from loyalty.kernel.ids import PARTNER_ID_RE
+from loyalty.notify.model import KINDS, Prefs
 from loyalty.portal.errors import PortalError
 from loyalty.portal.paging import MAX_LIMIT, BadCursor
 from loyalty.portal.schemas import (
     BalanceOut,
     CatalogOut,
     EarningsOut,
+    EmailPrefsIn,
+    EmailPrefsOut,
     Error,
     HistoryOut,
     LangIn,
@@ -71,6 +75,9 @@ tracer = Tracer(service="partner_api")
 app = APIGatewayHttpResolver(enable_validation=True)
 container = Container(Settings.from_env())
 portal = container.portal()
+mail_prefs = NotifierTables(
+    container.settings.table_name, container.settings.region, container.settings.endpoint_url
+)
 
 PartnerId = Annotated[str, Path(pattern=PARTNER_ID_RE.pattern, max_length=64)]
 LangQ = Annotated[Literal["ru", "en"] | None, Query(description="answer in this language")]
@@ -258,6 +265,27 @@ def start_upload(partner_id: PartnerId, body: UploadIn) -> Response[UploadFormOu
     out = portal.start_upload(who(), partner_id, body.filename, body.content_type, body.size)
     logger.info("upload signed", extra={"partner": partner_id, "upload": out["upload_id"]})
     return Response(201, content_types.APPLICATION_JSON, UploadFormOut.model_validate(out))
+
+
+# -- email preferences (the notifier reads them: docs/emails.md) ---------------------------------
+def email_prefs(partner_id: str, prefs: Prefs) -> EmailPrefsOut:
+    return EmailPrefsOut(partner_id=partner_id, kinds=list(KINDS), off=sorted(prefs.off))
+
+
+@app.get("/partners/<partner_id>/email", responses=answers(EmailPrefsOut, 200))
+def get_email(partner_id: PartnerId) -> EmailPrefsOut:
+    portal.check(who(), partner_id)
+    return email_prefs(partner_id, mail_prefs.prefs(partner_id))
+
+
+@app.put("/partners/<partner_id>/email", responses=answers(EmailPrefsOut, 200, 415))
+def put_email(partner_id: PartnerId, body: EmailPrefsIn) -> EmailPrefsOut:
+    portal.check(who(), partner_id, write=True)
+    kept = mail_prefs.prefs(partner_id)  # the language chosen for the emails stays
+    prefs = Prefs(partner_id, frozenset(body.off), kept.lang)
+    mail_prefs.put_prefs(prefs)
+    logger.info("email preferences", extra={"partner": partner_id, "off": sorted(prefs.off)})
+    return email_prefs(partner_id, prefs)
 
 
 @app.get("/partners/<partner_id>/uploads", responses=answers(UploadsOut, 200))

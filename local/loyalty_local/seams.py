@@ -16,6 +16,8 @@
    (DynamoDB's wire format is plain JSON) without the walk.
 8. DynamoDB TransactWriteItems: moto deep-copies every table it touches for the rollback (0.7 s
    per call with a few thousand items); the seam snapshots only the touched partitions.
+10. S3 GetObject: moto ignores the `response-content-*` overrides of a presigned download
+   (`ResponseContentDisposition`...); the seam answers with those headers, as S3 does.
 6. DynamoDB Query on a table's own key: moto 5.2.1 sorts and compares every item of the table
    for each Query; the seam hands it only the queried partition (same result, O(partition)).
 """
@@ -39,6 +41,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import dynamo_json_dump
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3.responses import S3Response
 from moto.stepfunctions.models import StateMachineInstance
 
 PINNED_MOTO = "5.2.1"
@@ -258,6 +261,32 @@ class InjectedCrash(RuntimeError):
 FAULTS = FaultPlan()
 
 
+# S3 GetObject's response overrides (a presigned download's `response-content-disposition`...):
+# AWS answers with these headers; moto ignores the parameters
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def _with_response_overrides(get_object: Any) -> Any:
+    def wrapped(self: Any) -> Any:
+        status, headers, body = get_object(self)
+        if status < 300:
+            for param, header in _RESPONSE_OVERRIDES.items():
+                values = (self.querystring or {}).get(param)
+                if values:
+                    headers = {k: v for k, v in headers.items() if k.lower() != header.lower()}
+                    headers[header] = values[0]
+        return status, headers, body
+
+    return wrapped
+
+
 def install(runtime: Runtime) -> None:
     """Route moto's Lambda invocations to the runtime that owns the function."""
     with _installed:
@@ -275,6 +304,7 @@ def install(runtime: Runtime) -> None:
         for name in ("get_item", "batch_get_item", "query", "scan"):
             setattr(DynamoHandler, name, _fast_json(getattr(DynamoHandler, name)))
         Table.query = _partition_query  # type: ignore[method-assign]
+        S3Response.get_object = _with_response_overrides(S3Response.get_object)  # type: ignore[method-assign]
         Table.all_items = _partition_items  # type: ignore[method-assign]
         sqs_models.unix_time = lambda dt=None: CLOCK.now()  # type: ignore[attr-defined]
         sqs_models.unix_time_millis = lambda dt=None: CLOCK.now() * 1000.0  # type: ignore[attr-defined]

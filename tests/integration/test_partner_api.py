@@ -60,6 +60,23 @@ def test_profile_and_language(cloud: LocalCloud) -> None:
     assert code == 401
 
 
+def test_email_preferences_are_the_partner_s_and_the_notifier_reads_them(cloud: LocalCloud) -> None:
+    from loyalty.adapters.dynamo.notify import NotifierTables
+    from loyalty_local.env import REGION
+
+    code, prefs = call(cloud, "GET", "/partners/P00001/email", ACME)
+    assert code == 200 and prefs["off"] == [] and "payout_sent" in prefs["kinds"]
+    code, prefs = call(cloud, "PUT", "/partners/P00001/email", ACME, {"off": ["payout_sent", "tier_changed"]})
+    assert code == 200 and prefs["off"] == ["payout_sent", "tier_changed"]
+    stored = NotifierTables(cloud.outputs["TableName"], REGION).prefs("P00001")  # what the notifier reads
+    assert not stored.wants("payout_sent") and stored.wants("statement_ready")
+    code, bad = call(cloud, "PUT", "/partners/P00001/email", ACME, {"off": ["newsletter"]})
+    assert code == 400 and bad["details"][0]["field"] == "body.off.0"
+    code, _ = call(cloud, "PUT", "/partners/P00001/email", BETA, {"off": ["all"]})
+    assert code == 404  # another partner's: not revealed
+    assert NotifierTables(cloud.outputs["TableName"], REGION).prefs("P00001").wants("statement_ready")
+
+
 def test_balance_lines_and_a_bad_query_on_dynamodb(cloud: LocalCloud) -> None:
     rows = [
         [f"S{i:03d}", "P00001", "2026-08-0" + str(1 + i % 9), "SKU-1", 1, "100.00", "EUR", "", "", ""]
@@ -171,6 +188,7 @@ def concrete(path: str) -> str:
 
 
 BODIES: dict[str, Any] = {
+    "/partners/{partner_id}/email": {"off": ["payout_sent"]},
     "/partners/{partner_id}/redemptions": {"reward_id": "MUG"},
     "/partners/{partner_id}/uploads": {"filename": "a.csv", "content_type": "text/csv", "size": 10},
 }

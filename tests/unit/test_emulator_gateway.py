@@ -213,3 +213,30 @@ def test_the_api_is_served_on_a_real_port(cloud: LocalCloud) -> None:
     finally:
         for s in servers:
             s.stop()
+
+
+def test_a_presigned_download_answers_with_the_headers_it_asks_for(cloud: LocalCloud) -> None:
+    """S3 answers a presigned GET's `response-content-*` overrides (a PDF a browser must save, not
+    show): moto ignores them, the emulator's seam applies them."""
+    import requests
+
+    s3 = cloud.client("s3")
+    bucket = f"{cloud.stack_name}-files"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    s3.put_object(Bucket=bucket, Key="a.pdf", Body=b"%PDF-1.7", ContentType="application/pdf")
+    url = s3.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": bucket,
+            "Key": "a.pdf",
+            "ResponseContentDisposition": 'attachment; filename="a.pdf"',
+        },
+    )
+    got = requests.get(url, timeout=10)
+    assert got.status_code == 200 and got.content == b"%PDF-1.7"
+    assert got.headers["Content-Disposition"] == 'attachment; filename="a.pdf"'
+    assert got.headers["Content-Type"] == "application/pdf"
+    plain = requests.get(
+        s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "a.pdf"}), timeout=10
+    )
+    assert "Content-Disposition" not in plain.headers

@@ -347,7 +347,7 @@ def test_the_notifier_reads_upload_reports_writes_only_its_items_and_sends_only_
 
 
 # -- issue 12: the partner portal's API (PartnerApiFunction) ------------------------------------------
-PORTAL_PARTITIONS = {**PARTITIONS, "PORTAL#": "PORTAL#P00001", "USER#": "USER#anna"}
+PORTAL_PARTITIONS = {**PARTITIONS, "PORTAL#": "PORTAL#P00001", "USER#": "USER#anna", "NOTIFY#": "NOTIFY#P00001"}
 
 
 def test_partner_api_reads_and_writes_only_what_a_partner_page_needs(cfn: dict[str, Any]) -> None:
@@ -362,7 +362,7 @@ def test_partner_api_reads_and_writes_only_what_a_partner_page_needs(cfn: dict[s
     assert not any(allowed(cfn, role, "s3:PutObject", obj + key) for key in S3_PROBES.values())
     assert not allowed(cfn, role, "s3:GetObject", obj + "reports/dlq/x.json")
     writes = {p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:PutItem", TABLE, [k])}
-    assert writes == {"POINTS#", "CATALOG", "PORTAL#", "USER#"}, sorted(writes)
+    assert writes == {"POINTS#", "CATALOG", "PORTAL#", "USER#", "NOTIFY#"}, sorted(writes)
     updates = {
         p for p, k in PORTAL_PARTITIONS.items() if allowed(cfn, role, "dynamodb:UpdateItem", TABLE, [k])
     }

@@ -194,6 +194,23 @@
     replace("catalog", card("catalog", t("partner.catalog"), rows.length ? el("ul", { class: "plain" }, rows) : el("p", { class: "muted" }, t("common.none"))));
   }
 
+  async function emails() {
+    const r = await P.api(base + "/email");
+    if (!r.ok) return failed("emails", t("partner.email.title"), r);
+    const off = new Set(r.data.off);
+    const boxes = r.data.kinds.map(k => el("label", { class: "check" },
+      el("input", { type: "checkbox", name: k, checked: !off.has(k) && !off.has("all"), disabled: !own }), " ", t("partner.email." + k)));
+    const form = el("form", { id: "email-form" }, el("fieldset", {}, el("legend", {}, t("partner.email.intro")), ...boxes),
+      own ? el("button", { type: "submit", class: "primary" }, t("partner.email.save")) : null);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const chosen = r.data.kinds.filter(k => !form.elements[k].checked);
+      const saved = await P.api(base + "/email", { method: "PUT", body: { off: chosen } });
+      P.flash(saved.ok ? t("partner.email.saved") : ((saved.data && saved.data.error) || String(saved.status)), saved.ok ? "ok" : "error");
+    });
+    replace("emails", card("emails", t("partner.email.title"), form));
+  }
+
   function reportView(u) {
     const rep = u.report;
     return el("li", { dataset: { upload: u.upload_id } }, el("strong", {}, u.filename), " · ", t("partner.status." + u.status),
@@ -237,8 +254,8 @@
   (async function main() {
     app.append(el("p", { class: "muted", id: "loading" }, t("common.loading")));
     if (!await header()) { document.getElementById("loading").remove(); return; }
-    await Promise.all([balance(), earnings(), lines(), targets(), points(), statements(), catalog(), uploads()]);
-    const order = ["tier", "balance", "earnings", "points", "targets", "lines", "statements", "catalog", "uploads"];
+    await Promise.all([balance(), earnings(), lines(), targets(), points(), statements(), catalog(), uploads(), emails()]);
+    const order = ["tier", "balance", "earnings", "points", "targets", "lines", "statements", "catalog", "uploads", "emails"];
     for (const id of order) { const n = document.getElementById(id); if (n) app.append(n); }
     document.getElementById("loading").remove();
     sizeBars(app);

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 from loyalty.adapters.dynamo import DynamoStore
+from loyalty.adapters.dynamo.notify import NotifierTables
 from loyalty_factories.small import sales_csv
 from loyalty_local.env import REGION
 from playwright.sync_api import Page, expect
@@ -54,6 +56,18 @@ def test_partner_dashboard_statement_redeem_upload_and_refusal(
     with page.expect_download() as got:
         button.click()
     assert got.value.suggested_filename.endswith(".csv")
+    # and as the PDF people open (rendered from the statement's page on its first download)
+    with page.expect_download() as got:
+        page.locator("#statements button", has_text="PDF").first.click()
+    assert got.value.suggested_filename.endswith(".pdf")
+    assert Path(got.value.path()).read_bytes().startswith(b"%PDF")
+
+    # the emails the partner wants: payouts off, saved where the notifier reads them
+    page.get_by_label("a payout is sent").uncheck()
+    page.locator("#email-form button[type=submit]").click()
+    expect(page.locator("#flash")).to_contain_text("email choices are saved")
+    prefs = NotifierTables(portal.cloud.outputs["TableName"], REGION).prefs(pid)
+    assert not prefs.wants("payout_sent") and prefs.wants("statement_ready")
 
     # a reward is redeemed: the points balance goes down, the page says so
     before = page.locator("#points-balance").inner_text()

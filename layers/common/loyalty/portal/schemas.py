@@ -4,7 +4,7 @@ allow extra fields (the use cases' dicts carry more than the schema promises).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,30 @@ class MeOut(Out):
 class LangIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lang: Lang
+
+
+EmailKind = Literal[
+    "statement_ready",
+    "payout_sent",
+    "tier_changed",
+    "upload_processed",
+    "target_reached",
+    "points_expiring",
+    "all",
+]
+
+
+class EmailPrefsIn(BaseModel):
+    """The email kinds the partner turns off (`all`: every kind); the others are on."""
+
+    model_config = ConfigDict(extra="forbid")
+    off: list[EmailKind] = Field(default_factory=list, max_length=7)
+
+
+class EmailPrefsOut(Out):
+    partner_id: str
+    kinds: list[str]  # every kind a partner may be emailed about
+    off: list[str]
 
 
 class BalanceOut(Out):
