@@ -347,7 +347,12 @@ def test_the_notifier_reads_upload_reports_writes_only_its_items_and_sends_only_
 
 
 # -- issue 12: the partner portal's API (PartnerApiFunction) ------------------------------------------
-PORTAL_PARTITIONS = {**PARTITIONS, "PORTAL#": "PORTAL#P00001", "USER#": "USER#anna", "NOTIFY#": "NOTIFY#P00001"}
+PORTAL_PARTITIONS = {
+    **PARTITIONS,
+    "PORTAL#": "PORTAL#P00001",
+    "USER#": "USER#anna",
+    "NOTIFY#": "NOTIFY#P00001",
+}
 
 
 def test_partner_api_reads_and_writes_only_what_a_partner_page_needs(cfn: dict[str, Any]) -> None:
