@@ -219,7 +219,10 @@ def main() -> int:
         (server,) = serve_apis(cloud, "127.0.0.1", 0)
         try:
             values = {"period": period, "partner_id": "P000042"}
-            extra = {"/finance/closes/{period}/payouts": "?limit=50"}
+            extra = {
+                "/finance/closes/{period}/payouts": "?limit=50",
+                "/finance/closes/{period}/export.csv": "?kind=payouts",
+            }
             paths, skipped = route_paths(cloud, "/finance/", values, extra)
             out["console"] = {
                 "partners_in_proposal": console_partners,
