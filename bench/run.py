@@ -576,38 +576,28 @@ def close_part() -> dict[str, Any]:
     return out
 
 
-def simulation_part() -> dict[str, Any]:
-    print("(e) simulation of 12 months x 10 000 partners ...", flush=True)
-    out = json.loads(
-        subprocess.run(  # a fresh process: its peak RSS is the simulation's own
-            [sys.executable, str(ROOT / "bench" / "simulation.py"), "10000", "12", "2", "200"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()[-1]
-    )
+def script_part(script: str, *args: str) -> dict[str, Any]:
+    """A bench script in a fresh process (its peak RSS and its local cloud are its own): the JSON
+    of its last line, printed."""
+    cmd = [sys.executable, str(ROOT / "bench" / script), *args]
+    run = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"bench/{script} failed:\n{run.stderr[-4000:]}")
+    out = json.loads(run.stdout.splitlines()[-1])
     assert isinstance(out, dict)
     print(json.dumps(out, indent=1), flush=True)
     return out
+
+
+def simulation_part() -> dict[str, Any]:
+    print("(e) simulation of 12 months x 10 000 partners ...", flush=True)
+    return script_part("simulation.py", "10000", "12", "2", "200")
 
 
 def portal_part() -> dict[str, Any]:
-    """(g) The portal's latency over HTTP on the local cloud (a fresh process of its own)."""
-    print(
-        "(g) portal latency: partner with 10 000 lines over 24 months, console with 10 000 partners ...",
-        flush=True,
-    )
-    out = json.loads(
-        subprocess.run(
-            [sys.executable, str(ROOT / "bench" / "portal.py"), "10000", "24", "10000", "60"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()[-1]
-    )
-    assert isinstance(out, dict)
-    print(json.dumps(out, indent=1), flush=True)
-    return out
+    """(g) The portal's latency over HTTP on the local cloud."""
+    print("(g) portal latency: a partner with 10 000 lines over 24 months, the console with 10 000 partners")
+    return script_part("portal.py", "10000", "24", "10000", "60")
 
 
 def redemption_part() -> dict[str, Any]:
@@ -617,15 +607,7 @@ def redemption_part() -> dict[str, Any]:
     from loyalty.recognition.certificate import Certificate, certificate_pdf
 
     print("(g) redemption throughput under concurrency ...", flush=True)
-    out = json.loads(
-        subprocess.run(  # a local cloud of its own, in a fresh process
-            [sys.executable, str(ROOT / "bench" / "redemption.py"), "200", "8", "1600"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()[-1]
-    )
-    assert isinstance(out, dict)
+    out = script_part("redemption.py", "200", "8", "1600")
     cert = Certificate(
         "POTM-2026-10-BENCH",
         "2026-10",

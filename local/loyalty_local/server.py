@@ -69,31 +69,10 @@ def _answer(start_response: StartResponse, status: str, kind: str, body: bytes) 
     return [body]
 
 
-class Server:
-    """moto's HTTP API behind the readiness gate, served in a daemon thread."""
+class Served:
+    """A WSGI app served on host:port (0: a free port) in a daemon thread."""
 
-    def __init__(self, stack_name: str, host: str, port: int) -> None:
-        moto = DomainDispatcherApplication(create_backend_app)
-        self.gate = ReadinessGate(outbox_endpoint(moto), stack_name)  # GET /_loyalty/outbox: the emails
-        self._server: BaseWSGIServer = make_server(host, port, self.gate, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
-
-
-class ApiServer:
-    """One HTTP API of the stack (JWT authorizer or none) served on its own port, as API Gateway
-    serves it (`loyalty_local.gateway`)."""
-
-    def __init__(self, cloud: LocalCloud, api: str, host: str, port: int) -> None:
-        self.api = api
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        app = gateway.wsgi_app(cloud.http_api(api), cloud.invoke)
+    def __init__(self, app: WsgiApp, host: str, port: int) -> None:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -104,6 +83,25 @@ class ApiServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join()
+
+
+class Server(Served):
+    """moto's HTTP API behind the readiness gate."""
+
+    def __init__(self, stack_name: str, host: str, port: int) -> None:
+        moto = DomainDispatcherApplication(create_backend_app)
+        self.gate = ReadinessGate(outbox_endpoint(moto), stack_name)  # GET /_loyalty/outbox: the emails
+        super().__init__(self.gate, host, port)
+
+
+class ApiServer(Served):
+    """One HTTP API of the stack (JWT authorizer or none) served on its own port, as API Gateway
+    serves it (`loyalty_local.gateway`)."""
+
+    def __init__(self, cloud: LocalCloud, api: str, host: str, port: int) -> None:
+        self.api = api
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        super().__init__(gateway.wsgi_app(cloud.http_api(api), cloud.invoke), host, port)
 
 
 def serve_apis(cloud: LocalCloud, host: str, port: int) -> list[ApiServer]:

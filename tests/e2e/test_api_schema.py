@@ -46,6 +46,17 @@ CHECKS = [
 ]
 partner_schema = schemathesis.openapi.from_dict(DOCUMENT).include(path_regex="^/(partners/|me$)")
 partner_schema.config.generation.update(with_security_parameters=False, allow_extra_parameters=False)
+# a few examples per operation, the same ones every run (derandomized)
+FUZZ = settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+    derandomize=True,
+)
 BEARER: dict[str, str] = {}  # a finance user's id token from the user pool (set by the fixture)
 PARTNER_BEARER: dict[str, str] = {}  # partner P00001's user's id token
 PASSWORD = "Finance-password-2026"
@@ -119,16 +130,7 @@ def _on_the_close(case: Any) -> None:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-    derandomize=True,
-)
+@FUZZ
 def test_finance_routes_keep_to_the_document(case: Any, finance_api: Portal) -> None:
     case.call_and_validate(checks=CHECKS, headers=BEARER)
     if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
@@ -137,16 +139,7 @@ def test_finance_routes_keep_to_the_document(case: Any, finance_api: Portal) -> 
 
 
 @partner_schema.parametrize()
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-    derandomize=True,
-)
+@FUZZ
 def test_partner_routes_keep_to_the_document(case: Any, finance_api: Portal) -> None:
     case.call_and_validate(checks=CHECKS, headers=PARTNER_BEARER)
     if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
