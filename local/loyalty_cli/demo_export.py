@@ -75,7 +75,8 @@ def export_artifacts(
     """Copy every artifact to `root` (same keys as in the bucket); emails as HTML pages."""
     done = Exported(root)
     for prefix, title in GROUPS:
-        keys = files.keys(prefix)
+        # the splitter's intermediate parts are no report anyone reads
+        keys = [k for k in files.keys(prefix) if "/.parts/" not in k]
         if prefix == "statements/":
             pdfs, done.pdf_problem = _pdf_sample(files, keys, pdf_sample)
             keys = sorted({*keys, *pdfs})
