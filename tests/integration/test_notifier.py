@@ -34,12 +34,20 @@ def mine(cloud: LocalCloud, before: int, partner: str) -> list[Captured]:
     return [m for m in captured_emails()[before:] if m.partner_id == partner]
 
 
-def events_topic(cloud: LocalCloud) -> str:
+def topic_named(cloud: LocalCloud, suffix: str) -> str:
+    """The stack's topic `<stack>-<suffix>` (every page of the listing: the session's moto holds
+    the topics of every stack the tests deployed)."""
+    pages = cloud.client("sns").get_paginator("list_topics").paginate()
     return next(
         t["TopicArn"]
-        for t in cloud.client("sns").list_topics()["Topics"]
-        if t["TopicArn"].endswith(f":{cloud.stack_name}-partner-events")
+        for page in pages
+        for t in page["Topics"]
+        if t["TopicArn"].endswith(f":{cloud.stack_name}-{suffix}")
     )
+
+
+def events_topic(cloud: LocalCloud) -> str:
+    return topic_named(cloud, "partner-events")
 
 
 def payout(pid: str) -> dict[str, Any]:
@@ -97,11 +105,7 @@ def test_the_unsubscribe_link_stops_that_kind(mail_cloud: LocalCloud) -> None:
 
 def test_an_ses_bounce_notification_suppresses_the_address(mail_cloud: LocalCloud) -> None:
     before = len(captured_emails())
-    feedback = next(
-        t["TopicArn"]
-        for t in mail_cloud.client("sns").list_topics()["Topics"]
-        if t["TopicArn"].endswith(f":{mail_cloud.stack_name}-mail-feedback")
-    )
+    feedback = topic_named(mail_cloud, "mail-feedback")
     bounce = {
         "notificationType": "Bounce",
         "bounce": {
