@@ -172,6 +172,11 @@ def _flat(value: Any) -> str:
     return str(value)
 
 
+def jwt_context(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """The request context's authorizer part after a JWT authorizer: list claims flattened."""
+    return {"jwt": {"claims": {k: _flat(v) for k, v in claims.items()}, "scopes": None}}
+
+
 def request_event(
     route: Route,
     method: str,
@@ -179,10 +184,11 @@ def request_event(
     query: str,
     headers: Mapping[str, str],
     body: bytes,
-    claims: Mapping[str, Any] | None,
+    authorizer: Mapping[str, Any] | None,
     source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
-    """The payload 2.0 event API Gateway hands the route's function."""
+    """The payload 2.0 event API Gateway hands the route's function (`authorizer`: what its
+    authorizer verified, e.g. `jwt_context(claims)`)."""
     params: dict[str, str] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         params[k] = f"{params[k]},{v}" if k in params else v
@@ -194,9 +200,6 @@ def request_event(
         payload = base64.b64encode(body).decode()
     elif body:
         payload = body.decode("utf-8", "replace")
-    authorizer = (
-        {"jwt": {"claims": {k: _flat(v) for k, v in claims.items()}, "scopes": None}} if claims else None
-    )
     cookies = [c.strip() for c in headers.get("cookie", "").split(";") if c.strip()]
     now = time.time()
     return {
@@ -211,7 +214,7 @@ def request_event(
         "requestContext": {
             "accountId": ACCOUNT_ID,
             "apiId": route.api.lower(),
-            "authorizer": authorizer,
+            "authorizer": dict(authorizer) if authorizer else None,
             "domainName": headers.get("host", "localhost"),
             "domainPrefix": "local",
             "http": {
@@ -278,7 +281,8 @@ def serve(
             claims = api.verify(auth, headers)
         except Unauthorized:
             return message(401, "Unauthorized", [("www-authenticate", 'Bearer error="invalid_token"')])
-    event = request_event(route, method, path, query, headers, body, claims, source_ip)
+    context = jwt_context(claims) if claims is not None else None
+    event = request_event(route, method, path, query, headers, body, context, source_ip)
     result, error = invoke(route.function, event)
     if error:
         return message(500, "Internal Server Error")

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 from typing import Any
 
 from loyalty_local import gateway
@@ -134,46 +132,18 @@ def http_api_event(
     """The event API Gateway (HTTP API, payload 2.0) hands the function after IAM authentication."""
     user = user_arn.rsplit("/", 1)[-1]
     user_id = user_id or f"AROALOCAL:{user}"
-    route_key = route_key or f"{method} {path}"
-    raw_path, _, query = path.partition("?")
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": {"content-type": "application/json", "host": "local"},
-        "requestContext": {
+    iam = {
+        "iam": {
+            "accessKey": "ASIALOCAL",
             "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "authorizer": {
-                "iam": {
-                    "accessKey": "ASIALOCAL",
-                    "accountId": ACCOUNT_ID,
-                    "callerId": user_id,
-                    "principalOrgId": None,
-                    "userArn": user_arn,
-                    "userId": user_id,
-                }
-            },
-            "domainName": "local",
-            "domainPrefix": "local",
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "loyalty",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": json.dumps(body) if body is not None else None,
-        "isBase64Encoded": False,
+            "callerId": user_id,
+            "principalOrgId": None,
+            "userArn": user_arn,
+            "userId": user_id,
+        }
     }
-    return event
+    data = json.dumps(body).encode() if body is not None else b""
+    return _event(method, path, route_key, {"content-type": "application/json"}, data, iam)
 
 
 def jwt_http_api_event(
@@ -187,64 +157,34 @@ def jwt_http_api_event(
     raw_body: str | bytes | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway (HTTP API, payload 2.0) hands a function after its JWT authorizer
-    verified a token with these claims: `requestContext.authorizer.jwt.claims` holds them as AWS
-    does (a list claim flattened to `[a b]`), the query string is parsed into
-    `queryStringParameters` (repeated names joined by commas), `body` is JSON-encoded unless
-    `raw_body` is given (bytes go base64-encoded)."""
-    import base64
-    from urllib.parse import parse_qsl
-
-    raw_path, _, query = path.partition("?")
-    params: dict[str, str] = {}
-    for k, v in parse_qsl(query, keep_blank_values=True):
-        params[k] = f"{params[k]},{v}" if k in params else v
-    flat = {
-        k: (f"[{' '.join(map(str, v))}]" if isinstance(v, list | tuple) else str(v))
-        for k, v in claims.items()
-    }
-    hdrs = {"host": "local", **({"content-type": "application/json"} if body is not None else {})}
-    hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
-    encoded = False
-    text: str | None
+    verified a token with these claims (`gateway.request_event`: list claims flattened, the query
+    string parsed, bytes bodies base64-encoded). `body` is JSON-encoded unless `raw_body` is given."""
+    hdrs = {"content-type": "application/json"} if body is not None else {}
+    hdrs.update(headers or {})
     if raw_body is not None:
-        if isinstance(raw_body, bytes):
-            text, encoded = base64.b64encode(raw_body).decode(), True
-        else:
-            text = raw_body
+        data = raw_body if isinstance(raw_body, bytes) else raw_body.encode()
     else:
-        text = json.dumps(body) if body is not None else None
-    key = route_key or f"{method} {raw_path}"
-    return {
-        "version": "2.0",
-        "routeKey": key,
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "cookies": [],
-        "headers": hdrs,
-        "queryStringParameters": params or None,
-        "pathParameters": path_parameters or None,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "authorizer": {"jwt": {"claims": flat, "scopes": None}},
-            "domainName": "local",
-            "domainPrefix": "local",
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "loyalty",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": key,
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "body": text,
-        "isBase64Encoded": encoded,
-    }
+        data = json.dumps(body).encode() if body is not None else b""
+    return _event(method, path, route_key, hdrs, data, gateway.jwt_context(claims), path_parameters)
+
+
+def _event(
+    method: str,
+    path: str,
+    route_key: str | None,
+    headers: dict[str, str],
+    body: bytes,
+    authorizer: dict[str, Any],
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    raw_path, _, query = path.partition("?")
+    key_method, _, key_path = (route_key or f"{method} {raw_path}").partition(" ")
+    route = Route(key_method, key_path, "", "local")
+    hdrs = {"host": "local", "user-agent": "loyalty", **{k.lower(): v for k, v in headers.items()}}
+    event = gateway.request_event(route, method, raw_path, query, hdrs, body, authorizer)
+    if path_parameters is not None:
+        event["pathParameters"] = path_parameters or None
+    return event
 
 
 def add_user(
