@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from loyalty.close.statement_files import PdfUnavailable, StatementPdfs
+from loyalty.close.statement_files import PdfUnavailable, StatementPdfs, statement_key
 from loyalty.kernel.i18n import LANGS, Lang, accept_language, as_lang, choose_lang, lang_for_country
 from loyalty.kernel.identity import Principal
 from loyalty.kernel.periods import PERIOD_RE
@@ -123,7 +123,12 @@ class PortalService:
         """A download link; a PDF is rendered from the statement's page on its first download
         (docs/statements.md: rendering every PDF at the close would cost hours of CPU)."""
         self.check(who, pid)
-        if fmt == "pdf" and PERIOD_RE.match(period):
+        # a PDF already rendered is only linked (ensure() would download it to see it is there)
+        if (
+            fmt == "pdf"
+            and PERIOD_RE.match(period)
+            and not self.links.exists(statement_key(pid, period, "pdf"))
+        ):
             try:
                 StatementPdfs(self.blobs).ensure(pid, period)
             except MissingBlob:
