@@ -96,6 +96,36 @@ class Recognition(BaseModel):
     )
 
 
+class Analytics(BaseModel):
+    """Program analytics (issue 13, docs/analytics.md): what a pilot's uplift is worth and when
+    its estimate is too weak to act on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gross_margin_rate: Decimal = Field(
+        gt=0,
+        le=1,
+        default=Decimal("0.30"),
+        description="the gross margin on partners' net sales: the incremental margin of a pilot's uplift",
+    )
+    min_partners_per_group: int = Field(
+        ge=2,
+        default=30,
+        description="fewer pilot or control partners than this and the uplift comes with a warning",
+    )
+    min_months_per_side: int = Field(
+        ge=1,
+        default=3,
+        description="fewer months before or after the pilot's start and the uplift comes with a warning",
+    )
+    pre_trend_alpha: Decimal = Field(
+        gt=0,
+        lt=1,
+        default=Decimal("0.05"),
+        description="warn when the pre-period trends of pilot and control differ at this level",
+    )
+
+
 class Payouts(BaseModel):
     """How the close pays (issue 9): where closes start, and the payout checks finance sees."""
 
@@ -213,6 +243,7 @@ class RuleVersion(BaseModel):
     override: Override = Override()
     points: Points = Points()
     recognition: Recognition = Recognition()
+    analytics: Analytics = Analytics()
     payouts: Payouts = Payouts()
     returns: Returns = Returns()
     scope: Scope = Scope()
