@@ -91,7 +91,7 @@ class DuckDBEngine:
                 )
             else:  # no facts yet: an empty table of the same shape
                 cols = ", ".join(f'CAST(NULL AS {c.sql}) AS "{c.name}"' for c in table.columns)
-                src = f"(SELECT {cols}, CAST(NULL AS VARCHAR) AS period WHERE false)"  # noqa: S608 - schema names
+                src = f"(SELECT {cols}, CAST(NULL AS VARCHAR) AS period WHERE false)"
             # names and types from the schema, the folder quoted: nothing a caller supplies
             self.con.execute(f"CREATE VIEW {table.name} AS SELECT * FROM {src}")  # noqa: S608
 
