@@ -90,7 +90,7 @@ S3_READS = {
     "ApprovalSweeperFunction": set(),
     "SimulatorFunction": {"rules/", "targets/", "simulations/"},
     # issue 12: the console reads the close, statements and bank files (presigned), writes its projection
-    "FinanceApiFunction": {"close/", "statements/", "payouts/", "console/"},
+    "FinanceApiFunction": {"close/", "statements/", "payouts/", "console/", "analytics/reports/"},
     "AnalyticsFunction": {"close/", "analytics/", "analytics/reports/"},
 }
 S3_WRITES = {
