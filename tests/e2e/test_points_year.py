@@ -157,3 +157,62 @@ def test_a_year_of_points_ends_with_the_first_lots_expiring(new_cloud: Callable[
         if "liability:points:" in (p.credit + p.debit)
     )
     assert liability == Decimal(head.balance) * Decimal("0.01")
+    _analytics(cloud, store)
+
+
+def _analytics(cloud: LocalCloud, store: DynamoStore) -> None:
+    """Issue 13 on the local cloud: each close's Analytics step wrote its month's Parquet facts
+    and report; `loyalty report` (DuckDB over the facts read back from the bucket) gives the
+    close's own figures; running the step again rewrites the same files and announces nothing."""
+    import argparse
+    import io
+    import json
+
+    from loyalty.adapters.facts_s3 import S3Facts
+    from loyalty.analytics.schema import LINE_MONTH, PARTNER_MONTH, report_key
+    from loyalty.settings import Settings
+    from loyalty.wiring import Container
+    from loyalty_cli.report import report_locally
+
+    s3 = cloud.client("s3")
+    facts = S3Facts(cloud.bucket, REGION)
+    for period in PERIODS:
+        assert facts.keys(PARTNER_MONTH.partition(period)) == [PARTNER_MONTH.part_key(period, 0)], period
+        assert facts.keys(LINE_MONTH.partition(period)) == [LINE_MONTH.part_key(period, 0)], period
+        assert s3.head_object(Bucket=cloud.bucket, Key=report_key(period, "html"))["ContentLength"] > 0
+    versions = store.rule_versions()
+    out = io.StringIO()
+    args = argparse.Namespace(json=True, csv=None)
+    assert report_locally(facts, LAST, versions, args, out) == 0
+    cli = json.loads(out.getvalue())
+    stored = cloud.read_json(report_key(LAST, "json"))
+    assert {k: v for k, v in cli.items() if k != "generated_at"} == {
+        k: v for k, v in stored.items() if k != "generated_at"
+    }
+    month = cli["kpis"]["month"]
+    lines = store.close_lines(LAST, [*NET, "D10000"])
+    assert month["partners"] == 5 and month["active_partners"] == len(NET)
+    assert Decimal(month["net_sales"]) == sum(Decimal(n) for n in NET.values())
+    assert Decimal(month["payouts"]) == sum((ln.payout for ln in lines.values()), Decimal(0))
+    assert Decimal(month["carried"]) == sum((ln.carried_out for ln in lines.values()), Decimal(0))
+    heads = store.points_heads([*NET, "D10000"])
+    balance = sum(h.pending + h.active - h.debt for h in heads.values())
+    assert Decimal(month["points_liability"]) == Decimal(balance) * Decimal("0.01")
+    # the step again, as `loyalty analytics-publish` runs it: the same parts, no second announcement
+    before = {
+        k: s3.get_object(Bucket=cloud.bucket, Key=k)["Body"].read() for k in facts.keys("analytics/v1/")
+    }
+    meta = store.close_meta(LAST)
+    assert meta is not None and meta.manifest
+    env = {
+        "TABLE_NAME": cloud.outputs["TableName"],
+        "UPLOAD_BUCKET": cloud.bucket,
+        "PROGRAM_TOPIC_ARN": cloud.outputs["ProgramTopicArn"],
+        "AWS_REGION": REGION,
+    }
+    again = Container(Settings.from_env(env)).publish_analytics(
+        LAST, meta.run, meta.manifest, dt.datetime.now(dt.UTC)
+    )
+    assert (again.partners, again.removed, again.notified) == (5, 0, False)
+    after = {k: s3.get_object(Bucket=cloud.bucket, Key=k)["Body"].read() for k in facts.keys("analytics/v1/")}
+    assert after == before
