@@ -9,7 +9,8 @@ The data (deterministic for a seed; docs/analytics-bench.md):
 - partners: segment dealer 62 % / reseller 30 % / distributor 8 %, 12 countries, a log-normal
   sales level per partner, a monthly trend between -2 % and +2 %, an activity propensity (most
   sell nearly every month, some rarely: months without sales have zero lines);
-- net sales: the level x seasonality (December up, August down) x trend x month noise;
+- net sales: the level x seasonality (December up, August down) x trend x month noise (+-25 %),
+  a function of (partner, month) alone, so a month's tier reads the months before it directly;
 - tiers: the default rules' thresholds (25 000 / 100 000 / 250 000 EUR) on trailing 3-month net
   sales; a first review below the tier is a grace month, the second moves down;
 - commission: the tier's rate (2..5 %) per category, services +1 pp, the pilot +1 pp;
@@ -23,8 +24,11 @@ The data (deterministic for a seed; docs/analytics-bench.md):
 - line_month: every partner-month's lines split over hardware / software / services (lines,
   net sales and commission add up exactly to partner_month's), in the partner's currency.
 
-A 12-month warm-up before the first period is computed and not written, so tiers, carried
-balances and points expiry are already in their steady state in the first written month.
+A 12-month warm-up before the first period is computed and not written, so points expiry and
+balances and carried balances are already in their steady state in the first written month.
+partner_month is written in parts of `part_partners` partners (10 000 by default: 10 files a
+period for 100 000 partners, where the close writes one per batch of 500), line_month in one part
+a period. 100 000 partners x 24 months: about 30 s on 2 cores (docs/analytics-bench.md).
 """
 
 from __future__ import annotations
@@ -64,31 +68,52 @@ class FactsSummary:
     base_version: str = BASE_VERSION
 
 
-# uniform [0, 1) and ~N(0, 1) from a hash of (a, b, salt, seed); seed is an int literal
+# uniform [0, 1) and ~N(0, 1) from a hash of (a, b, salt, seed); three uniforms from one hash of
+# (partner, month) (its 21-bit thirds) for what every month of every partner needs
 _MACROS = """
 CREATE OR REPLACE MACRO lf_u(a, b, salt) AS (hash(a, b, salt, {seed}) % 1000003) / 1000003.0;
 CREATE OR REPLACE MACRO lf_z(a, b, salt) AS
     (lf_u(a, b, salt || '1') + lf_u(a, b, salt || '2') + lf_u(a, b, salt || '3')
      + lf_u(a, b, salt || '4') - 2.0) * 1.7320508;
-CREATE OR REPLACE MACRO lf_l_hw(pid, per, n) AS
-    CASE WHEN n <= 0 THEN 0 ELSE greatest(1, floor(n * (0.3 + 0.4 * lf_u(pid, per, 'chw'))))::INTEGER END;
-CREATE OR REPLACE MACRO lf_l_sw(pid, per, n) AS
+CREATE OR REPLACE MACRO lf_ua(i, j) AS (hash(i, j, {seed}) & 2097151) / 2097152.0;
+CREATE OR REPLACE MACRO lf_ub(i, j) AS ((hash(i, j, {seed}) >> 21) & 2097151) / 2097152.0;
+CREATE OR REPLACE MACRO lf_uc(i, j) AS ((hash(i, j, {seed}) >> 42) & 2097151) / 2097152.0;
+CREATE OR REPLACE MACRO lf_moy(j) AS ((({start_month0} + j) % 12 + 12) % 12 + 1);
+CREATE OR REPLACE MACRO lf_net(i, j, base, propensity, growth, pilot) AS
+    CASE WHEN lf_ua(i, j) < propensity THEN round(
+        base * (1 + 0.12 * sin(2 * pi() * (lf_moy(j) - 4) / 12)
+                + CASE lf_moy(j) WHEN 12 THEN 0.15 WHEN 8 THEN -0.1 ELSE 0 END)
+        * pow(1 + growth, j) * (0.75 + 0.25 * (lf_ub(i, j) + lf_uc(i, j)))
+        * CASE WHEN pilot AND j >= {pilot_j} THEN {lift} ELSE 1 END, 2)
+    ELSE 0 END::DECIMAL(18,2);
+CREATE OR REPLACE MACRO lf_nat(t3) AS
+    CASE WHEN t3 >= 250000 THEN 3 WHEN t3 >= 100000 THEN 2 WHEN t3 >= 25000 THEN 1 ELSE 0 END;
+CREATE OR REPLACE MACRO lf_grace(a, b, c) AS a < b AND b >= c;
+CREATE OR REPLACE MACRO lf_to(a, b, c) AS CASE WHEN lf_grace(a, b, c) THEN b ELSE a END;
+CREATE OR REPLACE MACRO lf_points(net, tier, i, j) AS
+    floor(net / 10 * [1, 1.25, 1.5, 2][tier + 1])::INTEGER
+    + CASE WHEN floor(lf_ua(i, j) * 1000000) % 100 = 0 THEN 500 ELSE 0 END;
+CREATE OR REPLACE MACRO lf_l_hw(i, k, n) AS
     CASE WHEN n <= 0 THEN 0
-         ELSE floor((n - lf_l_hw(pid, per, n)) * (0.35 + 0.4 * lf_u(pid, per, 'csw')))::INTEGER END;
+         ELSE greatest(1, floor(n * (0.3 + 0.4 * lf_u(i::BIGINT, k::BIGINT, 'chw'))))::INTEGER END;
+CREATE OR REPLACE MACRO lf_l_sw(i, k, n) AS
+    CASE WHEN n <= 0 THEN 0
+         ELSE floor((n - lf_l_hw(i, k, n)) * (0.35 + 0.4 * lf_u(i::BIGINT, k::BIGINT, 'csw')))::INTEGER END;
 CREATE OR REPLACE MACRO lf_share(net, l, n) AS
     CASE WHEN n > 0 THEN round(net * l / n, 2)::DECIMAL(18,2) ELSE 0::DECIMAL(18,2) END;
-CREATE OR REPLACE MACRO lf_rate(tier, version) AS
-    (CASE tier WHEN 'Platinum' THEN 0.05 WHEN 'Gold' THEN 0.04 WHEN 'Silver' THEN 0.03 ELSE 0.02 END
-     + CASE WHEN version = '{pilot_version}' THEN 0.01 ELSE 0 END)::DECIMAL(6,4);
+CREATE OR REPLACE MACRO lf_rate(tier, pilot_on) AS
+    ((2 + tier + CASE WHEN pilot_on THEN 1 ELSE 0 END) / 100)::DECIMAL(6,4);
 CREATE OR REPLACE MACRO lf_comm(net, rate) AS round(net * rate, 2)::DECIMAL(18,2);
 """
 
-# one chunk of partners [lo, hi) over all computed months j = 0..n-1 (the first WARMUP not written)
+# One chunk of partners [lo, hi) over the computed months j = 0..n-1 (the first WARMUP are not
+# written). A month's net sales are a function of (partner, month), so the tier chain reads the
+# six months before directly (n0..n6: this month and the six before); only the points' expiry and
+# balance and the carried balances need windows, over numbers only (the strings come last).
 _PARTNER_SQL = """
 WITH p AS (
-  SELECT i, 'P' || lpad(i::VARCHAR, 6, '0') AS partner_id,
-    CASE WHEN lf_u(i, 0, 'seg') < 0.62 THEN 'dealer'
-         WHEN lf_u(i, 0, 'seg') < 0.92 THEN 'reseller' ELSE 'distributor' END AS segment,
+  SELECT i,
+    CASE WHEN lf_u(i, 0, 'seg') < 0.62 THEN 0 WHEN lf_u(i, 0, 'seg') < 0.92 THEN 1 ELSE 2 END AS seg,
     lf_u(i, 0, 'cty') AS cu,
     exp(0.9 * lf_z(i, 0, 'lvl')) AS lvl,
     CASE WHEN lf_u(i, 0, 'act') < 0.65 THEN 0.95 WHEN lf_u(i, 0, 'act') < 0.85 THEN 0.75
@@ -99,112 +124,92 @@ WITH p AS (
     lf_u(i, 0, 'coh') < 0.05 AS referral,
     lf_u(i, 0, 'spon') < 0.3 AS sponsor,
     lf_u(i, 0, 'red') < 0.4 AS redeemer,
+    0.1 + 0.5 * lf_u(i, 0, 'rsh') AS redeem_share,
     floor(lf_u(i, 0, 'joi') * 48)::INTEGER AS joined_back
   FROM range({lo}, {hi}) t(i)
-), m AS (
-  SELECT j, strftime(DATE '{start}' + to_months(j::INTEGER), '%Y-%m') AS period,
-    month(DATE '{start}' + to_months(j::INTEGER)) AS moy
-  FROM range({n}) t(j)
 ), s AS (
-  SELECT p.*, m.*,
-    CASE WHEN cu < 0.22 THEN 'DE' WHEN cu < 0.34 THEN 'FR' WHEN cu < 0.44 THEN 'IT' WHEN cu < 0.52 THEN 'ES'
-         WHEN cu < 0.59 THEN 'NL' WHEN cu < 0.67 THEN 'PL' WHEN cu < 0.72 THEN 'SE' WHEN cu < 0.77 THEN 'AT'
-         WHEN cu < 0.81 THEN 'CH' WHEN cu < 0.89 THEN 'GB' WHEN cu < 0.97 THEN 'US' ELSE 'CZ' END AS country,
-    CASE WHEN pilot THEN '{pilot_cohort}' WHEN referral THEN 'referral-2025' ELSE '' END AS cohort,
-    strftime(DATE '{start}' - to_months(joined_back), '%Y-%m') AS joined,
-    pilot AND j >= {pilot_j} AS pilot_on,
-    lf_u(i, j, 'act') < propensity AS active,
-    CASE segment WHEN 'dealer' THEN 700 WHEN 'reseller' THEN 1500 ELSE 4000 END AS line_eur,
-    round(CASE WHEN lf_u(i, j, 'act') < propensity THEN
-        CASE segment WHEN 'dealer' THEN 6000 WHEN 'reseller' THEN 20000 ELSE 90000 END * lvl
-        * (1 + 0.12 * sin(2 * pi() * (moy - 4) / 12)
-           + CASE moy WHEN 12 THEN 0.15 WHEN 8 THEN -0.1 ELSE 0 END)
-        * pow(1 + growth, j) * exp(0.25 * lf_z(i, j, 'noi'))
-        * CASE WHEN pilot AND j >= {pilot_j} THEN 1 + {uplift} ELSE 1 END
-      ELSE 0 END, 2)::DECIMAL(18,2) AS net_sales
-  FROM p CROSS JOIN m
-), t1 AS (
+  SELECT p.*, [6000, 20000, 90000][seg + 1] * lvl AS base, j, {start_k} + j AS k, lf_moy(j) AS moy,
+    pilot AND j >= {pilot_j} AS pilot_on
+  FROM p CROSS JOIN range({n}) m(j)
+), s1 AS (
   SELECT *,
-    CASE WHEN active THEN 1 + floor(net_sales / line_eur)::INTEGER ELSE 0 END AS lines,
-    SUM(net_sales) OVER (PARTITION BY i ORDER BY j ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS t3
+    lf_net(i, j, base, propensity, growth, pilot) AS n0,
+    lf_net(i, j - 1, base, propensity, growth, pilot) AS n1,
+    lf_net(i, j - 2, base, propensity, growth, pilot) AS n2,
+    lf_net(i, j - 3, base, propensity, growth, pilot) AS n3,
+    lf_net(i, j - 4, base, propensity, growth, pilot) AS n4,
+    lf_net(i, j - 5, base, propensity, growth, pilot) AS n5,
+    lf_net(i, j - 6, base, propensity, growth, pilot) AS n6
   FROM s
-), t2 AS (
-  SELECT *, CASE WHEN t3 >= 250000 THEN 3 WHEN t3 >= 100000 THEN 2 WHEN t3 >= 25000 THEN 1 ELSE 0 END AS nat
-  FROM t1
-), t3q AS (
-  SELECT *, coalesce(nat < LAG(nat) OVER w, false) AS fell, coalesce(LAG(nat) OVER w, nat) AS prev_nat
-  FROM t2 WINDOW w AS (PARTITION BY i ORDER BY j)
-), t4 AS (
-  SELECT *, fell AND NOT coalesce(LAG(fell) OVER (PARTITION BY i ORDER BY j), false) AS grace
-  FROM t3q
-), t5 AS (
-  SELECT *, CASE WHEN grace THEN prev_nat ELSE nat END AS tier_to FROM t4
-), t6 AS (
-  SELECT *, coalesce(LAG(tier_to) OVER (PARTITION BY i ORDER BY j), tier_to) AS tier_from,
-    CASE WHEN pilot_on THEN '{pilot_version}' ELSE '{base_version}' END AS rule_version
-  FROM t5
-), t7 AS (
+), s2 AS (
   SELECT *,
-    ['Bronze', 'Silver', 'Gold', 'Platinum'][tier_from + 1] AS tier_before,
-    ['Bronze', 'Silver', 'Gold', 'Platinum'][tier_to + 1] AS tier_after,
-    lf_l_hw(partner_id, period, lines) AS l_hw, lf_l_sw(partner_id, period, lines) AS l_sw
-  FROM t6
-), t8 AS (
-  SELECT *,
-    lf_share(net_sales, l_sw, lines) AS n_sw,
-    lf_share(net_sales, lines - l_hw - l_sw, lines) AS n_sv,
-    lf_rate(tier_before, rule_version) AS rate
-  FROM t7
-), t9 AS (
-  SELECT *,
+    lf_nat(n0 + n1 + n2) AS nat0, lf_nat(n1 + n2 + n3) AS nat1, lf_nat(n2 + n3 + n4) AS nat2,
+    lf_nat(n3 + n4 + n5) AS nat3, lf_nat(n4 + n5 + n6) AS nat4
+  FROM s1
+), s3 AS (
+  SELECT i, j, k, moy, seg, cu, pilot, referral, excluded, joined_back, pilot_on, sponsor,
+    n0 AS net_sales, n0 > 0 AS active,
+    CASE WHEN n0 > 0 THEN 1 + floor(n0 / [700, 1500, 4000][seg + 1])::INTEGER ELSE 0 END AS lines,
+    lf_grace(nat0, nat1, nat2) AS grace,
+    lf_to(nat0, nat1, nat2) AS tier_to,
+    lf_to(nat1, nat2, nat3) AS tier_from,
+    lf_points(n0, lf_to(nat1, nat2, nat3), i, j) AS points_earned,
+    CASE WHEN redeemer AND lf_uc(i, j) < 0.5
+         THEN floor(lf_points(n1, lf_to(nat2, nat3, nat4), i, j - 1) * redeem_share)::INTEGER
+         ELSE 0 END AS points_spent
+  FROM s2
+), s4 AS (
+  SELECT *, lf_l_hw(i, k, lines) AS l_hw, lf_l_sw(i, k, lines) AS l_sw, lf_rate(tier_from, pilot_on) AS rate
+  FROM s3
+), s5 AS (
+  SELECT *, lf_share(net_sales, l_sw, lines) AS n_sw, lf_share(net_sales, lines - l_hw - l_sw, lines) AS n_sv
+  FROM s4
+), s6 AS (
+  SELECT * EXCLUDE (l_hw, l_sw, rate, n_sw, n_sv),
     lf_comm(net_sales - n_sw - n_sv, rate) + lf_comm(n_sw, rate) + lf_comm(n_sv, rate + 0.01) AS commission,
-    CASE WHEN active AND moy % 3 = 0 AND lf_u(i, j, 'bon') < 0.25
-         THEN CASE segment WHEN 'dealer' THEN 150 WHEN 'reseller' THEN 500 ELSE 2000 END
+    CASE WHEN active AND moy % 3 = 0 AND lf_u(i, j, 'bon') < 0.25 THEN [150, 500, 2000][seg + 1]
          ELSE 0 END::DECIMAL(18,2) AS bonuses,
-    CASE WHEN sponsor AND segment <> 'dealer' AND active
-         THEN round(net_sales * (0.002 + 0.004 * lf_u(i, j, 'ovr')), 2) ELSE 0 END::DECIMAL(18,2) AS overrides,
-    floor(net_sales / 10 * [1, 1.25, 1.5, 2][tier_from + 1])::INTEGER
-      + CASE WHEN lf_u(i, j, 'crs') < 0.01 THEN 500 ELSE 0 END AS points_earned
-  FROM t8
-), t10 AS (
-  SELECT *,
-    CASE WHEN redeemer THEN floor(coalesce(LAG(points_earned) OVER w, 0) * 0.5 * lf_u(i, j, 'spd'))::INTEGER
-         ELSE 0 END AS points_spent,
-    commission + bonuses + overrides AS earned_eur,
-    NOT excluded AND commission + bonuses + overrides >= 50 AS pay
-  FROM t9 WINDOW w AS (PARTITION BY i ORDER BY j)
-), t11 AS (
+    CASE WHEN sponsor AND seg > 0 AND active
+         THEN round(net_sales * (0.002 + 0.004 * lf_ub(i, j)), 2) ELSE 0 END::DECIMAL(18,2) AS overrides
+  FROM s5
+), s7 AS (
+  SELECT *, NOT excluded AND commission + bonuses + overrides >= 50 AS pay FROM s6
+), s8 AS (
   SELECT *,
     (coalesce(LAG(points_earned, 12) OVER w, 0) - coalesce(LAG(points_spent, 11) OVER w, 0))::INTEGER
       AS points_expired,
-    coalesce(SUM(pay::INTEGER) OVER (PARTITION BY i ORDER BY j ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-      AS pay_group
-  FROM t10 WINDOW w AS (PARTITION BY i ORDER BY j)
-), t12 AS (
-  SELECT *,
-    SUM(points_earned - points_spent - points_expired) OVER (PARTITION BY i ORDER BY j) AS balance,
-    SUM(earned_eur) OVER (PARTITION BY i, pay_group ORDER BY j) AS accrued
-  FROM t11
+    SUM(points_earned) OVER (w ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)
+      - SUM(points_spent) OVER (w ROWS BETWEEN 10 PRECEDING AND CURRENT ROW) AS balance,
+    coalesce(SUM(pay::INTEGER) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS pay_group
+  FROM s7 WINDOW w AS (PARTITION BY i ORDER BY j)
+), s9 AS (
+  SELECT *, SUM(commission + bonuses + overrides) OVER (PARTITION BY i, pay_group ORDER BY j) AS accrued
+  FROM s8
+), s10 AS (
+  SELECT *, strftime(DATE '{start}' + to_months(j::INTEGER), '%Y-%m') AS period FROM s9 WHERE j >= {warmup}
 )
-SELECT {columns}, period FROM t12 WHERE j >= {warmup} ORDER BY period, partner_id
+SELECT {columns}, period FROM s10 ORDER BY j, i
 """
 
 _PARTNER_COLUMNS = {
     "schema_version": str(SCHEMA_VERSION),
-    "partner_id": "partner_id",
-    "segment": "segment",
-    "country": "country",
-    "cohort": "cohort",
-    "joined": "joined",
-    "rule_version": "rule_version",
-    "tier_before": "tier_before",
-    "tier_after": "tier_after",
+    "partner_id": "'P' || lpad(i::VARCHAR, 6, '0')",
+    "segment": "['dealer', 'reseller', 'distributor'][seg + 1]",
+    "country": "CASE WHEN cu < 0.22 THEN 'DE' WHEN cu < 0.34 THEN 'FR' WHEN cu < 0.44 THEN 'IT' "
+    "WHEN cu < 0.52 THEN 'ES' WHEN cu < 0.59 THEN 'NL' WHEN cu < 0.67 THEN 'PL' WHEN cu < 0.72 THEN 'SE' "
+    "WHEN cu < 0.77 THEN 'AT' WHEN cu < 0.81 THEN 'CH' WHEN cu < 0.89 THEN 'GB' WHEN cu < 0.97 THEN 'US' "
+    "ELSE 'CZ' END",
+    "cohort": "CASE WHEN pilot THEN '{pilot_cohort}' WHEN referral THEN 'referral-2025' ELSE '' END",
+    "joined": "strftime(DATE '{start}' - to_months(joined_back), '%Y-%m')",
+    "rule_version": "CASE WHEN pilot_on THEN '{pilot_version}' ELSE '{base_version}' END",
+    "tier_before": "['Bronze', 'Silver', 'Gold', 'Platinum'][tier_from + 1]",
+    "tier_after": "['Bronze', 'Silver', 'Gold', 'Platinum'][tier_to + 1]",
     "tier_change": "CASE WHEN grace THEN 'grace' WHEN tier_to > tier_from THEN 'up' "
     "WHEN tier_to < tier_from THEN 'down' ELSE 'hold' END",
     "net_sales": "net_sales",
     "lines": "lines",
-    "returns": "CASE WHEN active THEN floor(lines * 0.08 * lf_u(i, j, 'ret')) ELSE 0 END",
-    "new_customers": "CASE WHEN active THEN floor(lines * 0.15 * lf_u(i, j, 'cus')) ELSE 0 END",
+    "returns": "CASE WHEN active THEN floor(lines * 0.08 * lf_ub(i, j)) ELSE 0 END",
+    "new_customers": "CASE WHEN active THEN floor(lines * 0.15 * lf_uc(i, j)) ELSE 0 END",
     "commission": "commission",
     "bonuses": "bonuses",
     "overrides": "overrides",
@@ -222,15 +227,20 @@ _PARTNER_COLUMNS = {
 
 # the partner-months re-read from their Parquet, split by category exactly as above
 _LINE_SQL = """
-WITH pm AS (
-  SELECT *,
-    lf_l_hw(partner_id, period, lines) AS l_hw, lf_l_sw(partner_id, period, lines) AS l_sw,
-    lf_rate(tier_before, rule_version) AS rate,
-    CASE country WHEN 'GB' THEN 'GBP' WHEN 'US' THEN 'USD' WHEN 'PL' THEN 'PLN' WHEN 'CH' THEN 'CHF'
-                 WHEN 'SE' THEN 'SEK' WHEN 'CZ' THEN 'CZK'
-                 ELSE CASE WHEN lf_u(partner_id, '', 'cur') < 0.12 THEN 'USD' ELSE 'EUR' END END AS currency
+WITH keyed AS (
+  SELECT *, CAST(partner_id[2:] AS BIGINT) AS i,
+    CAST(period[1:4] AS BIGINT) * 12 + CAST(period[6:7] AS BIGINT) - 1 AS k
   FROM read_parquet('{files}', hive_partitioning = true, hive_types = {{'period': 'VARCHAR'}})
   WHERE lines > 0
+), pm AS (
+  SELECT *,
+    lf_l_hw(i, k, lines) AS l_hw, lf_l_sw(i, k, lines) AS l_sw,
+    lf_rate(list_position(['Bronze', 'Silver', 'Gold', 'Platinum'], tier_before) - 1,
+            rule_version = '{pilot_version}') AS rate,
+    CASE country WHEN 'GB' THEN 'GBP' WHEN 'US' THEN 'USD' WHEN 'PL' THEN 'PLN' WHEN 'CH' THEN 'CHF'
+                 WHEN 'SE' THEN 'SEK' WHEN 'CZ' THEN 'CZK'
+                 ELSE CASE WHEN lf_u(i, 0, 'cur') < 0.12 THEN 'USD' ELSE 'EUR' END END AS currency
+  FROM keyed
 ), pc AS (
   SELECT *, lf_share(net_sales, l_sw, lines) AS n_sw, lf_share(net_sales, lines - l_hw - l_sw, lines) AS n_sv
   FROM pm
@@ -299,25 +309,37 @@ def generate_facts(
     root.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:")
     try:
-        con.execute(_MACROS.format(seed=seed, pilot_version=PILOT_VERSION))
+        con.execute(
+            _MACROS.format(
+                seed=seed,
+                pilot_version=PILOT_VERSION,
+                start_month0=int(computed[0][5:7]) - 1,
+                pilot_j=pilot_j,
+                lift=1 + uplift,
+            )
+        )
+        names = {
+            "start": f"{computed[0]}-01",
+            "pilot_cohort": PILOT_COHORT,
+            "pilot_version": PILOT_VERSION,
+            "base_version": BASE_VERSION,
+        }
+        columns = _select(PARTNER_MONTH, _PARTNER_COLUMNS).format(**names)
         for part, lo in enumerate(range(0, partners, part_partners)):
             sql = _PARTNER_SQL.format(
                 lo=lo,
                 hi=min(partners, lo + part_partners),
                 n=len(computed),
-                start=f"{computed[0]}-01",
+                start_k=int(computed[0][:4]) * 12 + int(computed[0][5:7]) - 1,
                 pilot_share=float(pilot_share),
                 pilot_j=pilot_j,
-                uplift=uplift,
-                pilot_cohort=PILOT_COHORT,
-                pilot_version=PILOT_VERSION,
-                base_version=BASE_VERSION,
                 warmup=WARMUP,
-                columns=_select(PARTNER_MONTH, _PARTNER_COLUMNS),
+                columns=columns,
+                **names,
             )
             _copy_parts(con, sql, root, PARTNER_MONTH, part)
         files = (root / PARTNER_MONTH.prefix()).as_posix() + "/period=*/*.parquet"
-        line_sql = _LINE_SQL.format(files=files, version=SCHEMA_VERSION)
+        line_sql = _LINE_SQL.format(files=files, version=SCHEMA_VERSION, pilot_version=PILOT_VERSION)
         _copy_parts(con, line_sql, root, LINE_MONTH, 0)
         pm_rows, pilots = con.execute(
             f"SELECT count(*), count(DISTINCT partner_id) FILTER (WHERE cohort = '{PILOT_COHORT}') "  # noqa: S608
