@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loyalty_cli import close, demo, outbox, points, recognition, simulate, stack, up, users
+from loyalty_cli import analytics, close, demo, outbox, points, recognition, simulate, stack, up, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     points.register(sub)
     users.register(sub)
     outbox.register(sub)  # issue 12: emails the local cloud captured
+    analytics.register(sub)  # issue 13: re-run a close's analytics step
     return p
 
 
