@@ -14,9 +14,11 @@ would cost on Athena, and the facts writer's speed.
 (d) `write_parquet` of 10 000 partner_month rows (dicts, money as Decimal, as the close emits
     them): time per 10 000 partners, median of 5.
 
-Parameters are given by name (PARAMS below; docs/analytics-bench.md): `period` the last month,
-`period_from`/`period_to` the trailing 12 months, `previous` the month before, ...; the pilot
-panel query gets the pilot's panel window. A parameter no rule names stops the bench.
+Parameters are given by name (`param_values`; docs/analytics-bench.md): the report's own
+`report_params(period)` when it exists, else `period` the last month, `period_prev`,
+`period_m2`, `period_m3` the three before, `period_from` the first of the trailing 12 months,
+`period_base` the month 12 before; other `*_from` / `*_to` the trailing 12 months' ends; the
+pilot panel query gets the pilot's panel window. A parameter no rule names stops the bench.
 
 Usage: python bench/analytics.py [partners] [months] [last_period]   -> one JSON line
 """
@@ -48,7 +50,11 @@ PILOT_SHARE = 0.1
 PLANTED_UPLIFT = 0.05
 # the writer's layer-size comparison measured by the lead (docs/analytics.md): pyarrow is not a
 # dependency of the project, so the bench cannot time it
-LEAD_LAYER_MB = {"duckdb": 62, "pyarrow": 151, "measured": "unzipped, arm64, by the lead"}
+LEAD_LAYER_MB = {
+    "duckdb_2.0.1": {"zipped": 25, "unzipped": 62},
+    "pyarrow_26.0.1": {"zipped": 55, "unzipped": 151},
+    "measured": "arm64 wheels, by the lead (docs/analytics.md)",
+}
 
 
 def _rss_mb(field: str) -> float:
@@ -56,37 +62,34 @@ def _rss_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return round(int(line.split()[1]) / 1024, 1)
-    import resource  # not Linux: the peak only
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    raise SystemExit(f"no {field} in /proc/self/status (Linux only)")
 
 
 # -- parameters ------------------------------------------------------------------------------------
 def param_values(period: str, first: str, pilot: Mapping[str, str]) -> dict[str, str]:
-    """Every parameter name the bench knows, for a report of `period` over facts from `first`."""
-    from loyalty.kernel.periods import months_back, previous_period
+    """Every parameter name the bench knows, for a report of `period` over facts from `first`:
+    the report's own `report_params` when loyalty.analytics.report has it, over these."""
+    from loyalty.kernel.periods import months_back
 
-    t12 = months_back(period, 12)[0]
-    return {
+    m = months_back(period, 13)
+    known = {
         "period": period,
         "period_to": period,
-        "to": period,
-        "month": period,
-        "previous": previous_period(period),
-        "previous_period": previous_period(period),
-        "prev_period": previous_period(period),
-        "period_from": t12,  # the trailing 12 months, this one included (the report's "from")
-        "from": t12,
-        "t12_from": t12,
-        "t13_from": months_back(period, 13)[0],  # the same month a year before: t12 retention
-        "year_ago": months_back(period, 13)[0],
-        "risk_from": months_back(period, 4)[0],  # at risk: four months of data
+        "period_prev": m[-2],
+        "period_m2": m[-3],
+        "period_m3": m[-4],
+        "period_from": m[1],  # the trailing 12 months, this one included (the report's "from")
+        "period_base": m[0],  # the month 12 before: 12-month retention
         "first": first,
         "cohort": pilot.get("cohort", ""),
         "version": pilot.get("version", ""),
-        "rule_version": pilot.get("version", ""),
         "start": pilot.get("start", ""),
     }
+    if importlib.util.find_spec("loyalty.analytics.report") is not None:
+        report = importlib.import_module("loyalty.analytics.report")
+        if hasattr(report, "report_params"):
+            known |= {str(k): str(v) for k, v in report.report_params(period).items()}
+    return known
 
 
 def params_for(
@@ -106,7 +109,7 @@ def params_for(
             out[p] = known["period"]
         else:
             raise SystemExit(
-                f"bench/analytics.py: no value for parameter {p!r} of query {name}: add it to PARAMS"
+                f"no value for parameter {p!r} of query {name} (bench/analytics.py param_values)"
             )
     return out
 
