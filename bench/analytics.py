@@ -3,11 +3,10 @@ would cost on Athena, and the facts writer's speed.
 
 (a) partner_month / line_month Parquet for `partners` x `months` ending with `last` is generated
     (loyalty_factories.analytics, DuckDB SQL; in a child process: its wall time and peak RSS);
-(b) every query file of `loyalty/analytics/queries/` (bench/queries/ only while that folder has
-    none) runs on `DuckDBEngine` in a fresh child process, 3 times: wall time (view creation +
-    query + fetch; median) and peak RSS (the child's VmHWM); then the whole report once per
-    child, 3 times (`build_report` when loyalty.analytics.report exists, else every query in one
-    engine);
+(b) every query file of `loyalty/analytics/queries/` runs on `DuckDBEngine` in a fresh child
+    process, 3 times: wall time (view creation +
+    query + fetch; median) and peak RSS (the child's VmHWM); then the whole report (`build_report`, the
+    pilot included) in a fresh child, 3 times;
 (c) the bytes each query would scan on Athena (loyalty_local.athena: its columns, in the
     partitions its period predicates select, from the files' column-chunk sizes), billed with
     Athena's 10 MB minimum at $5 per TB; a report run = every query once;
@@ -42,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL_QUERIES = ROOT / "bench" / "queries"
 REPS = 3
 WRITER_ROWS = 10_000
 WRITER_REPS = 5
@@ -66,30 +64,18 @@ def _rss_mb(field: str) -> float:
 
 
 # -- parameters ------------------------------------------------------------------------------------
-def param_values(period: str, first: str, pilot: Mapping[str, str]) -> dict[str, str]:
-    """Every parameter name the bench knows, for a report of `period` over facts from `first`:
-    the report's own `report_params` when loyalty.analytics.report has it, over these."""
-    from loyalty.kernel.periods import months_back
+def param_values(period: str, pilot: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter value by name for a report of `period`: the report's own `report_params`
+    (the month, the three before, the first of the trailing 12, the month 12 before), and the
+    pilot's cohort, version and start."""
+    from loyalty.analytics.report import report_params
 
-    m = months_back(period, 13)
-    known = {
-        "period": period,
+    return report_params(period) | {
         "period_to": period,
-        "period_prev": m[-2],
-        "period_m2": m[-3],
-        "period_m3": m[-4],
-        "period_from": m[1],  # the trailing 12 months, this one included (the report's "from")
-        "period_base": m[0],  # the month 12 before: 12-month retention
-        "first": first,
         "cohort": pilot.get("cohort", ""),
         "version": pilot.get("version", ""),
         "start": pilot.get("start", ""),
     }
-    if importlib.util.find_spec("loyalty.analytics.report") is not None:
-        report = importlib.import_module("loyalty.analytics.report")
-        if hasattr(report, "report_params"):
-            known |= {str(k): str(v) for k, v in report.report_params(period).items()}
-    return known
 
 
 def params_for(
@@ -135,39 +121,27 @@ def pilot_versions(first: str, pilot: Mapping[str, str]) -> list[Any]:
 
 
 def panel_for(period: str, first: str, pilot: Mapping[str, str]) -> tuple[str, str]:
-    """The pilot panel's window: the uplift module's when it is there, else every month."""
-    if importlib.util.find_spec("loyalty.analytics.uplift") is not None and pilot.get("version"):
-        uplift = importlib.import_module("loyalty.analytics.uplift")
-        window = uplift.panel_window(pilot_versions(first, pilot)[-1], period)
-        return str(window[0]), str(window[1])
-    return first, period
+    """The pilot panel's window (the uplift module's, as the report asks), else every month."""
+    from loyalty.analytics.uplift import panel_window
+
+    if not pilot.get("version"):
+        return first, period
+    return panel_window(pilot_versions(first, pilot)[-1], period)
 
 
 # -- the queries -----------------------------------------------------------------------------------
-def queries() -> tuple[str, list[Any]]:
-    """(where they come from, the queries): the package's files, or bench/queries/ when it has none."""
-    from loyalty.analytics.engine import PARAMS_RE, Query, load_query, query_names
+def queries() -> list[Any]:
+    """Every query file of the report (loyalty/analytics/queries/*.sql)."""
+    from loyalty.analytics.engine import load_query, query_names
 
-    try:
-        names = query_names()
-    except (FileNotFoundError, NotADirectoryError):
-        names = []
-    if names:
-        return "layers/common/loyalty/analytics/queries", [load_query(n) for n in names]
-    found = []
-    for path in sorted(LOCAL_QUERIES.glob("*.sql")):
-        sql = path.read_text(encoding="utf-8")
-        m = PARAMS_RE.match(sql.splitlines()[0])
-        params = tuple(p.strip() for p in m.group(1).split(",") if p.strip()) if m else ()
-        found.append(Query(path.stem, sql, params))
-    return "bench/queries (the report's query files were not in the package yet)", found
+    return [load_query(n) for n in query_names()]
 
 
 def child_query(name: str, root: str, params: str) -> None:
     from loyalty.analytics.engine import DuckDBEngine
 
     base = _rss_mb("VmRSS")  # Python, DuckDB and the project imported
-    (query,) = [q for q in queries()[1] if q.name == name]
+    (query,) = [q for q in queries() if q.name == name]
     t = time.perf_counter()
     engine = DuckDBEngine(Path(root))
     rows = engine.run(query, json.loads(params))
@@ -182,29 +156,22 @@ def child_query(name: str, root: str, params: str) -> None:
 
 def child_report(root: str, period: str, spec: str) -> None:
     from loyalty.analytics.engine import DuckDBEngine
+    from loyalty.analytics.report import build_report
 
     base = _rss_mb("VmRSS")
     s = json.loads(spec)
     t = time.perf_counter()
     engine = DuckDBEngine(Path(root))
-    if importlib.util.find_spec("loyalty.analytics.report") is not None:
-        report = importlib.import_module("loyalty.analytics.report")
-        built = report.build_report(
-            engine, period, pilot_versions(s["first"], s["pilot"]), "2026-11-01T00:00:00Z"
-        )
-        mode, size = "build_report", len(json.dumps(built.to_json()))
-    else:
-        mode, size = "every query in one engine", 0
-        for q in queries()[1]:
-            size += len(engine.run(q, s["params"][q.name]).rows)
+    built = build_report(engine, period, pilot_versions(s["first"], s["pilot"]), "2026-11-01T00:00:00Z")
+    size = len(json.dumps(built.to_json()))
     engine.close()
     seconds = time.perf_counter() - t
     print(
         json.dumps(
             {
                 "seconds": seconds,
-                "mode": mode,
-                "size": size,
+                "mode": "build_report",
+                "report_json_bytes": size,
                 "peak_rss_mb": _rss_mb("VmHWM"),
                 "base_rss_mb": base,
             }
@@ -310,16 +277,14 @@ def bench(partners: int, months: int, last: str) -> dict[str, Any]:
         root = Path(tmp)
         gen = _child("--child-generate", tmp, str(partners), str(months), last)
         first, pilot = gen["periods"][0], gen["pilot"]
-        known = param_values(last, first, pilot)
+        known = param_values(last, pilot)
         panel = panel_for(last, first, pilot)
-        source, found = queries()
+        found = queries()
         sizes = column_bytes(root, {t.name: t.prefix() for t in TABLES.values()})
         schema = {t.name: t.names for t in TABLES.values()}
         results: dict[str, Any] = {}
-        all_params: dict[str, dict[str, str]] = {}
         for q in found:
             params = params_for(q.name, q.params, known, panel)
-            all_params[q.name] = params
             est = estimate_scan(q.sql, q.values(params), schema, sizes)
             results[q.name] = {
                 "params": params,
@@ -339,8 +304,9 @@ def bench(partners: int, months: int, last: str) -> dict[str, Any]:
                 f"  {q.name}: {results[q.name]['seconds_median']} s, {results[q.name]['peak_rss_mb']} MB",
                 file=sys.stderr,
             )
-        spec = json.dumps({"first": first, "pilot": pilot, "params": all_params})
+        spec = json.dumps({"first": first, "pilot": pilot})
         report = _repeat("--child-report", tmp, last, spec)
+        bare = _repeat("--child-report", tmp, last, json.dumps({"first": first, "pilot": {}}))
         writer = bench_writer(root, last)
     scanned = sum(r["athena"]["scanned_mb"] for r in results.values())
     billed = sum(r["athena"]["billed_mb"] for r in results.values())
@@ -351,10 +317,11 @@ def bench(partners: int, months: int, last: str) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "duckdb": importlib.import_module("duckdb").__version__,
         "generate": gen,
-        "queries_source": source,
+        "queries_source": "layers/common/loyalty/analytics/queries",
         "param_values": {k: v for k, v in known.items() if v} | {"pilot_panel": list(panel)},
         "queries": results,
-        "report": report,
+        "report": report,  # with the pilot: its panel (every partner-month of its window) in Python
+        "report_without_pilots": bare,
         "athena_per_report_run": {
             "queries": len(results),
             "scanned_mb": round(scanned, 1),
