@@ -28,7 +28,7 @@ A 12-month warm-up before the first period is computed and not written, so point
 balances and carried balances are already in their steady state in the first written month.
 partner_month is written in parts of `part_partners` partners (10 000 by default: 10 files a
 period for 100 000 partners, where the close writes one per batch of 500), line_month in one part
-a period. 100 000 partners x 24 months: about 30 s on 2 cores (docs/analytics-bench.md).
+a period. 100 000 partners x 24 months: 45 s on a shared 2-core machine (docs/analytics-bench.md).
 """
 
 from __future__ import annotations
