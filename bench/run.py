@@ -7,6 +7,9 @@
 (c) AWS requests counted in the local cloud for a sample upload, scaled to 1M rows and priced at
     list prices, beside a one-transactional-write-plus-idempotency-record-per-row design.
 (e) what-if simulation of 12 months x 10 000 partners: rows/s and peak memory (`bench/simulation.py`).
+(f) program analytics over generated facts of 100 000 partners x 24 months: every report query on
+    DuckDB (wall time, peak RSS), the bytes each would scan on Athena and its cost, the facts
+    writer's time per 10 000 partners (`bench/analytics.py`).
 (g) redemption under concurrency on the local cloud: requests/s, conflicts retried, exactness
     (`bench/redemption.py`), and the time to render one partner-of-the-month certificate (PDF);
     and the portal: p50/p95 of every GET route of the partner API and of the pages for a partner
@@ -465,7 +468,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
     ap.add_argument(
         "--only",
-        choices=["ingest", "close", "simulation", "redemption", "portal"],
+        choices=["ingest", "close", "simulation", "analytics", "redemption", "portal"],
         help="run one part; keep the others' last figures",
     )
     args = ap.parse_args()
@@ -480,6 +483,11 @@ def main() -> int:
         return 0
     if args.only == "redemption":
         previous["g_redemption"] = redemption_part()
+        OUT.write_text(json.dumps(previous, indent=2) + "\n")
+        print(f"written {OUT.relative_to(ROOT)}")
+        return 0
+    if args.only == "analytics":
+        previous["f_analytics"] = analytics_part()
         OUT.write_text(json.dumps(previous, indent=2) + "\n")
         print(f"written {OUT.relative_to(ROOT)}")
         return 0
@@ -524,6 +532,10 @@ def main() -> int:
         results["e_simulation"] = previous["e_simulation"]
     else:
         results["e_simulation"] = simulation_part()
+    if args.only == "ingest" and "f_analytics" in previous:
+        results["f_analytics"] = previous["f_analytics"]
+    else:
+        results["f_analytics"] = analytics_part()
     if args.only == "ingest" and "g_redemption" in previous:
         results["g_redemption"] = previous["g_redemption"]
     else:
@@ -592,6 +604,12 @@ def script_part(script: str, *args: str) -> dict[str, Any]:
 def simulation_part() -> dict[str, Any]:
     print("(e) simulation of 12 months x 10 000 partners ...", flush=True)
     return script_part("simulation.py", "10000", "12", "2", "200")
+
+
+def analytics_part() -> dict[str, Any]:
+    """(f) The report's queries over 100 000 partners x 24 months of generated facts."""
+    print("(f) analytics: 100 000 partners x 24 months on DuckDB, Athena bytes, the facts writer", flush=True)
+    return script_part("analytics.py", "100000", "24", "2026-10")
 
 
 def portal_part() -> dict[str, Any]:
