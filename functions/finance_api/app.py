@@ -216,6 +216,13 @@ def statement(
     return s.Download.model_validate(container.console().statement(principal(), period, partner_id, format_))
 
 
+@app.get("/finance/closes/<period>/analytics", responses=answers(s.Analytics, 404), tags=["finance"])
+def analytics(period: Period, lang_: LangQ = None) -> s.Analytics:
+    """The month's program analytics: a link to the report page and its key figures (404 until
+    the close's analytics step wrote them)."""
+    return s.Analytics.model_validate(container.console().analytics(principal(), period, lang(lang_)))
+
+
 @app.get(
     "/finance/closes/<period>/export.csv",
     responses={

@@ -9,6 +9,7 @@ each run, a finance controller approves it.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -22,10 +23,13 @@ from typing import Any
 
 from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.s3sqs import S3Blobs
+from loyalty.analytics.report import key_figures
+from loyalty.analytics.schema import report_key
 from loyalty.close.ledger import Ledger
 from loyalty.earning.balances import BalanceService
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import ZERO, fmt_eur
+from loyalty.kernel.ports import MissingBlob
 from loyalty_factories.incentives import demo_rules, pilot_rules, proposed_rules, targets_csv
 from loyalty_factories.program import MONTHS, DemoPartner, make_partners, rates_csv, registry_csv
 from loyalty_factories.sales import DemoFile, make_sales
@@ -79,7 +83,11 @@ def run_demo(partners: int = 200, rows: int = 51_000, seed: int = 7) -> int:
             return 1
         code = _what_if(store, started)
         # issue 12: everything the demo mentions, to demo-output/ (statements, bank files, reports...)
-        print_exported(export_artifacts(S3Blobs(cloud.bucket, REGION), emails=captured_emails))
+        exported = export_artifacts(S3Blobs(cloud.bucket, REGION), emails=captured_emails)
+        print_exported(exported)
+        # issue 13: what the October close's analytics step reported, and where its page is
+        if not program_analytics(S3Blobs(cloud.bucket, REGION), MONTHS[-1], exported.root):
+            return 1
         return code
 
 
@@ -331,6 +339,35 @@ def _ledger(cloud: LocalCloud, store: DynamoStore, paid_total: Decimal, started:
         f"\n{'CLOSED' if ok else 'NOT CLOSED'}: {len(MONTHS)} months closed, approved and paid in {time.monotonic() - started:.0f}s"
     )
     return ok
+
+
+def program_analytics(blobs: S3Blobs, period: str, exported: Path) -> bool:
+    """The key figures of the period's program analytics report (written by the close's
+    Analytics step) and the path of its HTML page, exported locally."""
+    key = report_key(period, "json")
+    try:
+        report = json.loads(blobs.get(key))
+    except MissingBlob:
+        print(f"\nNO PROGRAM ANALYTICS: {key} was not written by the {period} close")
+        return False
+    out = table("figure", f"{period}")
+    for label, value in key_figures(report):
+        out.add_row(label, value)
+    print(f"\nprogram analytics {period} (the close's Analytics step: DuckDB over the Parquet facts)")
+    stdout_console().print(out)
+    for pilot in report.get("pilots", []):
+        print(
+            f"  pilot {pilot['version']} ({pilot['cohort'] or ', '.join(pilot['segments'])}) from {pilot['start']}: "
+            f"uplift {pilot['uplift_pct']} % [{pilot['pct_ci_low']}, {pilot['pct_ci_high']}], ROI {pilot['roi']}"
+        )
+        for warning in pilot.get("warnings", []):
+            print(f"    warning: {warning}")
+    for warning in report.get("warnings", []):
+        print(f"  warning: {warning}")
+    print(f"  report: s3://{blobs.bucket}/{report_key(period, 'html')}")
+    print(f"  exported: {exported / report_key(period, 'html')}")
+    print(f"  the same queries on Athena: loyalty report --period {period} --aws")
+    return True
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

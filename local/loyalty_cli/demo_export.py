@@ -25,6 +25,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("reports/config/", "config load reports"),
     ("leaderboards/", "leaderboards"),
     ("certificates/", "partner-of-the-month certificates"),
+    ("analytics/reports/", "program analytics reports (HTML, JSON)"),
 )
 PDF_SAMPLE = 5  # statement PDFs rendered for the export (about 0.3-1 s each)
 

@@ -9,7 +9,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loyalty_cli import close, demo, outbox, points, recognition, report, simulate, stack, up, users
+from loyalty_cli import (
+    analytics,
+    close,
+    demo,
+    outbox,
+    points,
+    recognition,
+    report,
+    simulate,
+    stack,
+    up,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(sub)
     outbox.register(sub)  # issue 12: emails the local cloud captured
     report.register(sub)  # issue 13: the program report (DuckDB locally, Athena with --aws)
+    analytics.register(sub)  # issue 13: re-run a close's analytics step
     return p
 
 

@@ -22,6 +22,8 @@ from loyalty.earning.balances import BalanceService
 from loyalty.earning.ports import BalanceStore
 from loyalty.ingest.keys import report_base
 from loyalty.kernel.money import fmt_eur
+from loyalty.settings import Settings
+from loyalty.wiring import Container
 
 from loyalty_cli.console import Progress
 
@@ -80,6 +82,19 @@ class Target:
     @property
     def bucket(self) -> str:
         return self.outputs["UploadBucketName"]
+
+    def container(self) -> Container:
+        """The stack's services as its functions build them, from its outputs (the operator's
+        own credentials: what the operator may not do, AWS refuses)."""
+        env = {
+            "TABLE_NAME": self.outputs["TableName"],
+            "UPLOAD_BUCKET": self.bucket,
+            "PROGRAM_TOPIC_ARN": self.outputs.get("ProgramTopicArn", ""),
+            "AWS_REGION": self.session.region_name,
+        }
+        if self.endpoint:
+            env["AWS_ENDPOINT_URL"] = self.endpoint
+        return Container(Settings.from_env(env))
 
 
 def wait_for_report(target: Target, key: str, report_key: str, timeout: float) -> dict[str, Any]:

@@ -154,6 +154,10 @@ UNSUPPORTED_BY_MOTO = frozenset(
         "AWS::SES::EmailIdentity",
         "AWS::SES::ConfigurationSet",
         "AWS::SES::ConfigurationSetEventDestination",
+        # analytics (issue 13): locally DuckDB runs the queries over the same Parquet (no Athena)
+        "AWS::Glue::Database",
+        "AWS::Glue::Table",
+        "AWS::Athena::WorkGroup",
     }
 )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -42,8 +43,9 @@ RUNTIME_PY_FILE = ROOT / ".aws-sam" / "host" / "python"
 # Runs inside the clean interpreter: argv = function dir, layer dir, module, attribute.
 PROBE = r"""
 import importlib, json, sys
-fn_dir, layer_dir, module, attr = sys.argv[1:5]
-sys.path[:0] = [fn_dir, layer_dir]
+import os
+fn_dir, layer_dirs, module, attr = sys.argv[1:5]
+sys.path[:0] = [fn_dir, *layer_dirs.split(os.pathsep)]
 network = []
 OUTBOUND = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
             "socket.sendto", "socket.sendmsg", "http.client.connect", "urllib.Request"}
@@ -62,6 +64,21 @@ def _functions() -> Iterator[tuple[str, dict[str, Any]]]:
     for name, res in TEMPLATE["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
             yield name, res["Properties"]
+
+
+# Lambda's limit on a function's code and all its layers, unzipped
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+def _layers(props: dict[str, Any]) -> list[Path]:
+    """The built `python/` folders of a function's layers: the global ones, then its own (SAM
+    appends a function's Layers to the Globals')."""
+    names = [*TEMPLATE["Globals"]["Function"].get("Layers", []), *props.get("Layers", [])]
+    return [BUILD / ref["Ref"] / "python" for ref in names]
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _ref(name: str) -> str:
@@ -175,8 +192,19 @@ def test_handler_imports_against_the_built_layer(name: str, props: dict[str, Any
     source = ROOT / props["CodeUri"]
     assert not _same_tree(source, fn_dir), f"{fn_dir} is not a build of {source}: run `make build`"
     module, attr = props.get("Handler", TEMPLATE["Globals"]["Function"].get("Handler")).rsplit(".", 1)
+    layers = _layers(props)
     proc = subprocess.run(
-        [_runtime_python(), "-I", "-S", "-c", PROBE, str(fn_dir), str(LAYER), module, attr],
+        [
+            _runtime_python(),
+            "-I",
+            "-S",
+            "-c",
+            PROBE,
+            str(fn_dir),
+            os.pathsep.join(map(str, layers)),
+            module,
+            attr,
+        ],
         env=_environment(name, props, fn_dir),
         cwd=fn_dir,
         capture_output=True,
@@ -188,17 +216,27 @@ def test_handler_imports_against_the_built_layer(name: str, props: dict[str, Any
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["callable"], f"{name}: {module}.{attr} is not callable"
     assert report["network"] == [], name
-    assert report["path"] == [str(fn_dir), str(LAYER), *_bare()["path"]]
+    assert report["path"] == [str(fn_dir), *map(str, layers), *_bare()["path"]]
     allowed = tuple(p + "/" for p in report["path"])
     outside = [f for f in report["files"] if not f.startswith(allowed) or "site-packages" in f]
     assert outside == [], f"{name} loaded modules from outside the build: {outside[:5]}"
     assert any(f.startswith(str(LAYER / "loyalty")) for f in report["files"]), name
 
 
+@pytest.mark.parametrize(("name", "props"), list(_functions()), ids=[n for n, _ in _functions()])
+def test_each_function_and_its_layers_fit_lambdas_unzipped_limit(name: str, props: dict[str, Any]) -> None:
+    """250 MB for a function's code and every layer it carries (the host build; the arm64 wheels
+    are within a few MB of it: README, "Sizes")."""
+    total = _size(BUILD / name) + sum(_size(layer) for layer in _layers(props))
+    assert total <= UNZIPPED_LIMIT, f"{name}: {total / 2**20:.0f} MB unzipped with its layers"
+
+
 def test_every_module_of_the_layer_imports_on_the_runtime_version() -> None:
-    """Beyond what the handlers pull in: each `loyalty` module compiles and imports on the runtime."""
+    """Beyond what the handlers pull in: each `loyalty` module compiles and imports on the runtime
+    (with every layer: `loyalty.analytics.parquet` needs the AnalyticsLayer's DuckDB)."""
+    layers = [BUILD / name / "python" for name in ("CommonLayer", "PdfLayer", "AnalyticsLayer")]
     code = (
-        "import importlib, pkgutil, sys; sys.path.insert(0, sys.argv[1]); import loyalty; "
+        "import importlib, os, pkgutil, sys; sys.path[:0] = sys.argv[1].split(os.pathsep); import loyalty; "
         "names = [m.name for m in pkgutil.walk_packages(loyalty.__path__, 'loyalty.')]; "
         "[importlib.import_module(n) for n in names]; print(len(names))"
     )
@@ -208,7 +246,7 @@ def test_every_module_of_the_layer_imports_on_the_runtime_version() -> None:
         "UPLOAD_BUCKET": "loyalty-uploads",
     }
     proc = subprocess.run(
-        [_runtime_python(), "-I", "-S", "-c", code, str(LAYER)],
+        [_runtime_python(), "-I", "-S", "-c", code, os.pathsep.join(map(str, layers))],
         env=env,
         capture_output=True,
         text=True,

@@ -32,6 +32,7 @@ FUNCTIONS = (
     "ApprovalsApiFunction",
     "SimulatorFunction",
     "FinanceApiFunction",  # issue 12 (finance helper)
+    "AnalyticsFunction",  # issue 13: the close's Analytics step
 )
 PARSERS = ("IngestSplitterFunction", "AccrualWriterFunction", "DlqReporterFunction")
 BANK_STEP = ("BankFilesFunction",)  # the only function that decrypts bank details and writes bank files

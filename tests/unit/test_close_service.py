@@ -231,6 +231,8 @@ def test_plan_writes_sorted_batches_and_a_manifest() -> None:
         "recruits": [],
         "opt_out": False,
         "lang": "en",  # the statement's language, from the registry country (DE)
+        "country": "DE",  # analytics: net sales by country
+        "joined": "2026-01",  # analytics: the retention cohort
     }
 
 

@@ -1,9 +1,9 @@
 """The Lambda layer ships exactly the libraries the tests run on.
 
-`layers/common/requirements.txt` is what `sam build` installs into the layer. It must pin every
-runtime dependency of pyproject.toml the same way, and every package those pull in on the Lambda
-runtime's Python (the whole closure, so pip picks nothing on its own), each at the version
-installed where the tests run.
+`layers/<name>/requirements.txt` is what `sam build` installs into each layer (common, pdf,
+analytics). Together they must pin every runtime dependency of pyproject.toml the same way, and
+every package those pull in on the Lambda runtime's Python (the whole closure, so pip picks nothing
+on its own), each at the version installed where the tests run, and no package in two layers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYER_REQUIREMENTS = ROOT / "layers" / "common" / "requirements.txt"
+LAYER_REQUIREMENTS = [ROOT / "layers" / name / "requirements.txt" for name in ("common", "pdf", "analytics")]
 # The Lambda runtime the template deploys (pythonX.Y on Amazon Linux, glibc).
 RUNTIME = cfn_yaml.load(str(ROOT / "template.yaml"))["Globals"]["Function"]["Runtime"]
 LAMBDA_MARKERS = {
@@ -30,14 +30,39 @@ LAMBDA_MARKERS = {
 }
 
 
-def _layer_pins() -> dict[str, Requirement]:
+def _pins_of(path: Path) -> dict[str, Requirement]:
     pins: dict[str, Requirement] = {}
-    for raw in LAYER_REQUIREMENTS.read_text().splitlines():
+    for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
         if line:
             req = Requirement(line)
             pins[canonicalize_name(req.name)] = req
     return pins
+
+
+def _layer_pins() -> dict[str, Requirement]:
+    pins: dict[str, Requirement] = {}
+    for path in LAYER_REQUIREMENTS:
+        pins.update(_pins_of(path))
+    return pins
+
+
+def test_no_package_is_in_two_layers() -> None:
+    seen: dict[str, Path] = {}
+    for path in LAYER_REQUIREMENTS:
+        for key in _pins_of(path):
+            assert key not in seen, f"{key} is pinned in {seen.get(key)} and {path}"
+            seen[key] = path
+
+
+def test_each_layer_is_in_the_template_with_its_folder() -> None:
+    resources = cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"]
+    folders = {
+        r["Properties"]["ContentUri"].rstrip("/")
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::LayerVersion"
+    }
+    assert folders == {p.parent.relative_to(ROOT).as_posix() for p in LAYER_REQUIREMENTS}
 
 
 def _runtime_dependencies() -> list[Requirement]:

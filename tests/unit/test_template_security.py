@@ -62,7 +62,13 @@ S3_PROBES = {
     "leaderboards/": "leaderboards/2026-08/smb.json",
     "certificates/": "certificates/2026-08/smb/P00001.ru.pdf",
     "console/": "console/2026-08/close-2026-08/index.json",  # issue 12: the finance console's projection
+    # issue 13: the analytics facts (derived, re-written by a re-run) and the period's report
+    "analytics/": "analytics/v1/partner_month/period=2026-08/part-00000.parquet",
+    "analytics/reports/": "analytics/reports/2026-08/report.html",
 }
+# Derived data a function may delete: the analytics step removes the Parquet parts a re-run no
+# longer writes (no money record is ever deleted).
+S3_DELETES = {"AnalyticsFunction": {"analytics/", "analytics/reports/"}}
 S3_READS = {
     "IngestSplitterFunction": {"incoming/", "reports/ingest/"},
     "AccrualWriterFunction": {"reports/ingest/"},
@@ -84,7 +90,8 @@ S3_READS = {
     "ApprovalSweeperFunction": set(),
     "SimulatorFunction": {"rules/", "targets/", "simulations/"},
     # issue 12: the console reads the close, statements and bank files (presigned), writes its projection
-    "FinanceApiFunction": {"close/", "statements/", "payouts/", "console/"},
+    "FinanceApiFunction": {"close/", "statements/", "payouts/", "console/", "analytics/reports/"},
+    "AnalyticsFunction": {"close/", "analytics/", "analytics/reports/"},
 }
 S3_WRITES = {
     "IngestSplitterFunction": {"reports/ingest/"},
@@ -98,6 +105,7 @@ S3_WRITES = {
     "ApprovalSweeperFunction": set(),
     "SimulatorFunction": {"simulations/"},
     "FinanceApiFunction": {"console/"},
+    "AnalyticsFunction": {"analytics/", "analytics/reports/"},
 }
 
 
@@ -116,7 +124,13 @@ def test_each_function_reads_and_writes_only_its_prefixes(cfn: dict[str, Any], f
     }
     assert reads == S3_READS[fn], (fn, "reads", sorted(reads ^ S3_READS[fn]))
     assert writes == S3_WRITES[fn], (fn, "writes", sorted(writes ^ S3_WRITES[fn]))
-    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutBucketPolicy"):
+    deletes = {
+        p
+        for p, key in S3_PROBES.items()
+        if allowed(cfn, role, "s3:DeleteObject", f"arn:aws:s3:::{BUCKET}/{key}")
+    }
+    assert deletes == S3_DELETES.get(fn, set()), (fn, "deletes", sorted(deletes))
+    for action in ("s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutBucketPolicy"):
         for key in S3_PROBES.values():
             assert not allowed(cfn, role, action, f"arn:aws:s3:::{BUCKET}/{key}"), (fn, action, key)
     for action in (
@@ -156,6 +170,7 @@ DDB_WRITES = {
     "ApprovalSweeperFunction": {"CLOSE#"},
     "SimulatorFunction": set(),  # read only
     "FinanceApiFunction": {"CLOSE#"},  # issue 12: decisions through the approvals service
+    "AnalyticsFunction": set(),  # issue 13: reads the rules versions only
 }
 # Who may read a close header (it holds the encrypted finance callback token).
 CLOSE_READERS = {

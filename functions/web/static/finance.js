@@ -1,7 +1,7 @@
 /* The finance console: the close awaiting a decision (eligible against held, payouts largest
    first, anomalies with their reasons, held partners, a partner's details), excluding partners and
-   approving or rejecting the run and proposal shown, the audit trail, bank files once paid and
-   CSV exports. Every value comes from the finance API already formatted for the page's language;
+   approving or rejecting the run and proposal shown, the audit trail, bank files once paid,
+   CSV exports and the month's program analytics (its report page and key figures, once written). Every value comes from the finance API already formatted for the page's language;
    every text is set as text (Portal.el), never as HTML. */
 (function () {
   "use strict";
@@ -79,7 +79,7 @@
     }
     if (readsPartners) await audit();
     decision();
-    await bankFiles();
+    await Promise.all([bankFiles(), analytics()]);
   }
 
   const LISTS = {
@@ -229,6 +229,22 @@
     const r = await P.api(base() + "/bank-files");
     if (!r.ok) return fail(r);
     $("bank-files").append(...r.data.files.map((f) => el("li", {}, el("a", { href: f.url, download: f.name }, t("common.download") + ": " + f.name))));
+  }
+
+  /* The program analytics of the month: a link to the report page (a presigned GET, opened in a
+     new tab) and its key figures; none yet (404: the analytics step runs after the close is
+     paid) hides the card. */
+  async function analytics() {
+    const card = $("analytics-card");
+    card.hidden = true;
+    const period = state.close.period;
+    const r = await P.api(base() + "/analytics");
+    if (!state.close || state.close.period !== period) return;  // another month was chosen meanwhile
+    if (r.status === 404) return;
+    if (!r.ok) return fail(r);
+    $("analytics-link").setAttribute("href", r.data.html_url);
+    $("analytics-figures").replaceChildren(...r.data.key_figures.flatMap(([label, value]) => fact(label, value)));
+    card.hidden = false;
   }
 
   async function exportCsv(kind) {

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from loyalty.analytics.ports import FactsFiles
 from loyalty.close.approvals import ApprovalService
 from loyalty.close.bankfiles import Debtor
 from loyalty.close.bankrun import BankFileService
+from loyalty.close.batches import RunFiles
 from loyalty.close.ports import CloseBlobs, CloseStore, Workflow
 from loyalty.close.steps import CloseService
 from loyalty.console.ports import Presigner
@@ -40,6 +42,9 @@ from loyalty.simulation.jobs import JobStarter, SimulationJobs
 from loyalty.simulation.ports import WorldFactory
 from loyalty.training.loader import TrainingLoader
 from loyalty.training.ports import TrainingStore
+
+if TYPE_CHECKING:  # DuckDB: only the analytics function loads these
+    from loyalty.analytics.publish import AnalyticsPublisher, Published
 
 
 class Store(
@@ -218,3 +223,36 @@ class Services(ABC):
     def console(self) -> FinanceConsole:
         """What finance and operations read of the closes (decisions: `approvals`)."""
         return FinanceConsole(self.store, self.blobs, self.presigner(), self.settings.dual_approval_eur)
+
+    # -- program analytics (issue 13) --------------------------------------------------------
+    def facts_files(self) -> FactsFiles:
+        """The bucket's analytics/ objects (listed and deleted, unlike the other blobs)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no analytics")
+
+    def program_notifier(self) -> Notifier:
+        """The program managers' topic."""
+        raise NotImplementedError(f"{type(self).__name__} has no program managers' topic")
+
+    def analytics(self) -> AnalyticsPublisher:
+        """The close's Analytics step. DuckDB is imported here, on use: only the analytics
+        function's layers ship it."""
+        from loyalty.analytics.html import render_report_html
+        from loyalty.analytics.publish import AnalyticsPublisher
+        from loyalty.analytics.report import build_report, key_figures
+
+        return AnalyticsPublisher(
+            self.facts_files(),
+            self.program_notifier(),
+            build_report,
+            render_report_html,
+            key_figures,
+            workdir=None,
+            memory_limit=self.settings.analytics_memory_limit,
+        )
+
+    def publish_analytics(self, period: str, run: str, manifest: str, now: dt.datetime) -> Published:
+        """Facts, report and announcement of a finished close (the batches' fact rows were
+        written by its Statements step)."""
+        files = RunFiles(self.blobs)
+        batches = (files.facts(batch) for batch in files.batches(manifest))
+        return self.analytics().publish(period, run, batches, self.store.rule_versions(), now)

@@ -54,6 +54,12 @@ class Settings(BaseModel):
     # URLs (unset on AWS: the regional S3 endpoint; the local cloud's server sets its own address)
     user_pool_client_id: str = Field(default="", alias="USER_POOL_CLIENT_ID")
     s3_public_endpoint: str | None = Field(default=None, alias="S3_PUBLIC_ENDPOINT")
+    # program analytics (issue 13): the program managers' topic; DuckDB's memory cap ("" = its
+    # default, 80 % of the machine: the function's memory on Lambda)
+    program_topic_arn: str = Field(default="", alias="PROGRAM_TOPIC_ARN")
+    analytics_memory_limit: str = Field(
+        default="", alias="ANALYTICS_MEMORY_LIMIT", pattern=r"^(\d+(MB|GB))?$"
+    )
 
     @property
     def approval_token_key(self) -> str:

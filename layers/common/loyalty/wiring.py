@@ -7,6 +7,7 @@ from loyalty.adapters.dynamo import DynamoStore
 from loyalty.adapters.dynamo.console import S3Presigner
 from loyalty.adapters.dynamo.portal import DynamoPortalRecords
 from loyalty.adapters.dynamo.portal_links import S3PortalLinks
+from loyalty.adapters.facts_s3 import S3Facts
 from loyalty.adapters.memory.simworld import MemorySimWorld
 from loyalty.adapters.s3sqs import (
     KmsCipher,
@@ -73,3 +74,12 @@ class Container(Services):
     def presigner(self) -> S3Presigner:
         s = self.settings
         return S3Presigner(s.bucket, s.region, s.endpoint_url, s.s3_public_endpoint)
+
+    # -- program analytics (issue 13) ----------------------------------------------------------
+    def facts_files(self) -> S3Facts:
+        s = self.settings
+        return S3Facts(s.bucket, s.region, s.endpoint_url)
+
+    def program_notifier(self) -> SnsNotifier:
+        s = self.settings
+        return SnsNotifier(s.program_topic_arn, s.region, s.endpoint_url)

@@ -37,6 +37,8 @@ class BatchPartner:
     recruits: tuple[tuple[str, int], ...] = ()  # (recruit, level) of its downline, at plan time
     opt_out: bool = False  # opted out of recognition (leaderboards, partner of the month)
     lang: str = ""  # the statement's language (its country's; "" = English)
+    country: str = ""  # analytics: the partner-month facts carry it (net sales by country)
+    joined: str = ""  # analytics: the month it joined (YYYY-MM), its retention cohort
 
     @classmethod
     def of(cls, p: Partner, recruits: Sequence[tuple[str, int]] = ()) -> BatchPartner:
@@ -51,6 +53,8 @@ class BatchPartner:
             tuple((str(r), int(n)) for r, n in recruits),
             p.recognition_opt_out,
             lang_for_country(p.country),
+            p.country.upper(),
+            p.joined_on.isoformat()[:7],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +69,8 @@ class BatchPartner:
             "recruits": [[r, n] for r, n in self.recruits],
             "opt_out": self.opt_out,
             "lang": self.lang,
+            "country": self.country,
+            "joined": self.joined,
         }
 
     @classmethod
@@ -80,6 +86,8 @@ class BatchPartner:
             tuple((str(r), int(n)) for r, n in d.get("recruits") or ()),
             bool(d.get("opt_out", False)),
             str(d.get("lang") or ""),
+            str(d.get("country") or ""),
+            str(d.get("joined") or ""),
         )
 
 
@@ -180,6 +188,15 @@ class RunFiles:
 
     def review(self, batch: str) -> list[CloseLine]:
         return [CloseLine.from_json(d) for d in self._get(part_key(batch, "review"))]
+
+    def put_facts(self, batch: str, facts: Mapping[str, Any]) -> None:
+        """The batch's analytics rows (`loyalty.close.facts`), which the analytics step turns into
+        Parquet: written with the statements, so a retry of the batch writes the same rows."""
+        self.blobs.put(part_key(batch, "facts"), json.dumps(facts).encode(), JSON)
+
+    def facts(self, batch: str) -> dict[str, Any]:
+        got: dict[str, Any] = json.loads(self.blobs.get(part_key(batch, "facts")))
+        return got
 
     def put_program(self, batch: str, lines: Iterable[tuple[str, ProgramAccrual]]) -> None:
         """The batch's program lines (bonuses, overrides), each with its partner: they are not

@@ -19,6 +19,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from loyalty.close.review import CloseLine
@@ -31,7 +32,7 @@ from loyalty.points.model import EXPIRE, EXPIRED, RECREDIT, SPEND, Lot, Move, Po
 from loyalty.points.ports import PointsReader
 from loyalty.points.service import PointsLedger
 from loyalty.program.ports import RuleSource
-from loyalty.program.rules import RuleBook
+from loyalty.program.rules import Points, RuleBook
 from loyalty.recognition.leaderboard import Leaderboard
 from loyalty.training.certification import certified_counts, merge_certified, new_completions
 from loyalty.training.records import Completion
@@ -213,6 +214,11 @@ class StatementExtras:
         """The tiers of a rule version (the statement's tier progress bar)."""
         rules = self._rules.get(rule_version)
         return [TierStep(t.name, t.threshold_eur) for t in rules.tiers] if rules else []
+
+    def liability_per_point(self, rule_version: str) -> Decimal:
+        """EUR a point is worth in the ledger under a rule version (the analytics' points cost)."""
+        rules = self._rules.get(rule_version)
+        return rules.points.liability_eur_per_point if rules else Points().liability_eur_per_point
 
     def of(self, line: CloseLine, head: PointsHead | None) -> tuple[PointsView | None, list[Section]]:
         """The partner's sections; `head` is its points head as read for the batch (None: no

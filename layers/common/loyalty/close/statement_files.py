@@ -46,7 +46,8 @@ class StatementPdfs:
         page = self.blobs.get(statement_key(partner_id, period, "html"))
         try:
             pdf = self.render(page)
-        except OSError as exc:  # no Pango on this host: say so, never a 5xx without a reason
+        # no Pango on this host, or no PdfLayer: say so, never a 5xx without a reason
+        except (OSError, ImportError) as exc:
             raise PdfUnavailable(f"PDF statements cannot be rendered here: {exc}") from exc
         self.blobs.put(key, pdf, CONTENT_TYPES["pdf"])
         return key

@@ -8,7 +8,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 
 from loyalty.close.approval_rules import verify_for_payment
 from loyalty.close.batches import JSON, DigestMismatch, EarlierPrograms, PaymentRow, RunFiles
-from loyalty.close.engagement import StatementExtras, apply_points
+from loyalty.close.engagement import PointsView, StatementExtras, apply_points
+from loyalty.close.facts import FactsBatch
 from loyalty.close.header import CloseMeta, Decision
 from loyalty.close.invariants import position, problems
 from loyalty.close.notices import (
@@ -311,15 +312,29 @@ class CloseService:
         langs = {p.partner_id: p.lang for p in partners}
         heads = self.store.points_heads(ids)
         balances = {pid: h.balance for pid, h in heads.items()}
-        due = statements_due(ids, self.store.close_lines(period, ids), self.files.review(batch_key), balances)
+        committed = self.store.close_lines(period, ids)
+        reviewed = self.files.review(batch_key)
+        due = statements_due(ids, committed, reviewed, balances)
         program = self.files.program(batch_key)
         rec = Recognizer(self.store, self.files, self.blobs, self.events, self.finance).done(period, run)
         extras = StatementExtras(
             self.store, self.blobs, rec.boards if rec else {}, rec.certificates if rec else {}
         )
+        seen: dict[str, tuple[PointsView | None, list[StatementLine]]] = {}
         for line in due:
             pid = line.partner_id
-            self._statement(line, program.get(pid, []), extras, heads.get(pid), langs.get(pid, ""))
+            seen[pid] = self._statement(
+                line, program.get(pid, []), extras, heads.get(pid), langs.get(pid, "")
+            )
+        # the analytics facts of every partner of the batch (issue 13): quiet ones too
+        facts = FactsBatch()
+        lines = {ln.partner_id: ln for ln in reviewed} | committed
+        for p in partners:
+            if p.partner_id in lines:
+                line = lines[p.partner_id]
+                view, rows = seen.get(p.partner_id, (None, []))
+                facts.add(line, p, view, rows, extras.liability_per_point(line.rule_version))
+        self.files.put_facts(batch_key, facts.to_json())
         return Statements(len(due))
 
     def recognize(self, period: str, run: str, manifest: str) -> Recognized:
@@ -340,7 +355,9 @@ class CloseService:
         extras: StatementExtras,
         head: PointsHead | None,
         lang: str = "",
-    ) -> None:
+    ) -> tuple[PointsView | None, list[StatementLine]]:
+        """Write the partner's statement and notices; returns its points view and lines (the
+        batch's analytics facts are built from them, nothing read twice)."""
         pid, period = line.partner_id, line.period
         sales = sorted(
             (s for s in self.store.partner_sales(pid, period) if (s.period or s.month) == period),
@@ -355,6 +372,7 @@ class CloseService:
         notices = partner_notices(line, base + ".csv", base + ".html") + targets_reached(line)
         for notice in notices + points_notices(line, view):
             notice.send(self.events)
+        return view, rows
 
     def finish(self, period: str, run: str, now: dt.datetime) -> StatusResult:
         meta = self._meta(period, run)

@@ -22,7 +22,7 @@ class ConsoleBlobs(BlobStore, BankFileBlobs, Protocol):
 
 
 class Presigner(Protocol):
-    def presign_get(self, key: str, filename: str, expires: int = 300) -> str:
+    def presign_get(self, key: str, filename: str, expires: int = 300, inline: bool = False) -> str:
         """A GET URL for `key` valid `expires` seconds, answered as an attachment named
-        `filename`."""
+        `filename` (`inline`: shown by the browser, e.g. the analytics report page)."""
         ...

@@ -219,6 +219,16 @@ class Download(BaseModel):
     url: str = Field(description="presigned GET, valid 5 minutes, served as an attachment")
 
 
+class Analytics(BaseModel):
+    period: str
+    html_url: str = Field(
+        description="presigned GET of the report page, valid 15 minutes, shown in the browser"
+    )
+    key_figures: list[tuple[str, str]] = Field(
+        description="the month's key figures: [label, value] in the caller's language"
+    )
+
+
 # -- requests -------------------------------------------------------------------------------------
 class StartBody(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -20,6 +20,7 @@ from loyalty.close.approvals import DUAL_APPROVAL_EUR
 from loyalty.close.header import CloseMeta
 from loyalty.close.review import CloseLine
 from loyalty.close.runs import CloseStatus
+from loyalty.console.analytics import program_analytics
 from loyalty.console.index import ConsoleError, Index, ProposalIndex, decode_cursor, encode_cursor, row
 from loyalty.console.ports import ConsoleBlobs, ConsoleStore, Presigner
 from loyalty.console.views import json_safe, moment, money, period_view
@@ -297,6 +298,14 @@ class FinanceConsole:
         if key not in self.blobs.keys(key):
             raise ConsoleError(f"no {fmt} statement of {partner_id} for {period}", 404)
         return {"url": self.presigner.presign_get(key, f"statement-{partner_id}-{period}.{fmt}")}
+
+    def analytics(self, who: Principal, period: str, lang: Lang) -> dict[str, Any]:
+        """The month's program analytics: the report page's link and key figures (finance,
+        operators and program managers: the program's aggregates; its partner ids are those of
+        the movers and partners at risk, without names or bank details)."""
+        require(who, SUMMARY_READERS, "program analytics")
+        self._meta(period)
+        return program_analytics(self.blobs, self.presigner, period, lang)
 
     def export_rows(self, who: Principal, period: str, kind: str) -> tuple[Index, Iterator[dict[str, Any]]]:
         """The rows of a CSV export (see `loyalty.console.exports`), one shard at a time."""

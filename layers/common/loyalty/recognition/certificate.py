@@ -90,6 +90,8 @@ def renderer_problem() -> str:
     fonts through native libraries, which a host may lack (a Lambda without a Pango layer)."""
     try:
         import weasyprint  # noqa: F401 - the import itself is the check
+    except ImportError as exc:  # a function without the PdfLayer (template.yaml)
+        return f"WeasyPrint is not installed here: {exc}"
     except OSError as exc:
         return f"WeasyPrint cannot load its native libraries: {exc}"
     return ""

@@ -1,4 +1,5 @@
-"""The finance console's downloads on AWS: S3 presigned GET URLs (5 minutes, as attachments)."""
+"""The finance console's downloads on AWS: S3 presigned GET URLs (5 minutes, as attachments; a
+page meant to be read in the browser inline)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ class S3Presigner:
         self.bucket = bucket
         self.s3 = client("s3", region, public_endpoint or endpoint_url)
 
-    def presign_get(self, key: str, filename: str, expires: int = 300) -> str:
-        disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
+    def presign_get(self, key: str, filename: str, expires: int = 300, inline: bool = False) -> str:
+        kind = "inline" if inline else "attachment"
+        disposition = f"{kind}; filename*=UTF-8''{quote(filename, safe='')}"
         url: str = self.s3.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key, "ResponseContentDisposition": disposition},

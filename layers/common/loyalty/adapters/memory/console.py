@@ -11,9 +11,10 @@ class MemoryPresigner:
         self.bucket = bucket
         self.signed: list[tuple[str, str, int]] = []
 
-    def presign_get(self, key: str, filename: str, expires: int = 300) -> str:
+    def presign_get(self, key: str, filename: str, expires: int = 300, inline: bool = False) -> str:
         self.signed.append((key, filename, expires))
+        kind = "inline" if inline else "attachment"
         query = urlencode(
-            {"response-content-disposition": f"attachment; filename={filename}", "X-Expires": expires}
+            {"response-content-disposition": f"{kind}; filename={filename}", "X-Expires": expires}
         )
         return f"memory://{self.bucket}/{quote(key)}?{query}"

@@ -8,6 +8,7 @@ import itertools
 
 from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
 from loyalty.adapters.memory.console import MemoryPresigner
+from loyalty.adapters.memory.facts import MemoryFacts
 from loyalty.adapters.memory.ingest import MemoryQueue
 from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
 from loyalty.adapters.memory.portal import MemoryPortalLinks, MemoryPortalRecords
@@ -63,6 +64,7 @@ class MemoryContainer(Services):
             MemoryNotifier(),
             today=lambda: self.day,
         )
+        self.program_topic = MemoryNotifier()
         self._queue = MemoryQueue()
         self._workflow = MemoryWorkflow()
         self.simulations = MemoryWorkflow()  # the simulation jobs started (by name)
@@ -127,6 +129,13 @@ class MemoryContainer(Services):
                 MemoryPortalLinks(self.blobs, BUCKET),
             )
         return self._portal
+
+    # -- program analytics (issue 13) ------------------------------------------------------
+    def facts_files(self) -> MemoryFacts:
+        return MemoryFacts(self.blobs.objects)
+
+    def program_notifier(self) -> MemoryNotifier:
+        return self.program_topic
 
     def portal_records(self) -> MemoryPortalRecords:
         return self._portal_adapters()[0]

@@ -6,8 +6,10 @@ from loyalty.kernel.ports import MissingBlob
 
 
 class MemoryFacts:
-    def __init__(self) -> None:
-        self.objects: dict[str, tuple[bytes, str]] = {}
+    """`objects` may be a MemoryBlobs' own dict: the memory container's bucket is one bucket."""
+
+    def __init__(self, objects: dict[str, tuple[bytes, str]] | None = None) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {} if objects is None else objects
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))
