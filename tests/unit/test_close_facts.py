@@ -122,3 +122,28 @@ def test_a_row_missing_a_column_is_refused_by_name(tmp_path: Path) -> None:
         assert "partner_month row without cohort" in str(exc)
     else:
         raise AssertionError("a row without a column was written")
+
+
+def test_the_analytics_step_of_a_closed_month_reports_it_and_announces_it_once() -> None:
+    import json
+
+    from loyalty.analytics.schema import report_key
+
+    c = program()
+    upload(
+        c, [sale("S1", "2026-01-10", 2, "150.00"), sale("S2", "2026-01-20", 1, "80.00", category="services")]
+    )
+    first = close_run(c, "2026-01")
+    now = dt.datetime(2026, 2, 1, 3, tzinfo=dt.UTC)
+    done = c.publish_analytics("2026-01", first.run, first.manifest, now)
+    assert (done.partners, done.parts, done.notified) == (2, len(first.batches), True)
+    report = json.loads(c.blobs.get(report_key("2026-01", "json")))
+    month = report["kpis"]["month"]
+    assert (month["partners"], month["active_partners"], month["net_sales"]) == (2, 1, "380.00")
+    assert b"<svg" in c.blobs.get(report_key("2026-01", "html"))
+    (message,) = c.program_topic.published
+    assert message.message["period"] == "2026-01" and message.message["report"] == report_key(
+        "2026-01", "html"
+    )
+    again = c.publish_analytics("2026-01", first.run, first.manifest, now)
+    assert not again.notified and len(c.program_topic.published) == 1

@@ -243,7 +243,7 @@ class Services(ABC):
         return AnalyticsPublisher(
             self.facts_files(),
             self.program_notifier(),
-            build_report,
+            lambda engine, period, versions, at: build_report(engine, period, versions, at).to_json(),
             render_report_html,
             key_figures,
             workdir=None,

@@ -1,6 +1,6 @@
 """The analytics step of the close (after Finish): the batches' fact rows become Parquet in the
 bucket, parts a re-run no longer writes are removed, and the period's report is built with DuckDB
-over the trailing 13 months, written as JSON and HTML and announced to the program managers.
+over the trailing 13 months (and each pilot's window), written as JSON and HTML and announced to the program managers.
 
 Re-running it for a period gives the same files: part N of a period is batch N of the manifest
 (the same partners in the same order while the registry is unchanged); a re-run with fewer
@@ -22,14 +22,13 @@ from loyalty.analytics.engine import DuckDBEngine, QueryEngine
 from loyalty.analytics.files import download_facts
 from loyalty.analytics.parquet import write_parquet
 from loyalty.analytics.ports import FactsFiles
+from loyalty.analytics.report import report_periods
 from loyalty.analytics.schema import LINE_MONTH, PARTNER_MONTH, ROOT, TABLES, report_key
 from loyalty.kernel.clock import iso_seconds
-from loyalty.kernel.periods import months_back
 from loyalty.kernel.ports import MissingBlob, Notifier
 from loyalty.program.rules import RuleVersion
 
 PARQUET = "application/vnd.apache.parquet"
-HISTORY = 13  # months the report reads: the trailing 12 and the one before (retention, movers)
 
 BuildReport = Callable[[QueryEngine, str, Sequence[RuleVersion], str], Mapping[str, Any]]
 RenderReport = Callable[[Mapping[str, Any]], bytes]
@@ -110,7 +109,8 @@ class AnalyticsPublisher:
             tmp = Path(tmpdir)
             partners, groups, parts, removed, size = self.write_facts(period, batches, tmp)
             root = tmp / "facts"
-            download_facts(self.files, months_back(period, HISTORY), root)
+            # the trailing 13 months and each pilot's panel window (before and since its start)
+            download_facts(self.files, report_periods(period, versions), root)
             engine = DuckDBEngine(root, self.memory_limit)
             try:
                 report = self.build(engine, period, versions, iso_seconds(now))
