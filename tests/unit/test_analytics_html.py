@@ -11,11 +11,15 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
+from pathlib import Path
 
 from loyalty.analytics.charts import axis, nice_step
+from loyalty.analytics.engine import DuckDBEngine
 from loyalty.analytics.html import render_report_html
+from loyalty.analytics.report import build_report
 
 from tests.unit.analytics_fixture import empty_report, sample_report
+from tests.unit.analytics_world import default_rules, write_world
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 SECTIONS = ("kpis", "cost", "tiers", "activity", "sales", "payouts", "movers", "risk", "pilots")
@@ -179,3 +183,29 @@ def test_the_movement_matrix_is_shaded_by_direction_and_count() -> None:
     assert '<td class="up1">48</td>' in matrix and '<td class="down1">21</td>' in matrix
     heads = re.findall(r"<th>([^<]*)</th>", matrix)
     assert heads[:5] == ["", "Bronze", "Silver", "Gold", "Platinum"]
+
+
+def test_the_report_build_report_makes_renders_in_both_languages(tmp_path: Path) -> None:
+    """The real thing: build_report over DuckDB and the hand-made facts of its own tests."""
+    doc = build_report(
+        DuckDBEngine(write_world(tmp_path)), "2026-10", [default_rules()], "2026-11-01T02:30:00Z"
+    )
+    report = doc.to_json()
+    for lang in ("en", "ru"):
+        page = _page(report, lang)
+        for s in SECTIONS:
+            assert f'<section id="{s}">' in page, s
+        charts = SVG.findall(page)
+        assert len(charts) == 6
+        for svg in charts:
+            ET.fromstring(svg)
+        for mover in report["top_movers"]["up"] + report["top_movers"]["down"]:
+            assert f"<td>{mover['partner_id']}</td>" in page
+        assert report["warnings"] and html.escape(report["warnings"][0], quote=False) in page
+
+
+def test_a_p_value_below_the_shown_places_is_not_printed_as_zero() -> None:
+    report = sample_report()
+    report["pilots"][0]["p_value"] = "0.0000"
+    assert "<th>p-value</th><td>&lt; 0.001</td>" in _page(report)
+    assert "<th>p-значение</th><td>&lt; 0,001</td>" in _page(report, "ru")

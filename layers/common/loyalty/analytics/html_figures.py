@@ -66,6 +66,14 @@ class Fmt:
         d = dec(v)
         return DASH if d is None else number_text(d.quantize(Decimal(places)), self.lang)
 
+    def p_value(self, v: Any) -> str:
+        """A p-value to three places; below them `< 0.001`, never a misleading 0."""
+        d = dec(v)
+        floor = Decimal("0.001")
+        if d is not None and d < floor:
+            return f"< {number_text(floor, self.lang)}"
+        return self.number(v)
+
     def kpi(self, name: str, v: Any) -> str:
         if name in COUNTS:
             return self.count(v)

@@ -170,7 +170,7 @@ def pilot_view(p: Mapping[str, Any], f: Fmt, w: Mapping[str, str]) -> dict[str, 
             w["uplift_pct"],
             f"{f.pct(p.get('uplift_pct'), signed=True)} ({ci(f.pct(p.get('pct_ci_low')), f.pct(p.get('pct_ci_high')))})",
         ),
-        (w["p_value"], f.number(p.get("p_value"))),
+        (w["p_value"], f.p_value(p.get("p_value"))),
         (w["incremental_sales"], f.money(p.get("incremental_sales"), signed=True)),
         (
             w["incremental_margin"],
