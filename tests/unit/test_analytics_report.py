@@ -348,3 +348,40 @@ def test_key_figures_load_without_duckdb() -> None:
     code = "import sys, loyalty.analytics.figures; print('duckdb' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_pilot_is_estimated_from_the_panel_query(tmp_path: Path) -> None:
+    # +8 % planted on the pilot cohort from 2026-05 (tests/unit/uplift_world.py); the facts go
+    # through Parquet, pilot_panel.sql and loyalty.analytics.uplift
+    from tests.unit.uplift_world import panel, version
+
+    world = panel(40, 40, first="2025-05", last="2026-10", start="2026-05", uplift=1.08, seed=7)
+    facts: dict[str, list[dict[str, Any]]] = {}
+    for r in world.rows:
+        facts.setdefault(r.period, []).append(
+            partner_row(
+                r.partner_id,
+                r.period,
+                r.net_sales,
+                segment=r.segment,
+                cohort=r.cohort,
+                commission=str(r.cost),
+            )
+        )
+    pilot = version("2026-05-01", cohort="pilot", name="2026.5-pilot")
+    versions = [default_rules(), pilot]
+    assert report_periods("2026-10", versions)[0] == "2025-05"  # the pilot's pre-period, before the 13 months
+    doc = build_report(DuckDBEngine(write_facts(tmp_path, facts)), "2026-10", versions, STAMP).to_json()
+    [result] = doc["pilots"]
+    assert (result["version"], result["start"], result["pilot_partners"], result["control_partners"]) == (
+        "2026.5-pilot",
+        "2026-05",
+        40,
+        40,
+    )
+    assert float(result["pct_ci_low"]) < 8 < float(result["pct_ci_high"])
+    assert json.loads(json.dumps(doc)) == doc
+    figures = dict(key_figures(doc))
+    assert figures["Pilot 2026.5-pilot (pilot, from 2026-05)"].startswith(f"{result['uplift_pct']} % [")
+    headers, rows = build_report(DuckDBEngine(tmp_path), "2026-10", versions, STAMP).tables()["pilots"]
+    assert rows[0][headers.index("uplift_pct")] == result["uplift_pct"]

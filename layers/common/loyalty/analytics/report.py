@@ -143,8 +143,7 @@ def build_report(
     risk, total = at_risk(rows["at_risk"], params)
     if total > len(risk):
         warnings.append(f"{total} partners at risk; the {len(risk)} with the largest fall are listed")
-    pilots, pilot_warnings = pilot_results(engine, versions, period)
-    warnings.extend(pilot_warnings)
+    pilots = pilot_results(engine, versions, period)
     return Report(
         period=period,
         period_from=params["period_from"],
