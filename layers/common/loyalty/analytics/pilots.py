@@ -1,6 +1,6 @@
 """The report's pilots: each rules version scoped to a cohort or segments that has started by the
 month, estimated by `loyalty.analytics.uplift` (pilot vs control, difference-in-differences) over
-the partner-month panel of `queries/pilot_panel.sql`."""
+the panel of `queries/pilot_panel.sql` (aggregated per partner and side of the start in the query)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from loyalty.analytics.engine import QueryEngine, load_query
-from loyalty.analytics.figures import dec
 from loyalty.program.rules import RuleVersion
 
 # The estimator is helper "uplift"'s module (issue 13), merged by the lead: until it is on this
@@ -36,21 +35,11 @@ def pilot_results(
         ]
         return [], [f"pilots not estimated (no estimator installed): {', '.join(scoped)}"] if scoped else []
     out: list[dict[str, Any]] = []
-    panels: dict[tuple[str, str], list[Any]] = {}
+    panels: dict[tuple[tuple[str, str], ...], list[Any]] = {}
     for version in uplift.pilots(versions, period):
-        first, last = uplift.panel_window(version, period)
-        if (first, last) not in panels:
-            rows = engine.run(load_query("pilot_panel"), {"period_from": first, "period_to": last}).dicts()
-            panels[first, last] = [
-                uplift.PanelRow(
-                    partner_id=r["partner_id"],
-                    period=r["period"],
-                    segment=r["segment"] or "",
-                    cohort=r["cohort"] or "",
-                    net_sales=dec(r["net_sales"]),
-                    cost=dec(r["cost"]),
-                )
-                for r in rows
-            ]
-        out.append(uplift.estimate(version, panels[first, last], period).to_json())
+        params = uplift.panel_params(version, period)
+        key = tuple(sorted(params.items()))
+        if key not in panels:  # pilots starting alike share one panel
+            panels[key] = uplift.rows_of(engine.run(load_query("pilot_panel"), params))
+        out.append(uplift.estimate(version, panels[key], period).to_json())
     return out, []
