@@ -17,7 +17,7 @@ Parameters are given by name (`param_values`; docs/analytics-bench.md): the repo
 `report_params(period)` when it exists, else `period` the last month, `period_prev`,
 `period_m2`, `period_m3` the three before, `period_from` the first of the trailing 12 months,
 `period_base` the month 12 before; other `*_from` / `*_to` the trailing 12 months' ends; the
-pilot panel query gets the pilot's panel window. A parameter no rule names stops the bench.
+pilot panel query gets the pilot's panel parameters (`panel_params`). A parameter no rule names stops the bench.
 
 Usage: python bench/analytics.py [partners] [months] [last_period]   -> one JSON line
 """
@@ -79,14 +79,14 @@ def param_values(period: str, pilot: Mapping[str, str]) -> dict[str, str]:
 
 
 def params_for(
-    name: str, wanted: tuple[str, ...], known: Mapping[str, str], panel: tuple[str, str]
+    name: str, wanted: tuple[str, ...], known: Mapping[str, str], panel: Mapping[str, str]
 ) -> dict[str, str]:
-    """The query's parameters by name; the pilot panel gets the pilot's panel window; `*_from` /
+    """The query's parameters by name; the pilot panel gets the pilot's panel parameters; `*_from` /
     `*_to` not named above are the trailing 12 months' ends."""
     out = {}
     for p in wanted:
-        if name == "pilot_panel" and p in ("period_from", "period_to"):
-            out[p] = panel[0] if p == "period_from" else panel[1]
+        if name == "pilot_panel" and p in panel:
+            out[p] = panel[p]
         elif p in known:
             out[p] = known[p]
         elif p.endswith("_from"):
@@ -120,13 +120,15 @@ def pilot_versions(first: str, pilot: Mapping[str, str]) -> list[Any]:
     return [base, version]
 
 
-def panel_for(period: str, first: str, pilot: Mapping[str, str]) -> tuple[str, str]:
-    """The pilot panel's window (the uplift module's, as the report asks), else every month."""
-    from loyalty.analytics.uplift import panel_window
+def panel_for(period: str, first: str, pilot: Mapping[str, str]) -> dict[str, str]:
+    """The pilot panel's parameters (`panel_params`, as the report asks: its window, the last
+    month before the start, the start), else every month with the last one as the start."""
+    from loyalty.analytics.panel import panel_params
+    from loyalty.kernel.periods import previous_period
 
     if not pilot.get("version"):
-        return first, period
-    return panel_window(pilot_versions(first, pilot)[-1], period)
+        return {"period_from": first, "period_to": period, "pre_to": previous_period(period), "start": period}
+    return panel_params(pilot_versions(first, pilot)[-1], period)
 
 
 # -- the queries -----------------------------------------------------------------------------------
@@ -318,9 +320,9 @@ def bench(partners: int, months: int, last: str) -> dict[str, Any]:
         "duckdb": importlib.import_module("duckdb").__version__,
         "generate": gen,
         "queries_source": "layers/common/loyalty/analytics/queries",
-        "param_values": {k: v for k, v in known.items() if v} | {"pilot_panel": list(panel)},
+        "param_values": {k: v for k, v in known.items() if v} | {"pilot_panel": panel},
         "queries": results,
-        "report": report,  # with the pilot: its panel (every partner-month of its window) in Python
+        "report": report,  # with the pilot: its panel aggregated per partner and side in SQL
         "report_without_pilots": bare,
         "athena_per_report_run": {
             "queries": len(results),

@@ -15,7 +15,8 @@ from loyalty.analytics.report import REPORT_QUERIES, report_params
 from tests.unit.analytics_world import write_world
 from tests.unit.sql_subset import subset_problems
 
-PARAMS = {**report_params("2026-10"), "period_to": "2026-10"}
+# the report's parameters, and a pilot panel's (loyalty.analytics.panel.panel_params) for a pilot from 2026-10
+PARAMS = {**report_params("2026-10"), "period_to": "2026-10", "pre_to": "2026-09", "start": "2026-10"}
 D = Decimal
 
 
@@ -218,21 +219,28 @@ def test_at_risk_lists_the_50_largest_falls_and_counts_all(tmp_path: Path) -> No
     assert rows[-1]["partner_id"] == "P05"
 
 
-def test_pilot_panel_gives_each_partner_month_with_its_cost(engine: DuckDBEngine) -> None:
-    rows = run(engine, "pilot_panel", period_from="2026-09", period_to="2026-10")
-    assert [(r["partner_id"], r["period"]) for r in rows][:4] == [
-        ("A", "2026-09"),
-        ("A", "2026-10"),
-        ("B", "2026-09"),
-        ("B", "2026-10"),
+def test_pilot_panel_sums_each_partner_s_months_before_and_after_the_start(engine: DuckDBEngine) -> None:
+    # a pilot from 2026-09-15: 2026-09 is mixed (on neither side), 2026-10 the start; the window
+    # 2026-07..2026-10 leaves 2025-10 (and G) out; before = 2026-07 (t = -3) and 2026-08 (t = -2)
+    params = {"period_from": "2026-07", "pre_to": "2026-08", "start": "2026-10", "period_to": "2026-10"}
+    rows = run(engine, "pilot_panel", **params)
+    keys = ("partner_id", "side", "months", "net_sales", "cost", "t_sum", "t2_sum", "t_sales")
+    got = [tuple(r[k] for k in keys) for r in rows]
+    assert got == [
+        ("A", "post", 1, D("1000.00"), D("21.50"), 0, 0, D("0.00")),  # commission 20 + points 1.50
+        ("A", "pre", 2, D("7000.00"), D("0.00"), -5, 13, D("-18000.00")),  # -3 x 4000 - 2 x 3000
+        ("B", "post", 1, D("600.00"), D("112.00"), 0, 0, D("0.00")),  # commission 12 + bonuses 100
+        ("B", "pre", 2, D("700.00"), D("0.00"), -5, 13, D("-1700.00")),
+        ("C", "post", 1, D("0.00"), D("0.00"), 0, 0, D("0.00")),
+        ("C", "pre", 2, D("0.00"), D("0.00"), -5, 13, D("0.00")),
+        ("D", "post", 1, D("700.00"), D("17.25"), 0, 0, D("0.00")),  # commission 14 + overrides 3.25
+        ("D", "pre", 2, D("1700.00"), D("0.00"), -5, 13, D("-4300.00")),
+        ("E", "post", 1, D("250.00"), D("5.00"), 0, 0, D("0.00")),  # new in 2026-10: no pre row
+        ("F", "post", 1, D("-30.00"), D("0.00"), 0, 0, D("0.00")),
+        ("F", "pre", 2, D("-10.00"), D("0.00"), -5, 13, D("20.00")),  # 0 in 07, -10 x -2 in 08
     ]
-    assert len(rows) == 11  # 5 partners in 09, 6 in 10
-    cost = {(r["partner_id"], r["period"]): r["cost"] for r in rows}
-    assert cost["A", "2026-10"] == D("21.50")  # commission 20 + points 1.50
-    assert cost["B", "2026-10"] == D("112.00")  # commission 12 + bonuses 100
-    assert cost["D", "2026-10"] == D("17.25")  # commission 14 + overrides 3.25
-    assert cost["A", "2026-09"] == D("40.00")
-    assert {r["cohort"] for r in rows} == {""}
-    assert {(r["partner_id"], r["segment"]) for r in rows if r["period"] == "2026-10"} >= {
-        ("E", "enterprise")
+    # A's 2026-09 (commission 40) is in no row; the sides' months over all partners
+    assert {(r["side"], r["side_months"]) for r in rows} == {("pre", 2), ("post", 1)}
+    assert {(r["partner_id"], r["segment"], r["cohort"]) for r in rows if r["side"] == "post"} >= {
+        ("E", "enterprise", "")
     }

@@ -14,22 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from loyalty.analytics.engine import Rows
 from loyalty.analytics.ols import LEVEL, Cell, SingularDesign, clustered_ols, invert, z_quantile
-from loyalty.analytics.uplift import (
-    PanelRow,
-    build_panel,
-    did,
-    estimate,
-    panel_window,
-    pilots,
-    pre_trend,
-    rows_of,
-    start_period,
-)
+from loyalty.analytics.uplift import PanelRow, did, panel_window, pilots, pre_trend, start_period
 from loyalty.kernel.money import to_cents
 
-from tests.unit.uplift_world import panel, version
+from tests.unit.uplift_world import estimate_rows, panel, panel_of, version
 
 D = Decimal
 
@@ -77,7 +66,7 @@ def random_panel(seed: int) -> list[PanelRow]:
 def test_the_did_equals_statsmodels_clustered_ols(seed: int) -> None:
     v = version()
     rows = random_panel(seed)
-    p = build_panel(v, rows, "2026-05")
+    p = panel_of(v, rows, "2026-05")
     kept = {*p.pilot, *p.control}
     df = frame([r for r in rows if r.partner_id in kept], "2026-01")
     for outcome, column in ((0, "y"), (1, "cost")):
@@ -90,7 +79,7 @@ def test_the_did_equals_statsmodels_clustered_ols(seed: int) -> None:
         assert ours.ci(3) == pytest.approx((low, high), rel=1e-6)
         assert ours.p_value(3) == pytest.approx(ref.pvalues["pilot:post"], rel=1e-6, abs=1e-12)
     # and what the result reports is that, in cents; the uplift % by the delta method on its cov
-    r = estimate(v, rows, "2026-05")
+    r = estimate_rows(v, rows, "2026-05")
     ref = clustered("y ~ pilot*post", df)
     b, cov = np.asarray(ref.params), np.asarray(ref.cov_params())
     assert r.uplift_eur == to_cents(D(b[3])) and r.p_value == pytest.approx(ref.pvalues.iloc[3], rel=1e-6)
@@ -109,11 +98,14 @@ def test_the_did_equals_statsmodels_clustered_ols(seed: int) -> None:
 def test_the_pre_trend_test_equals_statsmodels(seed: int) -> None:
     v = version()
     rows = random_panel(100 + seed)
-    p = build_panel(v, rows, "2026-05")
+    p = panel_of(v, rows, "2026-05")
     kept = {*p.pilot, *p.control}
     df = frame([r for r in rows if r.partner_id in kept and r.period < "2026-01"], "2026-01")
-    ours, ref = pre_trend(p), clustered("y ~ pilot*t", df)
+    ours, ref = pre_trend(p), clustered("y ~ pilot*t", df)  # ours: from each partner's sums
     assert ours.params == pytest.approx(list(ref.params), rel=1e-6, abs=1e-6)
+    assert np.allclose(ours.cov, ref.cov_params(), rtol=1e-6, atol=1e-9)
+    low, high = ref.conf_int(alpha=1 - LEVEL).loc["pilot:t"]
+    assert ours.ci(3) == pytest.approx((low, high), rel=1e-6)
     assert ours.se(3) == pytest.approx(ref.bse["pilot:t"], rel=1e-6)
     assert ours.p_value(3) == pytest.approx(ref.pvalues["pilot:t"], rel=1e-6, abs=1e-12)
 
@@ -132,7 +124,7 @@ def test_the_uplift_code_loads_no_numpy_statsmodels_or_duckdb() -> None:
 
 def test_a_planted_8_pct_uplift_is_recovered_within_its_interval() -> None:
     world = panel(200, 400, uplift=1.08)
-    r = estimate(version(gross_margin_rate="0.25"), world.rows, "2026-12")
+    r = estimate_rows(version(gross_margin_rate="0.25"), world.rows, "2026-12")
     assert (r.pilot_partners, r.control_partners, r.pre_months, r.post_months) == (200, 400, 12, 12)
     assert r.uplift_pct is not None and r.pct_ci_low is not None and r.pct_ci_high is not None
     assert r.pct_ci_low < 8 < r.pct_ci_high and r.pct_ci_low > 0
@@ -141,7 +133,7 @@ def test_a_planted_8_pct_uplift_is_recovered_within_its_interval() -> None:
     assert r.p_value is not None and r.p_value < 0.001
     assert r.warnings == ()
     # incremental sales: the uplift over the pilot's 200 x 12 partner-months after the start
-    d = did(build_panel(version(), world.rows, "2026-12"), 0).params[3]
+    d = did(panel_of(version(), world.rows, "2026-12"), 0).params[3]
     assert r.incremental_sales == to_cents(D(d) * 2400)
     assert r.incremental_margin == to_cents(r.incremental_sales * D("0.25"))
     assert r.incremental_cost is not None
@@ -158,8 +150,8 @@ def test_a_planted_8_pct_uplift_is_recovered_within_its_interval() -> None:
 
 def test_the_margin_follows_the_rules_gross_margin_rate() -> None:
     world = panel(60, 60, uplift=1.10, seed=3)
-    low = estimate(version(gross_margin_rate="0.20"), world.rows, "2026-12")
-    high = estimate(version(gross_margin_rate="0.50"), world.rows, "2026-12")
+    low = estimate_rows(version(gross_margin_rate="0.20"), world.rows, "2026-12")
+    high = estimate_rows(version(gross_margin_rate="0.50"), world.rows, "2026-12")
     assert low.incremental_sales == high.incremental_sales and low.incremental_sales is not None
     assert low.incremental_margin == to_cents(low.incremental_sales * D("0.20"))
     assert high.incremental_margin == to_cents(high.incremental_sales * D("0.50"))
@@ -173,7 +165,7 @@ def test_the_margin_follows_the_rules_gross_margin_rate() -> None:
 @pytest.mark.parametrize("seed", [21, 22])
 def test_without_a_planted_effect_the_interval_contains_zero(seed: int) -> None:
     world = panel(200, 400, uplift=1.0, pilot_cost_rate=0.05, seed=seed)
-    r = estimate(version(), world.rows, "2026-12")
+    r = estimate_rows(version(), world.rows, "2026-12")
     assert r.ci_low is not None and r.ci_high is not None and r.ci_low < 0 < r.ci_high
     assert r.pct_ci_low is not None and r.pct_ci_high is not None and r.pct_ci_low < 0 < r.pct_ci_high
     assert r.p_value is not None and r.p_value > 0.05
@@ -201,32 +193,18 @@ def test_the_window_is_twelve_months_before_the_first_full_month_to_the_period()
 
 def test_the_month_a_pilot_starts_in_mid_way_is_on_neither_side() -> None:
     world = panel(40, 40, first="2025-10", last="2026-06", start="2026-04", seed=5)
-    r = estimate(version(effective_from="2026-03-15", min_partners_per_group=2), world.rows, "2026-06")
+    r = estimate_rows(version(effective_from="2026-03-15", min_partners_per_group=2), world.rows, "2026-06")
     # 2025-10..2026-02 before, 2026-03 left out, 2026-04..06 after
     assert (r.start, r.pre_months, r.post_months) == ("2026-04", 5, 3)
-    p = build_panel(version(effective_from="2026-03-15"), world.rows, "2026-06")
-    assert all("2026-03" not in months for months in p.pilot.values())
-
-
-def test_rows_of_reads_the_pilot_panel_query_s_answer() -> None:
-    rows = Rows(
-        ("partner_id", "period", "segment", "cohort", "net_sales", "cost"),
-        (
-            ("P1", "2026-01", "smb", "pilot", D("1200.50"), D("60.03")),
-            ("P2", "2026-01", "enterprise", None, "-15.10", None),  # Athena answers in strings
-        ),
-    )
-    assert rows_of(rows) == [
-        PanelRow("P1", "2026-01", "smb", "pilot", D("1200.50"), D("60.03")),
-        PanelRow("P2", "2026-01", "enterprise", "", D("-15.10"), D(0)),
-    ]
+    p = panel_of(version(effective_from="2026-03-15"), world.rows, "2026-06")
+    assert {(s["pre"].n, s["post"].n) for g in (p.pilot, p.control) for s in g.values()} == {(5, 3)}
 
 
 def test_partners_without_months_on_both_sides_are_left_out() -> None:
     world = panel(40, 40, seed=8)
     late = [PanelRow("P-late", p, "smb", "pilot", D(100), D(5)) for p in ("2026-02", "2026-03")]
     early = [PanelRow("C-gone", "2025-05", "smb", "", D(100), D(5))]
-    r = estimate(version(), world.rows + late + early, "2026-12")
+    r = estimate_rows(version(), world.rows + late + early, "2026-12")
     assert (r.pilot_partners, r.control_partners) == (40, 40)
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from loyalty.analytics.uplift import PanelRow, build_panel, estimate, pre_trend
+from loyalty.analytics.uplift import PanelRow, pre_trend
 
-from tests.unit.uplift_world import panel, version
+from tests.unit.uplift_world import estimate_rows, panel, panel_of, version
 
 D = Decimal
 
@@ -20,27 +20,29 @@ def has(warnings: tuple[str, ...], start: str) -> bool:
 
 def test_a_group_smaller_than_min_partners_per_group_is_warned_of() -> None:
     v = version(min_partners_per_group=12)
-    small_pilot = estimate(v, panel(11, 12, seed=1).rows, "2026-12")
+    small_pilot = estimate_rows(v, panel(11, 12, seed=1).rows, "2026-12")
     assert [w for w in small_pilot.warnings if w.startswith("small")] == [
         "small pilot group: 11 partners, fewer than the 12 the rules ask for (analytics.min_partners_per_group)"
     ]
-    small_control = estimate(v, panel(12, 11, seed=1).rows, "2026-12")
+    small_control = estimate_rows(v, panel(12, 11, seed=1).rows, "2026-12")
     assert has(small_control.warnings, "small control group: 11 partners, fewer than the 12")
     assert not has(small_control.warnings, "small pilot group")
-    at_threshold = estimate(v, panel(12, 12, seed=1).rows, "2026-12")
+    at_threshold = estimate_rows(v, panel(12, 12, seed=1).rows, "2026-12")
     assert not has(at_threshold.warnings, "small")
     # the default (30) is read too
-    assert has(estimate(version(), panel(29, 40, seed=1).rows, "2026-12").warnings, "small pilot group: 29")
-    assert not has(estimate(version(), panel(30, 40, seed=1).rows, "2026-12").warnings, "small")
+    assert has(
+        estimate_rows(version(), panel(29, 40, seed=1).rows, "2026-12").warnings, "small pilot group: 29"
+    )
+    assert not has(estimate_rows(version(), panel(30, 40, seed=1).rows, "2026-12").warnings, "small")
 
 
 def test_fewer_months_than_min_months_per_side_before_or_after_are_warned_of() -> None:
     v = version(min_months_per_side=4, min_partners_per_group=2)
     # data from 2025-09: 4 months before the start; 2025-10: 3
-    four = estimate(v, panel(20, 20, first="2025-09", last="2026-06", seed=2).rows, "2026-04")
+    four = estimate_rows(v, panel(20, 20, first="2025-09", last="2026-06", seed=2).rows, "2026-04")
     assert (four.pre_months, four.post_months) == (4, 4)
     assert not has(four.warnings, "few months")
-    three_before = estimate(v, panel(20, 20, first="2025-10", last="2026-06", seed=2).rows, "2026-04")
+    three_before = estimate_rows(v, panel(20, 20, first="2025-10", last="2026-06", seed=2).rows, "2026-04")
     assert three_before.pre_months == 3
     assert has(
         three_before.warnings,
@@ -48,7 +50,7 @@ def test_fewer_months_than_min_months_per_side_before_or_after_are_warned_of() -
         "(analytics.min_months_per_side)",
     )
     assert not has(three_before.warnings, "few months after")
-    three_after = estimate(v, panel(20, 20, first="2025-09", last="2026-06", seed=2).rows, "2026-03")
+    three_after = estimate_rows(v, panel(20, 20, first="2025-09", last="2026-06", seed=2).rows, "2026-03")
     assert three_after.post_months == 3
     assert has(three_after.warnings, "few months after the start (2026-01): 3, fewer than the 4")
     assert not has(three_after.warnings, "few months before")
@@ -56,21 +58,21 @@ def test_fewer_months_than_min_months_per_side_before_or_after_are_warned_of() -
 
 def test_diverging_pre_trends_are_warned_of_below_pre_trend_alpha() -> None:
     world = panel(60, 60, pre_gap=15.0, seed=4)
-    p_value = pre_trend(build_panel(version(), world.rows, "2026-12")).p_value(3)
+    p_value = pre_trend(panel_of(version(), world.rows, "2026-12")).p_value(3)
     assert 1e-6 < p_value < 0.05  # planted: the pilot grew 15 EUR a month faster before the start
-    above = estimate(version(pre_trend_alpha=f"{p_value * 1.01:.12f}"), world.rows, "2026-12")
+    above = estimate_rows(version(pre_trend_alpha=f"{p_value * 1.01:.12f}"), world.rows, "2026-12")
     (warning,) = [w for w in above.warnings if w.startswith("pre-period")]
     assert warning.startswith("pre-period trends differ: before the start the pilot group's net sales grew ")
     assert f"(p = {p_value:.4f}, below analytics.pre_trend_alpha {p_value * 1.01:.12f})" in warning
-    below = estimate(version(pre_trend_alpha=f"{p_value * 0.99:.12f}"), world.rows, "2026-12")
+    below = estimate_rows(version(pre_trend_alpha=f"{p_value * 0.99:.12f}"), world.rows, "2026-12")
     assert not has(below.warnings, "pre-period")
     # parallel trends at the default 0.05: no warning
-    assert not has(estimate(version(), panel(60, 60, seed=4).rows, "2026-12").warnings, "pre-period")
+    assert not has(estimate_rows(version(), panel(60, 60, seed=4).rows, "2026-12").warnings, "pre-period")
 
 
 def test_one_month_before_the_start_leaves_the_pre_trend_untested() -> None:
     world = panel(20, 20, first="2025-12", last="2026-03", seed=6)
-    r = estimate(version(min_months_per_side=1, min_partners_per_group=2), world.rows, "2026-03")
+    r = estimate_rows(version(min_months_per_side=1, min_partners_per_group=2), world.rows, "2026-03")
     assert r.uplift_eur is not None and r.pre_months == 1
     assert r.warnings == (
         "pre-period trends not tested: 1 months before the start (the test needs at least 2 "
@@ -91,14 +93,14 @@ def test_partners_moving_in_or_out_of_the_scope_are_left_out_and_counted() -> No
         )
         for r in world.rows
     ]
-    r = estimate(v, rows + moved, "2026-12")
+    r = estimate_rows(v, rows + moved, "2026-12")
     assert (r.pilot_partners, r.control_partners) == (20, 20)
     assert has(r.warnings, "1 partners moved into or out of the pilot's scope within 2025-01..2026-12")
 
 
 def test_without_a_control_group_there_is_no_estimate_and_the_warning_says_why() -> None:
     world = panel(20, 0, seed=9)
-    r = estimate(version(min_partners_per_group=2), world.rows, "2026-12")
+    r = estimate_rows(version(min_partners_per_group=2), world.rows, "2026-12")
     assert r.uplift_eur is r.uplift_pct is r.roi is r.incremental_sales is None
     assert has(r.warnings, "small control group: 0 partners")
     assert has(
@@ -110,14 +112,14 @@ def test_without_a_control_group_there_is_no_estimate_and_the_warning_says_why()
 
 
 def test_no_roi_without_a_positive_incremental_cost() -> None:
-    same_cost = estimate(
+    same_cost = estimate_rows(
         version(min_partners_per_group=2),
         panel(30, 30, cost_rate=0, pilot_cost_rate=0, seed=10).rows,
         "2026-12",
     )
     assert same_cost.incremental_cost == D("0.00") and same_cost.roi is None
     assert has(same_cost.warnings, "no ROI: the pilot's incremental program cost is 0.00 EUR (none)")
-    cheaper = estimate(
+    cheaper = estimate_rows(
         version(min_partners_per_group=2),
         panel(30, 30, cost_rate=0.06, pilot_cost_rate=0.02, seed=10).rows,
         "2026-12",
@@ -143,7 +145,7 @@ def test_no_uplift_pct_without_a_positive_counterfactual() -> None:
         *rows("C1", "", "100", "0"),
         *rows("C2", "", "102", "2"),
     ]
-    r = estimate(version(min_partners_per_group=2, min_months_per_side=1), data, "2026-01")
+    r = estimate_rows(version(min_partners_per_group=2, min_months_per_side=1), data, "2026-01")
     assert r.uplift_eur == D("80.00") and r.uplift_pct is None and r.pct_ci_low is None
     assert has(
         r.warnings, "no uplift %: the pilot group's counterfactual net sales per partner-month are -49.00 EUR"

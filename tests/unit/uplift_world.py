@@ -3,7 +3,9 @@
 Partners have their own level of sales, every partner shares a trend and a season, each month
 adds noise; the pilot group's sales from the start are multiplied by `uplift`, its program cost
 rate moves from `cost_rate` to `pilot_cost_rate`. `truth` keeps the counterfactual (what the
-pilot partners would have sold without the pilot) to check the estimate against."""
+pilot partners would have sold without the pilot) to check the estimate against. The estimate
+reads what `pilot_panel` answers: `panel_groups` aggregates the rows the same way (a test runs the
+query on Parquet of such rows and compares)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import yaml
-from loyalty.analytics.uplift import PanelRow
+from loyalty.analytics.panel import Panel, PanelRow, build_panel, panel_groups
+from loyalty.analytics.uplift import PilotResult, estimate
 from loyalty.kernel.periods import months_back
 from loyalty.program.rules import RuleVersion
 
@@ -42,6 +45,15 @@ def version(
         analytics={k: str(v) for k, v in analytics.items()},
     )
     return RuleVersion.model_validate(data)
+
+
+def estimate_rows(v: RuleVersion, rows: list[PanelRow], period: str) -> PilotResult:
+    """The estimate from these partner-months, aggregated as `pilot_panel` aggregates them."""
+    return estimate(v, panel_groups(v, rows, period), period)
+
+
+def panel_of(v: RuleVersion, rows: list[PanelRow], period: str) -> Panel:
+    return build_panel(v, panel_groups(v, rows, period), period)
 
 
 @dataclass

@@ -8,6 +8,10 @@ and the sum of their `y`. OLS on cells is exactly OLS on the rows they stand for
     X'X = sum n x x'      X'y = sum x (sum y)      score of cluster g = sum_cells x (sum y - n x'b)
 
 so a partner's 24 months enter as at most 24 cells (2 for the difference-in-differences).
+Each cluster is reduced to its cross products (`Moments`: X'X_g, X'y_g, n_g), which is all the
+estimate and its covariance need: X'X = sum X'X_g, X'y = sum X'y_g, score s_g = X'y_g - X'X_g b.
+`clustered_ols_moments` takes them directly, for designs whose per-cluster sums come from SQL
+(the pre-trend test: n, sum t, sum t^2, sum y, sum t*y per partner).
 
 The covariance is statsmodels' `cov_type="cluster"` default: the sandwich
 (X'X)^-1 (sum_g s_g s_g') (X'X)^-1 times G/(G-1) * (N-1)/(N-K); tests and intervals use the
@@ -106,8 +110,17 @@ def _matmul(a: Matrix, b: Matrix) -> Matrix:
     return tuple(tuple(math.fsum(x * y for x, y in zip(row, col, strict=True)) for col in cols) for row in a)
 
 
-def _cross_products(cells: Sequence[Cell], k: int) -> tuple[list[list[float]], list[float]]:
-    """X'X and X'y of the cells."""
+class Moments(NamedTuple):
+    """One cluster's cross products: X'X (k x k), X'y and its number of observations."""
+
+    xtx: Matrix
+    xty: Vector
+    n: int
+
+
+def moments(cells: Sequence[Cell]) -> Moments:
+    """The cross products of a cluster's cells: X'X = sum n x x', X'y = sum x (sum y)."""
+    k = len(cells[0].x)
     xtx = [[0.0] * k for _ in range(k)]
     xty = [0.0] * k
     for c in cells:
@@ -116,45 +129,40 @@ def _cross_products(cells: Sequence[Cell], k: int) -> tuple[list[list[float]], l
             if xi:
                 xty[i] += xi * c.sum_y
                 row = xtx[i]
-                for j in range(i, k):
+                for j in range(k):
                     row[j] += c.n * xi * c.x[j]
-    for i in range(k):
-        for j in range(i):
-            xtx[i][j] = xtx[j][i]
-    return xtx, xty
-
-
-def _meat(clusters: Sequence[Sequence[Cell]], beta: Vector) -> Matrix:
-    """sum over clusters of s_g s_g', s_g = sum over the cluster's cells of x (sum y - n x'b)."""
-    k = len(beta)
-    meat = [[0.0] * k for _ in range(k)]
-    for cl in clusters:
-        score = [0.0] * k
-        for c in cl:
-            resid = c.sum_y - c.n * math.fsum(b * x for b, x in zip(beta, c.x, strict=True))
-            for i in range(k):
-                score[i] += c.x[i] * resid
-        for i in range(k):
-            for j in range(k):
-                meat[i][j] += score[i] * score[j]
-    return tuple(tuple(r) for r in meat)
+    return Moments(tuple(tuple(r) for r in xtx), tuple(xty), sum(c.n for c in cells))
 
 
 def clustered_ols(clusters: Sequence[Sequence[Cell]]) -> Fit:
     """OLS of y on x over the cells of every cluster, with CR1 cluster-robust covariance."""
-    clusters = [[c for c in cl if c.n] for cl in clusters]
-    clusters = [cl for cl in clusters if cl]
-    cells = [c for cl in clusters for c in cl]
-    if not cells:
+    kept = [[c for c in cl if c.n] for cl in clusters]
+    return clustered_ols_moments([moments(cl) for cl in kept if cl])
+
+
+def clustered_ols_moments(clusters: Sequence[Moments]) -> Fit:
+    """OLS from each cluster's X'X_g and X'y_g, with CR1 cluster-robust covariance: X'X = sum
+    X'X_g, X'y = sum X'y_g, b = (X'X)^-1 X'y, and cluster g's score s_g = X'y_g - X'X_g b
+    (= sum over its observations of x (y - x'b)). Clusters without observations are dropped."""
+    clusters = [m for m in clusters if m.n]
+    if not clusters:
         raise SingularDesign("no observations")
-    k = len(cells[0].x)
-    nobs, groups = sum(c.n for c in cells), len(clusters)
+    k = len(clusters[0].xty)
+    nobs, groups = sum(m.n for m in clusters), len(clusters)
     if groups < 2 or nobs <= k:
         raise SingularDesign(f"{nobs} observations in {groups} clusters for {k} parameters")
-    xtx, xty = _cross_products(cells, k)
+    xtx = [[math.fsum(m.xtx[i][j] for m in clusters) for j in range(k)] for i in range(k)]
+    xty = [math.fsum(m.xty[i] for m in clusters) for i in range(k)]
     bread = invert(xtx)
     beta = tuple(math.fsum(bread[i][j] * xty[j] for j in range(k)) for i in range(k))
+    meat = [[0.0] * k for _ in range(k)]
+    for m in clusters:
+        score = [m.xty[i] - math.fsum(row[j] * beta[j] for j in range(k)) for i, row in enumerate(m.xtx)]
+        for i in range(k):
+            si, out = score[i], meat[i]
+            for j in range(k):
+                out[j] += si * score[j]
     correction = groups / (groups - 1) * (nobs - 1) / (nobs - k)
-    sandwich = _matmul(_matmul(bread, _meat(clusters, beta)), bread)
+    sandwich = _matmul(_matmul(bread, tuple(tuple(r) for r in meat)), bread)
     cov = tuple(tuple(v * correction for v in row) for row in sandwich)
     return Fit(beta, cov, nobs, groups)

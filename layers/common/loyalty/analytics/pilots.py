@@ -1,6 +1,6 @@
 """The report's pilots: each rules version scoped to a cohort or segments that has started by the
 month, estimated by `loyalty.analytics.uplift` (pilot vs control, difference-in-differences) over
-the partner-month panel of `queries/pilot_panel.sql`."""
+the panel of `queries/pilot_panel.sql` (aggregated per partner and side of the start in the query)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ def pilot_results(engine: QueryEngine, versions: Sequence[RuleVersion], period: 
     """Each pilot's estimate as JSON (its warnings inside it); pilots sharing a panel window share
     one run of the panel query."""
     out: list[dict[str, Any]] = []
-    panels: dict[tuple[str, str], list[uplift.PanelRow]] = {}
+    panels: dict[tuple[tuple[str, str], ...], list[Any]] = {}
     for version in uplift.pilots(versions, period):
-        window = uplift.panel_window(version, period)
-        if window not in panels:
-            params = {"period_from": window[0], "period_to": window[1]}
-            panels[window] = uplift.rows_of(engine.run(load_query("pilot_panel"), params))
-        out.append(uplift.estimate(version, panels[window], period).to_json())
+        params = uplift.panel_params(version, period)
+        key = tuple(sorted(params.items()))
+        if key not in panels:  # pilots starting alike share one panel
+            panels[key] = uplift.rows_of(engine.run(load_query("pilot_panel"), params))
+        out.append(uplift.estimate(version, panels[key], period).to_json())
     return out

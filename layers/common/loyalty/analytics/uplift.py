@@ -18,39 +18,52 @@ numpy or statsmodels; `loyalty.analytics.ols` is the small solver, checked again
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from loyalty.analytics.ols import LEVEL, Cell, Fit, SingularDesign, clustered_ols, interval
+from loyalty.analytics.ols import LEVEL, Fit, SingularDesign, interval
+from loyalty.analytics.panel import (
+    PRE_MONTHS,
+    Panel,
+    PanelGroup,
+    PanelRow,
+    build_panel,
+    did,
+    panel_groups,
+    panel_params,
+    panel_window,
+    pre_trend,
+    rows_of,
+    start_period,
+)
 from loyalty.kernel.money import to_cents
-from loyalty.kernel.periods import cutoff, months_back, next_period
+from loyalty.kernel.periods import cutoff
 from loyalty.program.rules import RuleVersion
 
-if TYPE_CHECKING:  # the engine loads DuckDB; the uplift only reads the rows it answered
-    from loyalty.analytics.engine import Rows
-
-PRE_MONTHS = 12  # the pre-period: up to this many months before the start
+__all__ = [
+    "PRE_MONTHS",
+    "PanelGroup",
+    "PanelRow",
+    "PilotResult",
+    "build_panel",
+    "did",
+    "estimate",
+    "panel_groups",
+    "panel_params",
+    "panel_window",
+    "pilots",
+    "pre_trend",
+    "rows_of",
+    "start_period",
+]
 RATIO = Decimal("0.0001")
 METHOD = (
     "difference-in-differences: OLS of partner-month net sales on pilot, post and pilot x post; "
     "standard errors clustered by partner (CR1), 95 % normal intervals; uplift % = uplift / "
     "counterfactual mean with a delta-method interval"
 )
-
-
-@dataclass(frozen=True)
-class PanelRow:
-    """One partner-month of the pilot panel (query `pilot_panel`)."""
-
-    partner_id: str
-    period: str
-    segment: str
-    cohort: str
-    net_sales: Decimal
-    cost: Decimal  # commission + bonuses + overrides + points_cost
 
 
 @dataclass(frozen=True)
@@ -115,17 +128,6 @@ class PilotResult:
         }
 
 
-def _month(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def start_period(version: RuleVersion) -> str:
-    """The first month wholly under the version: its effective month when it starts on the 1st,
-    else the next one (the month it starts in is mixed and left out of both sides)."""
-    month = _month(version.effective_from)
-    return month if version.effective_from.day == 1 else next_period(month)
-
-
 def pilots(versions: Sequence[RuleVersion], period: str) -> list[RuleVersion]:
     """The pilot versions (scoped to a cohort or segments) that took effect on or before the
     period's last day, oldest first."""
@@ -134,125 +136,15 @@ def pilots(versions: Sequence[RuleVersion], period: str) -> list[RuleVersion]:
     return sorted(chosen, key=lambda v: (v.effective_from, v.version))
 
 
-def panel_window(version: RuleVersion, period: str) -> tuple[str, str]:
-    """The periods the panel needs: PRE_MONTHS before the start, through `period`."""
-    return months_back(start_period(version), PRE_MONTHS + 1)[0], period
-
-
-def rows_of(rows: Rows) -> list[PanelRow]:
-    """The `pilot_panel` query's answer as panel rows (money as Decimal, a missing cohort '')."""
-    return [
-        PanelRow(
-            partner_id=str(r["partner_id"]),
-            period=str(r["period"]),
-            segment=str(r["segment"] or ""),
-            cohort=str(r["cohort"] or ""),
-            net_sales=Decimal(str(r["net_sales"] or 0)),
-            cost=Decimal(str(r["cost"] or 0)),
-        )
-        for r in rows.dicts()
-    ]
-
-
-def _ordinal(period: str) -> int:
-    return int(period[:4]) * 12 + int(period[5:7]) - 1
-
-
-@dataclass
-class _Partner:
-    covered: set[bool] = field(default_factory=set)
-    months: dict[str, list[Decimal]] = field(default_factory=dict)  # period -> [sales, cost]
-
-
-@dataclass(frozen=True)
-class Panel:
-    """The partners that enter the comparison: each in one group, with months on both sides."""
-
-    start: str
-    pilot: dict[str, dict[str, tuple[float, float]]]  # partner -> period -> (net sales, cost)
-    control: dict[str, dict[str, tuple[float, float]]]
-    switchers: int  # in the scope in some months and not in others: left out
-    one_sided: int  # without a month before or without one after the start: left out
-
-    def months(self, post: bool) -> list[str]:
-        seen = {p for g in (self.pilot, self.control) for ms in g.values() for p in ms}
-        return sorted(p for p in seen if (p >= self.start) == post)
-
-    @property
-    def pilot_post_obs(self) -> int:
-        return sum(1 for ms in self.pilot.values() for p in ms if p >= self.start)
-
-
-def build_panel(version: RuleVersion, rows: Sequence[PanelRow], period: str) -> Panel:
-    start = start_period(version)
-    first, last = panel_window(version, period)
-    mixed = _month(version.effective_from) if start != _month(version.effective_from) else None
-    partners: dict[str, _Partner] = {}
-    covers: dict[tuple[str, str], bool] = {}
-    for r in rows:
-        if not first <= r.period <= last or r.period == mixed:
-            continue
-        p = partners.setdefault(r.partner_id, _Partner())
-        key = (r.cohort, r.segment)
-        if key not in covers:
-            covers[key] = version.scope.covers(r.cohort, r.segment)
-        p.covered.add(covers[key])
-        sums = p.months.setdefault(r.period, [Decimal(0), Decimal(0)])
-        sums[0] += r.net_sales
-        sums[1] += r.cost
-    groups: dict[bool, dict[str, dict[str, tuple[float, float]]]] = {True: {}, False: {}}
-    switchers = one_sided = 0
-    for pid, p in partners.items():
-        if len(p.covered) > 1:
-            switchers += 1
-        elif not (any(m < start for m in p.months) and any(m >= start for m in p.months)):
-            one_sided += 1
-        else:
-            groups[next(iter(p.covered))][pid] = {m: (float(s), float(c)) for m, (s, c) in p.months.items()}
-    return Panel(start, groups[True], groups[False], switchers, one_sided)
-
-
-def did(panel: Panel, outcome: int) -> Fit:
-    """y ~ pilot*post on outcome 0 (net sales) or 1 (cost); params (a, b, c, d)."""
-    clusters: list[list[Cell]] = []
-    for flag, group in ((1.0, panel.pilot), (0.0, panel.control)):
-        for months in group.values():
-            pre = [v[outcome] for m, v in months.items() if m < panel.start]
-            post = [v[outcome] for m, v in months.items() if m >= panel.start]
-            clusters.append(
-                [
-                    Cell((1.0, flag, 0.0, 0.0), len(pre), sum(pre)),
-                    Cell((1.0, flag, 1.0, flag), len(post), sum(post)),
-                ]
-            )
-    return clustered_ols(clusters)
-
-
-def pre_trend(panel: Panel) -> Fit:
-    """y ~ pilot*t on the pre-period's net sales (t in months from the start); param 3 is how
-    much faster the pilot group's sales grew than control's, in EUR per partner-month per month."""
-    origin = _ordinal(panel.start)
-    clusters: list[list[Cell]] = []
-    for flag, group in ((1.0, panel.pilot), (0.0, panel.control)):
-        for months in group.values():
-            cells = []
-            for m, v in months.items():
-                if m < panel.start:
-                    t = float(_ordinal(m) - origin)
-                    cells.append(Cell((1.0, flag, t, flag * t), 1, v[0]))
-            clusters.append(cells)
-    return clustered_ols(clusters)
-
-
 def _eur(value: float) -> Decimal:
     return to_cents(Decimal(value))
 
 
-def estimate(version: RuleVersion, rows: Sequence[PanelRow], period: str) -> PilotResult:
-    """The pilot's uplift, intervals, incremental sales, margin and cost, ROI and warnings."""
+def estimate(version: RuleVersion, groups: Sequence[PanelGroup], period: str) -> PilotResult:
+    """The pilot's uplift, intervals, incremental sales, margin and cost, ROI and warnings, from
+    the `pilot_panel` query's rows (`rows_of`; `panel_groups` makes them from partner-months)."""
     rules = version.analytics
-    panel = build_panel(version, rows, period)
-    pre, post = panel.months(post=False), panel.months(post=True)
+    panel = build_panel(version, groups, period)
     base = PilotResult(
         version=version.version,
         cohort=version.scope.cohort,
@@ -261,8 +153,8 @@ def estimate(version: RuleVersion, rows: Sequence[PanelRow], period: str) -> Pil
         period=period,
         pilot_partners=len(panel.pilot),
         control_partners=len(panel.control),
-        pre_months=len(pre),
-        post_months=len(post),
+        pre_months=panel.pre_months,
+        post_months=panel.post_months,
         gross_margin_rate=rules.gross_margin_rate,
     )
     warnings = sample_warnings(version, panel, base)
@@ -347,7 +239,7 @@ def trend_warnings(version: RuleVersion, panel: Panel) -> list[str]:
         fit = pre_trend(panel)
     except SingularDesign:
         return [
-            f"pre-period trends not tested: {len(panel.months(post=False))} months before the start "
+            f"pre-period trends not tested: {panel.pre_months} months before the start "
             "(the test needs at least 2 with pilot and control partners)"
         ]
     slope, p = fit.params[3], fit.p_value(3)
