@@ -343,3 +343,51 @@ def test_closes_run_in_order_and_not_before_the_month_is_over(new_cloud: Callabl
     assert not skipped["started"] and "close 2026-09 first" in skipped["reason"]
     code, body = cloud.api("POST", "/closes", "olga", "operator", {"period": "2026-07"})
     assert code == 409 and "latest committed close 2026-08" in body["error"]
+
+
+@pytest.mark.e2e
+def test_a_failed_analytics_step_leaves_the_close_paid_and_says_why(
+    new_cloud: Callable[..., LocalCloud], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: the Analytics step runs after Finish. Broken on purpose, the execution fails with
+    the step's own error as its cause (the close-failed alarm fires), the close stays finished
+    and paid, and running the step again (`loyalty analytics-publish`) writes the report."""
+    from loyalty.analytics.publish import AnalyticsPublisher
+    from loyalty.analytics.schema import report_key
+    from loyalty.close.runs import FINISHED
+    from loyalty.settings import Settings
+    from loyalty.wiring import Container
+
+    cloud = program(new_cloud)
+    upload(cloud, "P00001", "aug", [sale(f"A{i}", "P00001", "2026-08-01", "1500.00") for i in range(5)])
+
+    def broken(self: AnalyticsPublisher, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the analytics disk is full (planted)")
+
+    monkeypatch.setattr(AnalyticsPublisher, "publish", broken)
+    run = start(cloud, "2026-08")["run"]
+    awaiting(cloud, run)
+    code, body = decide(cloud, "2026-08", "frank", "approve", comment="ok")
+    assert code == 200, body
+    ex = cloud.wait_execution(run)
+    assert (ex["status"], ex["error"]) == ("FAILED", "AnalyticsFailed")
+    assert "the analytics disk is full (planted)" in ex["cause"]
+    meta = store(cloud).close_meta("2026-08")
+    assert meta is not None and meta.status == FINISHED
+    assert store(cloud).payout("P00001", "2026-08") is not None
+    s3 = cloud.client("s3")
+    assert "Contents" not in s3.list_objects_v2(Bucket=cloud.bucket, Prefix="analytics/reports/")
+    monkeypatch.undo()
+    env = {
+        "TABLE_NAME": cloud.outputs["TableName"],
+        "UPLOAD_BUCKET": cloud.bucket,
+        "PROGRAM_TOPIC_ARN": cloud.outputs["ProgramTopicArn"],
+        "AWS_REGION": REGION,
+    }
+    assert meta.manifest
+    done = Container(Settings.from_env(env)).publish_analytics(
+        "2026-08", run, meta.manifest, dt.datetime.now(dt.UTC)
+    )
+    assert done.notified and done.partners >= 1
+    report = json.loads(s3.get_object(Bucket=cloud.bucket, Key=report_key("2026-08", "json"))["Body"].read())
+    assert report["kpis"]["month"]["net_sales"] == "7500.00"
