@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from loyalty.adapters.athena import AthenaEngine, AthenaQueryError
 from loyalty.adapters.facts_s3 import S3Facts
 from loyalty.analytics.engine import DuckDBEngine, QueryEngine
+from loyalty.analytics.figures import COST_COLUMNS
 from loyalty.analytics.files import download_facts
 from loyalty.analytics.ports import FactsFiles
 from loyalty.analytics.report import build_report, key_figures, report_periods
@@ -180,21 +181,7 @@ def print_report(doc: Mapping[str, Any], out: TextIO) -> None:
     _movement(console, doc["tiers"]["movement"])
     for dim in ("segment", "category", "country"):
         _section(console, f"Net sales by {dim} (EUR)", doc["sales"][f"by_{dim}"], (dim, "net_sales", "t12"))
-    _section(
-        console,
-        "Program cost (EUR)",
-        doc["cost"],
-        (
-            "period",
-            "commission",
-            "bonuses",
-            "overrides",
-            "points_cost",
-            "program_cost",
-            "net_sales",
-            "cost_per_eur",
-        ),
-    )
+    _section(console, "Program cost (EUR)", doc["cost"], COST_COLUMNS)
     _section(console, "Payouts (EUR)", doc["payouts"], ("period", "payout", "carried", "paid_partners"))
     for way in ("up", "down"):
         _section(

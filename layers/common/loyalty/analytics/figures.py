@@ -13,6 +13,33 @@ from typing import Any
 
 from loyalty.kernel.money import CTX, HUNDRED, ZERO, fmt_eur, to_cents
 
+# the report's key figures (its "kpis" of the month and of the trailing 12 months), in reading order
+KPI_KEYS = (
+    "partners",
+    "active_partners",
+    "retention_pct",
+    "net_sales",
+    "commission",
+    "bonuses",
+    "overrides",
+    "points_cost",
+    "program_cost",
+    "cost_per_eur",
+    "payouts",
+    "carried",
+    "points_liability",
+)
+# the monthly program cost table's columns
+COST_COLUMNS = (
+    "period",
+    "commission",
+    "bonuses",
+    "overrides",
+    "points_cost",
+    "program_cost",
+    "net_sales",
+    "cost_per_eur",
+)
 PCT_PLACES = Decimal("0.1")  # retention and uplift percentages: one decimal
 COST_PLACES = Decimal("0.0001")  # cost per EUR of sales: four decimals (0.0523 = 5.23 cents)
 

@@ -24,25 +24,11 @@ import jinja2
 
 from loyalty.analytics import html_tables as tables
 from loyalty.analytics.charts import Chart, Series, bars, hbars, interval, lines
+from loyalty.analytics.figures import KPI_KEYS
 from loyalty.analytics.html_figures import Fmt, dec
 from loyalty.analytics.html_words import WORDS
 from loyalty.kernel.i18n import Lang, as_lang, number_text, percent_text
 
-KPI_ORDER = (
-    "partners",
-    "active_partners",
-    "retention_pct",
-    "net_sales",
-    "commission",
-    "bonuses",
-    "overrides",
-    "points_cost",
-    "program_cost",
-    "cost_per_eur",
-    "payouts",
-    "carried",
-    "points_liability",
-)
 COST_PARTS = ("commission", "bonuses", "overrides", "points_cost")
 
 
@@ -180,7 +166,7 @@ def report_context(report: Mapping[str, Any], lang: str = "en") -> dict[str, Any
         "generated_at": str(report.get("generated_at", "")),
         "schema_version": str(report.get("schema_version", "")),
         "warnings": warnings,
-        "kpis": tables.kpi_rows(report.get("kpis") or {}, f, w, KPI_ORDER),
+        "kpis": tables.kpi_rows(report.get("kpis") or {}, f, w, KPI_KEYS),
         "charts": _charts(report, f, w),
         "activity": tables.activity_rows(report.get("activity") or [], f),
         "cost": tables.cost_rows(report.get("cost") or [], f),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalty.analytics.engine import QueryEngine, load_query
-from loyalty.analytics.figures import key_figures
+from loyalty.analytics.figures import COST_COLUMNS, KPI_KEYS, key_figures
 from loyalty.analytics.pilots import pilot_results, pilot_windows
 from loyalty.analytics.schema import SCHEMA_VERSION
 from loyalty.analytics.sections import (
@@ -188,21 +188,6 @@ def _table(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> tuple[list
     return list(keys), [_cells(r, keys) for r in rows]
 
 
-KPI_KEYS = (
-    "partners",
-    "active_partners",
-    "retention_pct",
-    "net_sales",
-    "commission",
-    "bonuses",
-    "overrides",
-    "points_cost",
-    "program_cost",
-    "cost_per_eur",
-    "payouts",
-    "carried",
-    "points_liability",
-)
 MOVER_KEYS = ("partner_id", "segment", "net_sales", "previous", "change")
 PILOT_KEYS = (
     "version",
@@ -246,19 +231,7 @@ def tables_of(doc: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[st
     }
     for dim in ("segment", "category", "country"):
         out[f"sales_by_{dim}"] = _table(doc["sales"][f"by_{dim}"], (dim, "net_sales", "t12"))
-    out["cost"] = _table(
-        doc["cost"],
-        (
-            "period",
-            "commission",
-            "bonuses",
-            "overrides",
-            "points_cost",
-            "program_cost",
-            "net_sales",
-            "cost_per_eur",
-        ),
-    )
+    out["cost"] = _table(doc["cost"], COST_COLUMNS)
     out["payouts"] = _table(doc["payouts"], ("period", "payout", "carried", "paid_partners"))
     movers = [{"direction": d, **m} for d in ("up", "down") for m in doc["top_movers"][d]]
     out["top_movers"] = _table(movers, ("direction", *MOVER_KEYS))
