@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from loyalty.kernel.periods import previous_period
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser.conftest import Portal, shot
@@ -72,3 +73,22 @@ def test_finance_excludes_a_partner_and_approves(portal: Portal, sign_in: Callab
     expect(page.locator("#decision-none")).to_be_visible()  # decided: nothing left to decide
     expect(page.locator("#period option:checked")).not_to_contain_text("awaiting")
     shot(page, "finance-console-approved")
+
+
+def test_the_console_links_a_closed_month_s_program_analytics(
+    portal: Portal, sign_in: Callable[..., Page]
+) -> None:
+    """Issue 13: on a closed month the console shows the Program analytics card with the key
+    figures and a link to the report page the close's Analytics step wrote; the link opens it."""
+    closed = previous_period(portal.demo.awaiting)
+    page = sign_in("frank")
+    page.goto(f"{portal.url}/finance?period={closed}&lang=en")
+    card = page.locator("#analytics-card")
+    expect(card).to_be_visible()
+    expect(page.locator("#analytics-figures")).to_contain_text("Net sales")
+    href = page.locator("#analytics-link").get_attribute("href")
+    assert href and href.startswith(portal.s3), href
+    answer = page.request.get(href)
+    assert answer.ok and "text/html" in answer.headers["content-type"]
+    assert "<svg" in answer.text() and closed[:4] in answer.text()
+    shot(page, "finance-console-analytics")

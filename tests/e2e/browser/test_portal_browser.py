@@ -23,4 +23,7 @@ test_partner_dashboard_in_russian_at_phone_width = (
 test_the_console_reads_in_russian_at_phone_width = (
     finance_pages.test_the_console_reads_in_russian_at_phone_width
 )
+test_the_console_links_a_closed_month_s_program_analytics = (
+    finance_pages.test_the_console_links_a_closed_month_s_program_analytics
+)
 test_finance_excludes_a_partner_and_approves = finance_pages.test_finance_excludes_a_partner_and_approves
