@@ -9,7 +9,7 @@ what it has already read (the close line, the points view, the month's sales lin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -94,6 +94,25 @@ class FactsBatch:
 
     partners: list[dict[str, Any]] = field(default_factory=list)
     sums: dict[tuple[str, str, str, str], _LineSum] = field(default_factory=dict)
+
+    @classmethod
+    def of_batch(
+        cls,
+        partners: Iterable[BatchPartner],
+        lines: Mapping[str, CloseLine],
+        seen: Mapping[str, tuple[PointsView | None, Sequence[StatementLine]]],
+        liability_per_point: Callable[[str], Decimal],
+    ) -> FactsBatch:
+        """The facts of a statements batch: each partner's line (committed, else as reviewed),
+        with the points view and month lines its statement read (`seen`; none for a partner with
+        no statement) and the liability EUR per point of its rule version."""
+        facts = cls()
+        for p in partners:
+            if p.partner_id in lines:
+                line = lines[p.partner_id]
+                view, rows = seen.get(p.partner_id, (None, []))
+                facts.add(line, p, view, rows, liability_per_point(line.rule_version))
+        return facts
 
     def add(
         self,

@@ -327,13 +327,8 @@ class CloseService:
                 line, program.get(pid, []), extras, heads.get(pid), langs.get(pid, "")
             )
         # the analytics facts of every partner of the batch (issue 13): quiet ones too
-        facts = FactsBatch()
         lines = {ln.partner_id: ln for ln in reviewed} | committed
-        for p in partners:
-            if p.partner_id in lines:
-                line = lines[p.partner_id]
-                view, rows = seen.get(p.partner_id, (None, []))
-                facts.add(line, p, view, rows, extras.liability_per_point(line.rule_version))
+        facts = FactsBatch.of_batch(partners, lines, seen, extras.liability_per_point)
         self.files.put_facts(batch_key, facts.to_json())
         return Statements(len(due))
 
