@@ -10,7 +10,7 @@ from loyalty.adapters.memory import MemoryStore, MemoryWorkflow
 from loyalty.adapters.memory.console import MemoryPresigner
 from loyalty.adapters.memory.facts import MemoryFacts
 from loyalty.adapters.memory.ingest import MemoryQueue
-from loyalty.adapters.memory.kernel import MemoryBlobs, MemoryCipher, MemoryNotifier
+from loyalty.adapters.memory.kernel import MemoryCipher, MemoryNotifier
 from loyalty.adapters.memory.portal import MemoryPortalLinks, MemoryPortalRecords
 from loyalty.assembly import Services
 from loyalty.ingest.chunks import Chunk
@@ -58,7 +58,7 @@ class MemoryContainer(Services):
         super().__init__(
             settings,
             MemoryStore(cipher=MemoryCipher()),
-            MemoryBlobs(),
+            MemoryFacts(),
             MemoryNotifier(),
             MemoryNotifier(),
             MemoryNotifier(),
@@ -73,7 +73,7 @@ class MemoryContainer(Services):
 
     # the narrower types of the in-memory adapters (tests read what they hold)
     store: MemoryStore
-    blobs: MemoryBlobs
+    blobs: MemoryFacts  # the bucket: blobs and the analytics objects alike
     notifier: MemoryNotifier
     ops_notifier: MemoryNotifier
     finance_notifier: MemoryNotifier
@@ -132,7 +132,7 @@ class MemoryContainer(Services):
 
     # -- program analytics (issue 13) ------------------------------------------------------
     def facts_files(self) -> MemoryFacts:
-        return MemoryFacts(self.blobs.objects)
+        return self.blobs
 
     def program_notifier(self) -> MemoryNotifier:
         return self.program_topic
